@@ -1,0 +1,162 @@
+"""The programs the stack runs: claude, codex, cli-proxy-api, and the toolchain to rebuild the proxy.
+
+bin.claude  -- Claude Code found (CLAUDE_BIN in the env file, else PATH), runs, version.
+bin.codex   -- Codex CLI present (it owns `codex login` and refreshes ~/.codex/auth.json).
+bin.proxy   -- $HOME/cli-proxy-api present, executable, runs, version.
+bin.go, bin.git -- only a failure when the proxy binary is missing or broken (a rebuild needs them).
+
+Fix safety: installing claude or codex is manual (npm); a missing or broken proxy
+binary is rebuilt by `bootstrap` (confirm), which keeps config, auth and env file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from claudex_doctor.files import is_executable
+from claudex_doctor.graph import check
+from claudex_doctor.model import Fix, failed, passed, warned
+from claudex_doctor.paths import display
+
+REF = "references/binaries.md"
+
+
+def _version(ctx, key: str, argv: list[str], timeout: float = 5.0, cwd: Path | None = None):
+    """Run `argv` once per run (memoised) and return the Proc."""
+    return ctx.memo(f"version:{key}", lambda: ctx.run(argv, timeout=timeout, cwd=cwd))
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:120]
+    return ""
+
+
+def claude_binary(ctx) -> tuple[Path | None, str]:
+    """Where the wrapper would find claude: CLAUDE_BIN from the env file, else PATH."""
+    env = ctx.env_file
+    if env.ok and env.data.get("CLAUDE_BIN"):
+        return Path(env.data.get("CLAUDE_BIN")).expanduser(), "CLAUDE_BIN in the env file"
+    found = ctx.which("claude")
+    return found, "PATH"
+
+
+@check("bin.claude", "Claude Code", reference=f"{REF}#claude-not-found", fixes=("manual",))
+def bin_claude(ctx):
+    path, source = claude_binary(ctx)
+    install = Fix.manual("Install Claude Code", "npm install -g @anthropic-ai/claude-code")
+    if path is None:
+        return failed("claude is not on PATH and the env file sets no CLAUDE_BIN", [
+            "The claudex wrapper execs $CLAUDE_BIN; without it nothing can start."], {"source": source}, fix=install)
+    shown = display(path, ctx.paths.user_home)
+    evidence = {"path": shown, "source": source}
+    if not path.exists():
+        return failed(f"{shown} ({source}) does not exist", [
+            "Set CLAUDE_BIN in the env file to the output of `command -v claude`."], evidence, fix=install)
+    wrapper = ctx.paths.wrapper
+    if wrapper.exists() and path.resolve() == wrapper.resolve():
+        return failed(f"{shown} is the claudex wrapper itself: it would exec itself forever", [], evidence,
+                      reference=f"{REF}#claude-bin-is-the-wrapper",
+                      fix=Fix.manual("Point CLAUDE_BIN at the real claude", "command -v -a claude"))
+    if not is_executable(path):
+        return failed(f"{shown} is not executable", [], evidence, fix=Fix.manual("Make it executable", f"chmod +x {shown}"))
+    proc = _version(ctx, "claude", [str(path), "--version"])
+    if not proc.ok:
+        return failed(f"{shown} does not run: {proc.error or f'exit {proc.returncode}'}",
+                      [_first_line(proc.output)] if proc.output else [], evidence, reference=f"{REF}#claude-broken", fix=install)
+    match = re.search(r"(\d+\.\d+\.\d+)", proc.stdout)
+    evidence["version"] = match.group(1) if match else _first_line(proc.stdout)
+    return passed(f"Claude Code {evidence['version']} at {shown}", evidence=evidence)
+
+
+@check("bin.codex", "Codex CLI", reference=f"{REF}#codex-not-found", fixes=("manual",))
+def bin_codex(ctx):
+    path = ctx.which("codex")
+    install = Fix.manual("Install the Codex CLI, then log in with ChatGPT", "npm install -g @openai/codex && codex login")
+    if path is None:
+        has_auth = ctx.paths.codex_auth.exists()
+        text = "codex is not on PATH"
+        details = ["The Codex CLI owns the ChatGPT login (`codex login`) whose tokens the proxy uses."]
+        if has_auth:
+            details.append("An auth.json exists, so sync-auth still has a source; you need codex to log in again.")
+            return warned(text, details, {}, fix=install)
+        return failed(text, details, {}, fix=install)
+    shown = display(path, ctx.paths.user_home)
+    proc = _version(ctx, "codex", [str(path), "--version"])
+    if not proc.ok:
+        return failed(f"{shown} does not run: {proc.error or f'exit {proc.returncode}'}",
+                      [_first_line(proc.output)] if proc.output else [], {"path": shown}, fix=install)
+    match = re.search(r"(\d+\.\d+\.\d+)", proc.stdout)
+    version = match.group(1) if match else _first_line(proc.stdout)
+    return passed(f"codex-cli {version} at {shown}", evidence={"path": shown, "version": version})
+
+
+def proxy_binary_state(ctx) -> tuple[str, str, dict]:
+    """('ok'|'missing'|'not_executable'|'broken', message, evidence), computed once per run."""
+    def compute():
+        path = ctx.paths.binary
+        shown = display(path, ctx.paths.user_home)
+        evidence = {"path": shown}
+        if not path.exists():
+            return "missing", f"{shown} does not exist", evidence
+        if not is_executable(path):
+            return "not_executable", f"{shown} is not executable", evidence
+        proc = _version(ctx, "proxy", [str(path), "-h"], cwd=ctx.paths.home)
+        match = re.search(r"CLIProxyAPI Version:\s*([^,\s]+)(?:, Commit:\s*([^,\s]+))?", proc.output)
+        if proc.error and not match:
+            return "broken", f"{shown} does not run: {proc.error}", evidence
+        if match:
+            evidence["version"] = match.group(1)
+            if match.group(2) and match.group(2) != "none":
+                evidence["commit"] = match.group(2)
+            return "ok", f"CLIProxyAPI {match.group(1)} at {shown}", evidence
+        if proc.returncode in (0, 2):
+            evidence["version"] = "unknown"
+            return "ok", f"{shown} runs (it printed no CLIProxyAPI version line)", evidence
+        return "broken", f"{shown} does not run: exit {proc.returncode}: {_first_line(proc.output)}", evidence
+    return ctx.memo("proxy_binary_state", compute)
+
+
+@check("bin.proxy", "CLIProxyAPI binary", needs=("paths.home",), reference=f"{REF}#proxy-binary-missing",
+       fixes=("bootstrap",))
+def bin_proxy(ctx):
+    state, message, evidence = proxy_binary_state(ctx)
+    if state == "ok":
+        return passed(message, evidence=evidence)
+    fix = Fix.confirm("bootstrap", "Install the pinned CLIProxyAPI build into the home (config, auth and env file are kept)")
+    ref = f"{REF}#proxy-binary-missing" if state == "missing" else f"{REF}#proxy-binary-broken"
+    return failed(message, ["Without it nothing listens on the gateway port."], evidence, reference=ref, fix=fix)
+
+
+def _toolchain(ctx, name: str, argv: list[str], pattern: str):
+    path = ctx.which(name)
+    state, _, _ = proxy_binary_state(ctx) if ctx.paths.home.is_dir() else ("missing", "", {})
+    needed = state != "ok"
+    why = "needed: the proxy binary is missing or broken and a rebuild uses it" if needed else \
+        "only needed to rebuild the proxy"
+    if path is None:
+        text = f"{name} is not on PATH ({why})"
+        install = Fix.manual(f"Install {name}", f"apt-get install {'golang-go' if name == 'go' else 'git'}  # or your OS's package")
+        if needed:
+            return failed(text, [], {"needed": needed}, fix=install)
+        return passed(text, evidence={"needed": needed})
+    proc = _version(ctx, name, [str(path), *argv])
+    match = re.search(pattern, proc.output)
+    version = match.group(1) if match else _first_line(proc.output) or "unknown"
+    if not proc.ok:
+        text = f"{display(path, ctx.paths.user_home)} does not run: {proc.error or f'exit {proc.returncode}'}"
+        return failed(text, [why], {"needed": needed}) if needed else warned(text, [why], {"needed": needed})
+    return passed(f"{name} {version} ({why})", evidence={"path": display(path, ctx.paths.user_home), "version": version,
+                                                          "needed": needed})
+
+
+@check("bin.go", "Go toolchain", after=("bin.proxy",), reference=f"{REF}#toolchain-for-a-rebuild", fixes=("manual",))
+def bin_go(ctx):
+    return _toolchain(ctx, "go", ["version"], r"go(\d+\.\d+(?:\.\d+)?)")
+
+
+@check("bin.git", "git", after=("bin.proxy",), reference=f"{REF}#toolchain-for-a-rebuild", fixes=("manual",))
+def bin_git(ctx):
+    return _toolchain(ctx, "git", ["--version"], r"(\d+\.\d+(?:\.\d+)?)")

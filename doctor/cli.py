@@ -1,0 +1,164 @@
+"""Command line: parse, dispatch to one function per command, map failures to exit codes.
+
+Exit codes: 0 nothing failing, 1 problems found, 2 the doctor could not do its job
+(bad usage, a crashed check, an internal error), 130 interrupted.
+Imports stay lazy: `--version` and `--help` load nothing but argparse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from . import __version__
+
+COMMANDS = {
+    "checks": "list the checks: id, title, dependencies, fix",
+    "schema": "print the JSON Schema of the --json output",
+    "explain": "list topics, or explain one (litellm, stack, auth, models, context-window, ...)",
+    "report": "write a redacted support handoff report",
+    "bootstrap": "create the runtime home, proxy binary, config, env file and wrapper",
+    "sync-auth": "copy the newest Codex tokens into the proxy credential (or back, with --reverse)",
+    "probe": "probe the running proxy: health, models, messages, streaming, tool use, count_tokens",
+    "status": "show layout, env mapping, port owner and health",
+    "start": "start the proxy in the background and wait until it is healthy",
+    "stop": "stop the proxy this home started (never another process)",
+    "restart": "stop, then start",
+    "skill": "install the Claude Code skill that teaches an agent to use this tool",
+}
+
+
+class DoctorError(Exception):
+    """An expected problem that stops a command: one line for the user, exit 2 unless `code` says otherwise."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--home", metavar="PATH", default=default,
+                        help="runtime home (overrides CLAUDEX_GATEWAY_HOME)")
+    parser.add_argument("--wrapper", metavar="PATH", default=default,
+                        help="claudex wrapper path (overrides CLAUDEX_WRAPPER)")
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                        help="machine-readable output on stdout")
+
+
+def _ids(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claudex-doctor",
+        description="Diagnose and repair the local claudex stack: "
+                    "Claude Code -> claudex wrapper -> CLIProxyAPI -> ChatGPT Codex.",
+        epilog="Exit codes: 0 nothing failing, 1 problems found, 2 the doctor could not do its job.",
+    )
+    parser.add_argument("--version", action="version", version=f"claudex-doctor {__version__}")
+    _common(parser, suppress=False)
+    run = parser.add_argument_group("running checks")
+    run.add_argument("--only", type=_ids, default=(), metavar="ID[,ID]", help="run only these checks (and what they need)")
+    run.add_argument("--skip", type=_ids, default=(), metavar="ID[,ID]", help="do not run these checks")
+    run.add_argument("--offline", action="store_true", help="send no model request (no Codex quota spent)")
+    run.add_argument("--deadline", type=float, default=10.0, metavar="SECONDS", help="overall bound for the run (default 10)")
+    run.add_argument("--strict", action="store_true", help="warnings count as problems for the exit code")
+    run.add_argument("-v", "--verbose", action="store_true", help="show details and evidence for every check")
+    fix = parser.add_argument_group("repairing")
+    fix.add_argument("--fix", action="store_true", help="plan and apply fixes, then re-check")
+    fix.add_argument("--dry-run", action="store_true", help="with --fix: show the plan and exact changes, touch nothing")
+    fix.add_argument("--yes", "-y", action="store_true", help="with --fix: also apply fixes that need confirmation")
+    fix.add_argument("--unsafe", action="store_true", help="with --fix: same as --yes (confirm-class fixes)")
+
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name, text in COMMANDS.items():
+        cmd = sub.add_parser(name, help=text, description=text)
+        _common(cmd, suppress=True)
+        _command_options(name, cmd)
+    return parser
+
+
+def _command_options(name: str, cmd: argparse.ArgumentParser) -> None:
+    if name == "explain":
+        cmd.add_argument("topic", nargs="?", help="topic name; none lists them")
+    elif name == "report":
+        cmd.add_argument("-o", "--output", metavar="FILE", help="write here (default: claudex-report-<id>.<ext>)")
+        cmd.add_argument("--format", choices=("md", "json"), default="md")
+        cmd.add_argument("--offline", action="store_true", help="send no model request")
+        cmd.add_argument("--deadline", type=float, default=10.0, metavar="SECONDS")
+    elif name == "bootstrap":
+        source = cmd.add_mutually_exclusive_group()
+        source.add_argument("--binary", metavar="PATH", help="copy this cli-proxy-api binary")
+        source.add_argument("--source", metavar="DIR", help="build from a CLIProxyAPI checkout (go build ./cmd/server)")
+        cmd.add_argument("--force", action="store_true", help="rewrite existing files (backups are kept)")
+        cmd.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
+        cmd.add_argument("--plan", metavar="PLAN", help="ChatGPT plan for the model mapping (default: from the Codex login)")
+    elif name == "sync-auth":
+        cmd.add_argument("--reverse", action="store_true", help="copy the proxy's newer tokens back into ~/.codex/auth.json")
+        cmd.add_argument("--yes", "-y", action="store_true", help="confirm writing ~/.codex/auth.json (with --reverse)")
+        cmd.add_argument("--force", action="store_true", help="write even if the target looks newer (a backup is kept)")
+        cmd.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
+    elif name == "probe":
+        cmd.add_argument("--offline", action="store_true", help="health and models only, no model request")
+        cmd.add_argument("--deadline", type=float, default=20.0, metavar="SECONDS")
+    elif name in ("start", "restart"):
+        cmd.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="how long to wait for /healthz")
+    elif name == "stop":
+        cmd.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="grace period before SIGKILL")
+    elif name == "skill":
+        cmd.add_argument("action", choices=("install", "show"), help="install: write ~/.claude/skills/claudex-gateway/SKILL.md")
+        cmd.add_argument("--force", action="store_true")
+    elif name == "checks":
+        pass
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    for name, default in (("home", None), ("wrapper", None), ("json", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    if getattr(args, "dry_run", False) and not args.command and not args.fix:
+        build_parser().error("--dry-run goes with --fix")
+    return args
+
+
+def paths_for(args: argparse.Namespace):
+    from .paths import resolve
+    return resolve(home_option=args.home, wrapper_option=args.wrapper)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    try:
+        if args.command is None:
+            from .commands import doctor
+            return doctor.main(args)
+        import importlib
+        module = importlib.import_module(f".commands.{args.command.replace('-', '_')}", __package__)
+        return module.main(args)
+    except DoctorError as exc:
+        from .redact import redact_text
+        print(f"claudex-doctor: {redact_text(str(exc))}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("claudex-doctor: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last line of defence: a message, never a traceback with secrets
+        from .redact import redact_text
+        import traceback
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+        print(f"claudex-doctor: internal error: {type(exc).__name__}{where}: {redact_text(str(exc))[:300]}",
+              file=sys.stderr)
+        print("This is a bug in claudex-doctor. Please report it with the output of "
+              "`claudex-doctor report`.", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Reading the stack's files without ever raising and without changing them.
+
+Every reader returns a `Loaded`: the parsed data, or a named problem
+(`missing`, `unreadable`, `not_utf8`, `invalid`, `wrong_type`) with a one-line
+message. Checks turn problems into findings; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Loaded:
+    path: Path
+    data: Any = None
+    problem: str | None = None  # missing | unreadable | not_utf8 | invalid | wrong_type | too_large | not_a_file
+    message: str = ""
+    mode: int | None = None
+    text: str | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    @property
+    def exists(self) -> bool:
+        return self.problem != "missing"
+
+    @property
+    def perms(self) -> str | None:
+        return None if self.mode is None else oct(stat.S_IMODE(self.mode))
+
+
+def read_text(path: Path) -> Loaded:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return Loaded(path, problem="missing", message=f"{path.name} does not exist")
+    except PermissionError:
+        return Loaded(path, problem="unreadable", message=f"{path.name} cannot be read: permission denied")
+    except OSError as exc:
+        return Loaded(path, problem="unreadable", message=f"{path.name} cannot be read: {exc.strerror or exc}")
+    if not stat.S_ISREG(st.st_mode):
+        return Loaded(path, problem="not_a_file", message=f"{path.name} is not a regular file", mode=st.st_mode)
+    if st.st_size > MAX_BYTES:
+        return Loaded(path, problem="too_large", message=f"{path.name} is {st.st_size} bytes, too large to be what it should", mode=st.st_mode)
+    try:
+        raw = path.read_bytes()
+    except PermissionError:
+        return Loaded(path, problem="unreadable", message=f"{path.name} cannot be read: permission denied", mode=st.st_mode)
+    except OSError as exc:
+        return Loaded(path, problem="unreadable", message=f"{path.name} cannot be read: {exc.strerror or exc}", mode=st.st_mode)
+    if b"\x00" in raw:
+        return Loaded(path, problem="not_utf8", message=f"{path.name} contains binary data (NUL bytes)", mode=st.st_mode)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Loaded(path, problem="not_utf8", message=f"{path.name} is not UTF-8 text (bad byte at offset {exc.start})", mode=st.st_mode)
+    return Loaded(path, data=text, mode=st.st_mode, text=text)
+
+
+def read_json(path: Path, expect: type | tuple[type, ...] = dict) -> Loaded:
+    loaded = read_text(path)
+    if not loaded.ok:
+        return loaded
+    text = loaded.text or ""
+    if not text.strip():
+        return Loaded(path, problem="invalid", message=f"{path.name} is empty", mode=loaded.mode, text=text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = "it ends early (truncated?)" if exc.pos >= len(text.rstrip()) else f"line {exc.lineno} column {exc.colno}"
+        return Loaded(path, problem="invalid", message=f"{path.name} is not valid JSON: {exc.msg} at {where}", mode=loaded.mode, text=text)
+    except RecursionError:
+        return Loaded(path, problem="invalid", message=f"{path.name} is nested too deeply to be valid", mode=loaded.mode, text=text)
+    if not isinstance(data, expect):
+        want = "an object" if expect is dict else "a list" if expect is list else "the right type"
+        return Loaded(path, problem="wrong_type", message=f"{path.name} holds {_json_type(data)}, not {want}", mode=loaded.mode, text=text)
+    return Loaded(path, data=data, mode=loaded.mode, text=text)
+
+
+def read_yaml(path: Path) -> Loaded:
+    """Parse YAML safely (no tags, no code). The data is plain dicts/lists."""
+    loaded = read_text(path)
+    if not loaded.ok:
+        return loaded
+    text = loaded.text or ""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        data = yaml.load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        return Loaded(path, problem="invalid", message=f"{path.name} is not valid YAML: {problem}{where}", mode=loaded.mode, text=text)
+    except (RecursionError, ValueError, TypeError) as exc:
+        return Loaded(path, problem="invalid", message=f"{path.name} is not valid YAML: {type(exc).__name__}", mode=loaded.mode, text=text)
+    if data is None:
+        return Loaded(path, problem="invalid", message=f"{path.name} is empty", mode=loaded.mode, text=text)
+    if not isinstance(data, dict):
+        return Loaded(path, problem="wrong_type", message=f"{path.name} holds {_json_type(data)}, not a mapping of settings", mode=loaded.mode, text=text)
+    return Loaded(path, data=data, mode=loaded.mode, text=text)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def file_mode(path: Path) -> int | None:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+
+
+def is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)

@@ -1,0 +1,188 @@
+"""Redaction: every byte the doctor prints or writes passes through here.
+
+Two layers, so that redaction fails closed:
+
+1. Known secrets. Whatever the doctor reads that is a secret (api keys, OAuth
+   tokens, management keys) is registered with the process-wide `REGISTRY` as
+   soon as it is parsed; every registered value is replaced by its fingerprint.
+2. Shapes. Anything that looks like a JWT, an `sk-` key, a bearer value, an
+   OpenAI refresh token or a long high-entropy string is masked even if no rule
+   named it.
+
+A fingerprint is `sha256:` plus 8 hex digits of the value's SHA-256: stable
+(the same secret always gets the same fingerprint, so two files can be compared
+by eye) and useless for recovering the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import threading
+from typing import Any
+
+# Values that look like keys but are public example values; showing them is the point.
+PUBLIC_VALUES = frozenset({"your-api-key-1", "your-api-key-2", "your-api-key-3"})
+MIN_SECRET_LEN = 8
+
+
+def fingerprint(value: str | bytes) -> str:
+    if isinstance(value, str):
+        value = value.encode("utf-8", "surrogateescape")
+    return "sha256:" + hashlib.sha256(value).hexdigest()[:8]
+
+
+class Secret:
+    """A secret value whose str() and repr() are only its fingerprint."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        REGISTRY.add(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self._value)
+
+    def __str__(self) -> str:
+        return self.fingerprint
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            return self._value == other._value
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class SecretRegistry:
+    """Literal secret values seen during this process; thread-safe."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, value: Any) -> None:
+        if not isinstance(value, str):
+            return
+        value = value.strip()
+        if len(value) < MIN_SECRET_LEN or value in PUBLIC_VALUES:
+            return
+        with self._lock:
+            if value not in self._values:
+                self._values.add(value)
+                self._pattern = None
+
+    def pattern(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._values:
+                # Longest first so a secret containing another is replaced whole.
+                alternatives = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(v) for v in alternatives))
+            return self._pattern
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._pattern = None
+
+
+REGISTRY = SecretRegistry()
+
+# Shapes that are secrets whatever their origin.
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_SK = re.compile(r"\b(?:sk|rk|pk)-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_]{12,}")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
+_REFRESH = re.compile(r"\b(?:rt|ort|oat)_[A-Za-z0-9._-]{12,}")
+_KV = re.compile(
+    r"""(?ix)
+    (["']?\b(?:access_token|refresh_token|id_token|api[_-]?key|secret[_-]?key|secret|password|
+        client_secret|token|authorization|x-api-key|management[_-]?key|ANTHROPIC_AUTH_TOKEN|
+        ANTHROPIC_API_KEY|OPENAI_API_KEY|primaryApiKey)["']?\s*[:=]\s*["']?)
+    ([^\s"',}]{8,})
+    """
+)
+_LONG = re.compile(r"[A-Za-z0-9_+/=.~-]{32,}")
+_ALREADY = re.compile(r"sha256:[0-9a-f]{8}")
+
+
+def _entropy(text: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in text:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _looks_random(token: str) -> bool:
+    if "/" in token and not re.search(r"[+=]", token):
+        return False  # a path or URL, not a key
+    if re.fullmatch(r"[0-9a-f]{40}", token):
+        return False  # a git commit id
+    classes = sum(bool(re.search(p, token)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
+    return classes >= 2 and _entropy(token) >= 3.5
+
+
+def _mask(match_text: str) -> str:
+    return f"[redacted {fingerprint(match_text)}]"
+
+
+def redact_text(text: str) -> str:
+    """Mask every secret in `text`. Idempotent."""
+    if not text:
+        return text
+    pattern = REGISTRY.pattern()
+    if pattern is not None:
+        text = pattern.sub(lambda m: fingerprint(m.group(0)), text)
+    text = _JWT.sub(lambda m: _mask(m.group(0)), text)
+    text = _SK.sub(lambda m: _mask(m.group(0)), text)
+    text = _REFRESH.sub(lambda m: _mask(m.group(0)), text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {_already_or_mask(m.group(2))}", text)
+    text = _KV.sub(lambda m: m.group(1) + _already_or_mask(m.group(2)), text)
+    text = _LONG.sub(lambda m: _mask(m.group(0)) if _looks_random(m.group(0)) else m.group(0), text)
+    return text
+
+
+def _already_or_mask(value: str) -> str:
+    if _ALREADY.fullmatch(value) or value.startswith("[redacted") or value in PUBLIC_VALUES:
+        return value
+    if value.startswith("sha256:"):
+        return value
+    return _mask(value)
+
+
+def redact(value: Any) -> Any:
+    """Redact strings anywhere inside a JSON-like structure (keys included)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Secret):
+        return value.fingerprint
+    if isinstance(value, dict):
+        return {redact_text(str(k)): redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [redact(v) for v in value]
+    return value
+
+
+_SECRET_KEY_NAME = re.compile(r"(?i)(token|secret|password|api[_-]?keys?|apikey|management[_-]?key|authorization)")
+
+
+def register_from(data: Any, secret_key: bool = False) -> None:
+    """Register every value stored under a secret-looking key (recursively)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            register_from(value, secret_key or bool(_SECRET_KEY_NAME.search(str(key))))
+    elif isinstance(data, (list, tuple)):
+        for value in data:
+            register_from(value, secret_key)
+    elif secret_key and isinstance(data, str):
+        REGISTRY.add(data)

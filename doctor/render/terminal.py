@@ -1,0 +1,123 @@
+"""The terminal rendering: grouped, one line per check, details where they help.
+
+Built with rich into a string, so it is a pure function of the result; color is
+a parameter (the CLI decides it from the stream and NO_COLOR).
+"""
+
+from __future__ import annotations
+
+import io
+
+from ..model import Finding, RunResult, Safety, Status
+from ..redact import redact_text
+from . import redacted
+
+GROUPS = {
+    "paths": "Runtime home", "home": "Runtime home", "bin": "Programs", "config": "Proxy config",
+    "env": "Env file and models", "claude": "Claude Code", "auth": "Credentials", "port": "Proxy service",
+    "proxy": "Proxy service", "probe": "Live probes", "wrapper": "claudex wrapper", "route": "Routing",
+    "logs": "Proxy log",
+}
+
+SYMBOLS = {
+    True: {Status.PASS: "✓", Status.WARN: "!", Status.FAIL: "✗", Status.SKIP: "-", Status.ERROR: "‼"},
+    False: {Status.PASS: "ok", Status.WARN: "!!", Status.FAIL: "XX", Status.SKIP: "--", Status.ERROR: "EE"},
+}
+STYLES = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red", Status.SKIP: "dim",
+          Status.ERROR: "bold magenta"}
+SAFETY_NOTE = {Safety.SAFE: "applied by --fix", Safety.CONFIRM: "--fix asks first, or --yes",
+               Safety.MANUAL: "run it yourself"}
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+    return escape(text)
+
+
+def topic_of(reference: str) -> str:
+    page = reference.split("#", 1)[0].rsplit("/", 1)[-1]
+    return page[:-3] if page.endswith(".md") else page
+
+
+def render(result: RunResult, *, color: bool = False, unicode: bool = True, verbose: bool = False,
+           width: int = 100, header: bool = True) -> str:
+    from rich.console import Console
+
+    result = redacted(result)
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
+                      no_color=not color, width=width, soft_wrap=True, highlight=False, emoji=False)
+    symbols = SYMBOLS[unicode]
+    dash = "—" if unicode else "-"
+    if header:
+        console.print(f"[bold]claudex-doctor {result.tool_version}[/] {dash} home {_esc(result.home)}")
+    current = None
+    id_width = max((len(f.id) for f in result.findings), default=10)
+    for finding in result.findings:
+        group = GROUPS.get(finding.group, finding.group)
+        if group != current:
+            console.print()
+            console.print(f"[bold underline]{_esc(group)}[/]")
+            current = group
+        _finding(console, finding, symbols, id_width, verbose)
+    console.print()
+    if result.fixes is not None:
+        _fixes(console, result.fixes, symbols)
+    _tally(console, result, dash)
+    return redact_text(buffer.getvalue())
+
+
+def _finding(console, f: Finding, symbols, id_width: int, verbose: bool) -> None:
+    style = STYLES[f.status]
+    console.print(f"  [{style}]{symbols[f.status]:>2}[/] {_esc(f.id):<{id_width}}  {_esc(f.summary)}")
+    indent = " " * (6 + id_width)
+    show_details = verbose or f.status in (Status.WARN, Status.FAIL, Status.ERROR)
+    if show_details:
+        for line in f.details:
+            console.print(f"{indent}{_esc(line)}", style="dim" if f.status is Status.WARN else None)
+        if verbose and f.evidence:
+            for key, value in f.evidence.items():
+                console.print(f"{indent}[dim]{_esc(str(key))}: {_esc(str(value))}[/]")
+    if f.status in (Status.WARN, Status.FAIL) and f.fix is not None:
+        console.print(f"{indent}[bold]fix:[/] {_esc(f.fix.command)}  [dim]({f.fix.safety.value}: "
+                      f"{SAFETY_NOTE[f.fix.safety]})[/]")
+    if f.status in (Status.WARN, Status.FAIL, Status.ERROR) and f.reference:
+        console.print(f"{indent}[dim]see:[/] {_esc(f.reference)}  [dim](claudex-doctor explain {topic_of(f.reference)})[/]")
+
+
+def _fixes(console, fixes, symbols) -> None:
+    console.print("[bold underline]Fixes[/]")
+    for fix in fixes:
+        status = fix.get("status", "?")
+        sym = {"applied": symbols[Status.PASS], "failed": symbols[Status.FAIL], "planned": "*"}.get(status, symbols[Status.SKIP])
+        console.print(f"  {sym:>2} {_esc(str(fix.get('primitive')))}: {_esc(str(fix.get('message') or fix.get('description', '')))}")
+    console.print()
+
+
+def _tally(console, result: RunResult, dash: str) -> None:
+    t = result.tally()
+    parts = [f"{t['pass']} passed"]
+    if t["warn"]:
+        parts.append(f"[yellow]{t['warn']} warning{'s' if t['warn'] != 1 else ''}[/]")
+    if t["fail"]:
+        parts.append(f"[bold red]{t['fail']} failed[/]")
+    if t["skip"]:
+        parts.append(f"{t['skip']} skipped")
+    if t["error"]:
+        parts.append(f"[bold magenta]{t['error']} crashed[/]")
+    console.print(", ".join(parts) + f" [dim]in {result.duration_ms / 1000:.1f}s[/]")
+    status = result.status
+    if status is Status.ERROR:
+        console.print("The doctor could not finish every check (see the crashed ones above).")
+    elif status is Status.FAIL:
+        fixable = [f for f in result.findings if f.status in (Status.FAIL, Status.WARN) and f.fix
+                   and f.fix.safety is not Safety.MANUAL]
+        if fixable and result.fixes is None:
+            console.print(f"Next: [bold]claudex-doctor --fix --dry-run[/] shows what {len(fixable)} "
+                          f"automatic fix{'es' if len(fixable) != 1 else ''} would change.")
+        else:
+            console.print("Next: follow the fix lines above, first problem first.")
+    elif status is Status.WARN:
+        console.print("No failing checks; the warnings above are worth a look.")
+    else:
+        console.print("All good: the stack looks healthy.")

@@ -1,0 +1,65 @@
+"""Shared fixtures. Tests never touch the real HOME, ~/.codex, ~/.claude or port 8327."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory, monkeypatch):
+    """Every test runs with a throwaway HOME and none of the stack's variables from the outside."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith(("CLAUDEX_", "ANTHROPIC_", "CLAUDE_", "CODEX_", "LITELLM_", "XDG_")) or name in (
+                "OPENAI_API_KEY", "NO_COLOR", "FORCE_COLOR"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    from claudex_doctor import redact
+    redact.REGISTRY.clear()
+    yield home
+    redact.REGISTRY.clear()
+
+
+@pytest.fixture
+def user_home(isolated_env) -> Path:
+    return isolated_env
+
+
+@pytest.fixture
+def gateway_home(user_home) -> Path:
+    """The default runtime home path (not created)."""
+    return user_home / ".local" / "share" / "claudex-gateway"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 60,
+            input: str | None = None) -> subprocess.CompletedProcess:
+    """Run the installed console entry point as a user would (a real subprocess)."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run([sys.executable, "-m", "claudex_doctor.cli", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout, input=input)
+
+
+@pytest.fixture
+def cli():
+    return run_cli

@@ -1,0 +1,77 @@
+"""The command line as a user meets it: real subprocesses, throwaway homes."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+
+
+def test_empty_home_gives_a_grouped_report_and_exit_1(cli, user_home):
+    proc = cli(env={"NO_COLOR": "1"})
+    assert proc.returncode == 1, proc.stderr
+    assert "no runtime home" in proc.stdout
+    assert "Runtime home" in proc.stdout and "Programs" in proc.stdout
+    assert "claudex-doctor bootstrap" in proc.stdout
+    assert "\x1b[" not in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_json_is_the_only_thing_on_stdout_and_validates(cli, user_home):
+    schema = json.loads(cli("schema").stdout)
+    proc = cli("--json")
+    assert proc.returncode == 1
+    data = json.loads(proc.stdout)
+    jsonschema.validate(data, schema)
+    ids = [c["id"] for c in data["checks"]]
+    assert ids[0] == "paths.home" and len(ids) == len(set(ids))
+    home = next(c for c in data["checks"] if c["id"] == "paths.home")
+    assert home["status"] == "fail" and home["fix"]["primitive"] == "bootstrap"
+
+
+def test_exit_0_when_nothing_fails(cli, gateway_home):
+    gateway_home.mkdir(parents=True)
+    proc = cli("--only", "paths.home", "--json")
+    assert proc.returncode == 0, proc.stdout
+    assert json.loads(proc.stdout)["status"] == "pass"
+
+
+def test_bad_usage_exits_2_with_usage(cli):
+    proc = cli("--no-such-flag")
+    assert proc.returncode == 2
+    assert "usage:" in proc.stderr
+    proc = cli("--only", "no.such_check")
+    assert proc.returncode == 2 and "unknown check id" in proc.stderr
+    proc = cli("--deadline", "0")
+    assert proc.returncode == 2
+
+
+def test_home_option_and_env_are_honoured(cli, tmp_path):
+    custom = tmp_path / "custom-home"
+    custom.mkdir()
+    data = json.loads(cli("--only", "paths.home", "--json", "--home", str(custom)).stdout)
+    assert data["checks"][0]["evidence"]["reason"] == "option"
+    data = json.loads(cli("--only", "paths.home", "--json", env={"CLAUDEX_GATEWAY_HOME": str(custom)}).stdout)
+    assert data["checks"][0]["evidence"]["reason"] == "env" and data["status"] == "pass"
+
+
+def test_checks_lists_every_check_with_dependencies(cli):
+    proc = cli("checks")
+    assert proc.returncode == 0
+    assert "probe.stream" in proc.stdout and "probe.messages" in proc.stdout
+    rows = json.loads(cli("checks", "--json").stdout)
+    assert {r["id"] for r in rows} >= {"port.owner", "logs.errors", "route.litellm"}
+    assert next(r for r in rows if r["id"] == "proxy.health")["needs"] == ["port.owner"]
+
+
+def test_version_and_help(cli):
+    proc = cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("claudex-doctor ")
+    proc = cli("--help")
+    assert proc.returncode == 0 and "Exit codes" in proc.stdout
+
+
+def test_strict_turns_warnings_into_exit_1(cli, gateway_home, user_home):
+    # A legacy home beside the current one is informational (pass); strict leaves a pass alone.
+    gateway_home.mkdir(parents=True)
+    assert cli("--only", "paths.home", "--strict").returncode == 0

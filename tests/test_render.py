@@ -1,0 +1,69 @@
+"""The two renderings of one result: terminal (color or plain) and JSON (schema-valid)."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+
+from claudex_doctor.model import Finding, Fix, RunResult, Safety, Status, exit_code, overall_status
+from claudex_doctor.render import Format
+from claudex_doctor.render import json as json_render
+from claudex_doctor.render import terminal
+from claudex_doctor.schema import SCHEMA
+
+
+def canonical() -> RunResult:
+    return RunResult(
+        findings=(
+            Finding("paths.home", "Runtime home", Status.PASS, "~/x (default)"),
+            Finding("port.owner", "Gateway port", Status.FAIL, "127.0.0.1:8327 is held by nginx (pid 42)",
+                    details=("It is not this home's proxy.",), evidence={"pid": 42},
+                    reference="references/service.md#port-owned-by-another-process",
+                    fix=Fix.manual("Stop nginx yourself", "kill 42")),
+            Finding("proxy.health", "Proxy health", Status.SKIP, "not run", blocked_by=("port.owner",)),
+            Finding("env.mapping", "Model mapping", Status.WARN, "gpt-5.4 is retired",
+                    fix=Fix.safe("set-env", "map opus to gpt-5.6-terra")),
+            Finding("logs.errors", "Proxy log", Status.ERROR, "the check itself crashed"),
+        ),
+        home="~/x", started_at="2026-11-24T00:00:00+00:00", duration_ms=12, tool_version="0.1.0",
+    )
+
+
+def test_json_validates_against_the_schema():
+    data = json.loads(json_render.render(canonical()))
+    jsonschema.validate(data, SCHEMA)
+    assert data["status"] == "error"
+    assert data["checks"][1]["fix"]["safety"] == "manual"
+    assert data["checks"][2]["blocked_by"] == ["port.owner"]
+
+
+def test_terminal_plain_has_no_escape_codes_and_says_everything():
+    text = terminal.render(canonical(), color=False)
+    assert "\x1b[" not in text
+    for needle in ["port.owner", "nginx (pid 42)", "fix: kill 42", "references/service.md#port-owned-by-another-process",
+                   "1 passed", "1 failed", "1 crashed", "Proxy service"]:
+        assert needle in text, needle
+
+
+def test_terminal_color_uses_escape_codes():
+    assert "\x1b[" in terminal.render(canonical(), color=True)
+
+
+def test_ascii_symbols_when_unicode_is_unavailable():
+    text = terminal.render(canonical(), color=False, unicode=False)
+    text.encode("ascii")
+
+
+def test_every_format_has_a_renderer():
+    for fmt in Format:
+        assert callable(fmt.renderer())
+
+
+def test_status_and_exit_code_rules():
+    warn = (Finding("a.a", "A", Status.WARN, "w"),)
+    assert overall_status(warn) is Status.WARN and exit_code(overall_status(warn)) == 0
+    assert overall_status(warn, strict=True) is Status.FAIL
+    for status in Status:
+        assert exit_code(overall_status((Finding("a.a", "A", status, "x"),))) in (0, 1, 2)
+    assert [s.applies(Safety.CONFIRM) for s in Safety] == [False, True, True]
