@@ -16,7 +16,7 @@ from claudex_doctor.paths import HOME_NAME, LEGACY_HOME_NAME, display, resolve_h
 
 from ._pending import not_implemented
 
-REF = "references/stack.md"
+REF = "references/home.md"
 
 
 @check("paths.home", "Runtime home", reference=f"{REF}#runtime-home-missing", fixes=("bootstrap",))
@@ -52,4 +52,4 @@ def paths_home(ctx):
 
 
 home_layout = check("home.layout", "Home layout and permissions", needs=("paths.home",),
-                    reference="references/stack.md#home-layout-incomplete", fixes=("bootstrap",))(not_implemented)
+                    reference="references/home.md#home-layout-incomplete", fixes=("bootstrap",))(not_implemented)

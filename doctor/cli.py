@@ -25,6 +25,8 @@ COMMANDS = {
     "start": "start the proxy in the background and wait until it is healthy",
     "stop": "stop the proxy this home started (never another process)",
     "restart": "stop, then start",
+    "set-env": "set variables in the env file (KEY=VALUE ...), atomically with a backup",
+    "set-config": "set keys in config.yaml (KEY=VALUE ...), keeping its comments, with a backup",
     "skill": "install the Claude Code skill that teaches an agent to use this tool",
 }
 
@@ -111,8 +113,9 @@ def _command_options(name: str, cmd: argparse.ArgumentParser) -> None:
     elif name == "skill":
         cmd.add_argument("action", choices=("install", "show"), help="install: write ~/.claude/skills/claudex-gateway/SKILL.md")
         cmd.add_argument("--force", action="store_true")
-    elif name == "checks":
-        pass
+    elif name in ("set-env", "set-config"):
+        cmd.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+        cmd.add_argument("--dry-run", action="store_true", help="show the change, write nothing")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:

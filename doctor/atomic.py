@@ -1,0 +1,73 @@
+"""Writing files the safe way: temp file + fsync + rename, with a backup of what was there.
+
+Used by every primitive. A write either happens whole or not at all; the
+replaced bytes are kept in a backup whose path is returned (for the journal and
+for undoing).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def backup(path: Path, backup_dir: Path | None = None) -> Path | None:
+    """Copy `path` (if it exists) to a timestamped backup, keeping its mode. Returns the backup path."""
+    if not path.exists():
+        return None
+    target_dir = backup_dir or path.parent
+    target_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = target_dir / f"{path.name}.bak-{timestamp()}"
+    shutil.copy2(path, target)
+    return target
+
+
+def write_atomic(path: Path, data: bytes | str, mode: int | None = None, keep_backup: bool = True,
+                 backup_dir: Path | None = None) -> Path | None:
+    """Replace `path` with `data` atomically. Mode: given, else the old file's, else 0600."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o600
+    saved = backup(path, backup_dir) if keep_backup else None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+    return saved
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

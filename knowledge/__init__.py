@@ -1,0 +1,44 @@
+"""Expert knowledge as data: each `<name>.json` here has a JSON Schema in `schemas/<name>.schema.json`.
+
+`load(name)` reads a file once per process, validates it, and returns plain
+data. Checks look facts up here instead of hard-coding them, so a new model,
+a retired one or a new error signature is a data change with a test, not a
+code change.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+
+class KnowledgeError(Exception):
+    """A knowledge file is missing or does not match its schema (a packaging bug, not a user problem)."""
+
+
+def names() -> list[str]:
+    root = resources.files(__name__)
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".json"))
+
+
+def _read(relative: str) -> Any:
+    try:
+        return json.loads(resources.files(__name__).joinpath(relative).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise KnowledgeError(f"knowledge file {relative} cannot be read: {exc}") from None
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> Any:
+    data = _read(f"{name}.json")
+    schema = _read(f"schemas/{name}.schema.json")
+    import jsonschema
+
+    try:
+        jsonschema.validate(data, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        raise KnowledgeError(f"knowledge/{name}.json does not match its schema at {where}: {exc.message}") from None
+    return data
