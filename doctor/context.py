@@ -62,6 +62,7 @@ class Context:
         self._memo: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._published: dict[str, Any] = {}
         for name in ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "MANAGEMENT_PASSWORD",
                      "CLAUDE_CODE_OAUTH_TOKEN", "LITELLM_MASTER_KEY"):
             redact.REGISTRY.add(self.env.get(name))
@@ -83,6 +84,15 @@ class Context:
             if key not in self._memo:
                 self._memo[key] = compute()
             return self._memo[key]
+
+    def publish(self, key: str, value: Any) -> None:
+        """A check shares a live fact with the checks ordered `after` it (e.g. proxy.models -> env.mapping)."""
+        with self._guard:
+            self._published[key] = value
+
+    def published(self, key: str, default: Any = None) -> Any:
+        with self._guard:
+            return self._published.get(key, default)
 
     @property
     def config(self) -> files.Loaded:

@@ -117,3 +117,23 @@ def split_model(text: str) -> tuple[str, str | None, bool]:
         name, _, rest = name.partition("(")
         effort = rest[:-1]
     return name, effort, one_m
+
+
+def plan(ctx) -> tuple[str | None, str]:
+    """The ChatGPT plan from the Codex login's id_token (else the proxy credential's); (plan, source)."""
+    from .jwt import JWTError, claims
+
+    for source, loaded, getter in (
+        ("~/.codex/auth.json", ctx.codex_auth, lambda d: (d.get("tokens") or {}).get("id_token")),
+        ("proxy credential", ctx.proxy_auth, lambda d: d.get("id_token")),
+    ):
+        if not loaded.ok or not isinstance(loaded.data, dict):
+            continue
+        try:
+            token = getter(loaded.data)
+            value = claims(token).plan if token else None
+        except (JWTError, AttributeError):
+            value = None
+        if value:
+            return value, source
+    return None, "unknown"
