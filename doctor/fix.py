@@ -1,0 +1,244 @@
+"""`--fix`: from findings to a plan, from a plan to applied primitives, then a re-check.
+
+1. Plan: every failing or warning finding that carries a fix becomes a step. Steps
+   for the same primitive merge (three findings, one restart; two env edits, one
+   set-env with both assignments) and run in a fixed order that follows the
+   stack: create, configure, credentials, then the service.
+2. Gate by safety: `safe` steps run with --fix; `confirm` steps need --yes (or an
+   interactive yes on a TTY; never a prompt without one); `manual` steps are only
+   printed.
+3. --dry-run asks each primitive for its exact changes and touches nothing.
+4. After applying, the affected checks (and everything that depends on them) run
+   again and the result shows before -> after.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .model import Finding, Fix, RunResult, Safety, Status
+
+# Primitive order: a later step may rely on an earlier one (sync before restart before probe).
+ORDER = ("bootstrap", "set-config", "set-env", "sync-auth", "stop", "start", "restart")
+MERGEABLE_ARGS = {"set-env": "assignments", "set-config": "assignments"}
+
+
+@dataclass
+class Step:
+    primitive: str
+    safety: Safety
+    command: str
+    descriptions: list[str]
+    checks: list[str]
+    args: dict[str, Any] = field(default_factory=dict)
+    status: str = "planned"  # planned | applied | failed | withheld | manual
+    message: str = ""
+    changes: list[str] = field(default_factory=list)
+
+    def to_dict(self, before: dict[str, str], after: dict[str, str]) -> dict[str, Any]:
+        return {
+            "primitive": self.primitive,
+            "safety": self.safety.value,
+            "status": self.status,
+            "checks": list(self.checks),
+            "command": self.command,
+            "description": "; ".join(dict.fromkeys(self.descriptions)),
+            "message": self.message,
+            "changes": list(self.changes),
+            "before": {cid: before[cid] for cid in self.checks if cid in before},
+            "after": {cid: after[cid] for cid in self.checks if cid in after},
+        }
+
+
+def _rank(primitive: str) -> int:
+    return ORDER.index(primitive) if primitive in ORDER else len(ORDER)
+
+
+def _is_known(primitive: str) -> bool:
+    from .primitives import PRIMITIVES
+    return primitive in PRIMITIVES
+
+
+def plan(findings: tuple[Finding, ...]) -> list[Step]:
+    """Merge the fixes of failing/warning findings into ordered steps."""
+    steps: list[Step] = []
+    for finding in findings:
+        fix: Fix | None = finding.fix
+        if finding.status not in (Status.FAIL, Status.WARN) or fix is None:
+            continue
+        primitive = fix.primitive if _is_known(fix.primitive) else "manual"
+        safety = fix.safety if primitive != "manual" else Safety.MANUAL
+        step = _merge_target(steps, primitive, fix)
+        if step is None:
+            steps.append(Step(primitive, safety, fix.command, [fix.description], [finding.id], dict(fix.args)))
+            continue
+        step.checks.append(finding.id)
+        step.descriptions.append(fix.description)
+        if safety.rank < step.safety.rank:  # the merged step is only as trusted as its least safe part
+            step.safety = safety
+        key = MERGEABLE_ARGS.get(primitive)
+        if key:
+            merged = dict(step.args.get(key) or {})
+            merged.update(fix.args.get(key) or {})
+            step.args[key] = merged
+            step.command = f"claudex-doctor {primitive} " + " ".join(f"{k}=…" for k in merged)
+    # start + restart: one restart does both.
+    if any(s.primitive == "restart" for s in steps):
+        for s in [s for s in steps if s.primitive == "start"]:
+            restart = next(r for r in steps if r.primitive == "restart")
+            restart.checks.extend(s.checks)
+            restart.descriptions.extend(s.descriptions)
+            steps.remove(s)
+    steps.sort(key=lambda s: (s.primitive == "manual", _rank(s.primitive)))
+    return steps
+
+
+def _merge_target(steps: list[Step], primitive: str, fix: Fix) -> Step | None:
+    for step in steps:
+        if step.primitive != primitive:
+            continue
+        if primitive == "manual":
+            if step.command == fix.command:
+                return step
+            continue
+        key = MERGEABLE_ARGS.get(primitive)
+        if key:
+            ours, theirs = step.args.get(key) or {}, fix.args.get(key) or {}
+            if all(ours[k] == theirs[k] for k in ours.keys() & theirs.keys()):
+                return step
+            continue
+        if step.args == dict(fix.args):
+            return step
+    return None
+
+
+def _confirm(step: Step) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    sys.stderr.write(f"Apply '{step.command}'? {'; '.join(dict.fromkeys(step.descriptions))} [y/N] ")
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline().strip().lower()
+    except (EOFError, KeyboardInterrupt):
+        return False
+    return answer in ("y", "yes")
+
+
+def execute(steps: list[Step], paths, *, dry_run: bool, allow_confirm: bool,
+            ask: Callable[[Step], bool] | None = _confirm) -> None:
+    """Apply (or dry-run) each step in order; a failure never stops the steps that do not depend on it."""
+    from .primitives import PrimitiveError, apply
+
+    for step in steps:
+        if step.primitive == "manual":
+            step.status, step.message = "manual", f"run it yourself: {step.command}"
+            continue
+        if dry_run:
+            try:
+                result = apply(step.primitive, paths, dry_run=True, **step.args)
+                step.changes = list(result.changes)
+                step.message = result.message
+            except PrimitiveError as exc:
+                step.message = f"would refuse: {exc}"
+            except Exception as exc:  # a primitive's bug must not sink the whole plan
+                step.message = f"could not plan: {type(exc).__name__}: {exc}"
+            step.status = "planned"
+            continue
+        if step.safety is Safety.CONFIRM and not allow_confirm:
+            if ask is None or not ask(step):
+                step.status = "withheld"
+                step.message = "needs confirmation: run again with --fix --yes"
+                continue
+        try:
+            result = apply(step.primitive, paths, dry_run=False, **step.args)
+        except PrimitiveError as exc:
+            step.status, step.message = "failed", str(exc)
+            continue
+        except Exception as exc:
+            step.status, step.message = "failed", f"{type(exc).__name__}: {exc}"
+            continue
+        step.status = "applied" if result.ok else "failed"
+        step.message = result.message
+        step.changes = list(result.changes)
+
+
+def run_fix(args, paths, options) -> int:
+    """The --fix command: diagnose, plan, apply (or dry-run), re-check, render."""
+    from .diagnose import diagnose
+    from .graph import GraphError
+    from claudex_doctor.checks import graph
+
+    from .cli import DoctorError
+
+    try:
+        before, _ = diagnose(paths, options)
+    except GraphError as exc:
+        raise DoctorError(str(exc)) from None
+    steps = plan(before.findings)
+    allow_confirm = bool(args.yes or args.unsafe)
+    execute(steps, paths, dry_run=args.dry_run, allow_confirm=allow_confirm,
+            ask=None if args.json else _confirm)
+
+    after = before
+    applied = [s for s in steps if s.status == "applied"]
+    if applied:
+        affected = graph().dependents({cid for s in applied for cid in s.checks})
+        rerun, _ = diagnose(paths, options, only=sorted(affected))
+        fresh = {f.id: f for f in rerun.findings}
+        after = RunResult(
+            findings=tuple(fresh.get(f.id, f) for f in before.findings),
+            home=before.home, started_at=before.started_at,
+            duration_ms=before.duration_ms + rerun.duration_ms, tool_version=before.tool_version,
+            strict=before.strict,
+        )
+    before_status = {f.id: f.status.value for f in before.findings}
+    after_status = {f.id: f.status.value for f in after.findings}
+    fixes = tuple(s.to_dict(before_status, after_status) for s in steps)
+    result = RunResult(after.findings, after.home, after.started_at, after.duration_ms, after.tool_version,
+                       after.strict, fixes=fixes)
+    _emit(result, args, steps, before_status, after_status)
+    return result.exit_code
+
+
+def _emit(result: RunResult, args, steps: list[Step], before: dict[str, str], after: dict[str, str]) -> None:
+    from .commands.doctor import emit
+    from .redact import redact_text
+
+    if args.json:
+        emit(result, args)
+        return
+    out = sys.stdout
+    emit(RunResult(result.findings, result.home, result.started_at, result.duration_ms, result.tool_version,
+                   result.strict), args)
+    out.write("\n" + render_plan(steps, before, after, dry_run=args.dry_run, redactor=redact_text))
+    out.flush()
+
+
+def render_plan(steps: list[Step], before: dict[str, str], after: dict[str, str], *, dry_run: bool,
+                redactor: Callable[[str], str]) -> str:
+    if not steps:
+        return "Nothing to fix automatically: no failing check has a fix.\n"
+    lines = ["Fix plan (dry run: nothing was changed)" if dry_run else "Fixes"]
+    marks = {"planned": "would", "applied": "done", "failed": "FAILED", "withheld": "needs --yes", "manual": "manual"}
+    for number, step in enumerate(steps, 1):
+        lines.append(f"  {number}. [{marks.get(step.status, step.status)}] {step.command}  "
+                     f"({step.safety.value}; for {', '.join(step.checks)})")
+        for description in dict.fromkeys(step.descriptions):
+            lines.append(f"       {description}")
+        for change in step.changes:
+            lines.append(f"       - {change}")
+        if step.message and step.status != "planned":
+            lines.append(f"       {step.message}")
+        elif step.message and dry_run and step.message.startswith(("would refuse", "could not")):
+            lines.append(f"       {step.message}")
+        if step.status == "applied":
+            moved = [f"{cid}: {before.get(cid, '?')} -> {after.get(cid, '?')}" for cid in step.checks]
+            lines.append("       re-check: " + "; ".join(moved))
+    withheld = sum(1 for s in steps if s.status == "withheld")
+    if withheld:
+        lines.append(f"{withheld} fix{'es' if withheld != 1 else ''} need confirmation: run `claudex-doctor --fix --yes`.")
+    if dry_run:
+        lines.append("Run `claudex-doctor --fix` to apply the safe ones (`--yes` adds those that need confirmation).")
+    return redactor("\n".join(lines) + "\n")

@@ -1,0 +1,109 @@
+"""The fix planner: merging, ordering, safety gates, dry-run, and the re-check."""
+
+from __future__ import annotations
+
+import pytest
+
+from claudex_doctor import fix as fixmod
+from claudex_doctor import primitives
+from claudex_doctor.model import Finding, Fix, Status
+from claudex_doctor.primitives import PrimitiveError, PrimitiveResult
+
+CALLS: list[tuple[str, bool, dict]] = []
+
+
+def recorder(name):
+    def apply(paths, *, dry_run=False, **args):
+        CALLS.append((name, dry_run, args))
+        if args.get("explode"):
+            raise PrimitiveError("refused: it is not ours")
+        return PrimitiveResult(True, f"{name} done", changes=[f"{name} change"])
+    return apply
+
+
+@pytest.fixture(autouse=True)
+def fake_primitives(monkeypatch):
+    CALLS.clear()
+    table = {}
+    for name in ("bootstrap", "set-config", "set-env", "sync-auth", "start", "restart", "stop"):
+        monkeypatch.setattr(f"{__name__}.{name.replace('-', '_')}_impl", recorder(name), raising=False)
+        table[name] = f"{__name__}:{name.replace('-', '_')}_impl"
+    monkeypatch.setattr(primitives, "PRIMITIVES", table)
+
+
+def finding(cid, status=Status.FAIL, fix=None):
+    return Finding(cid, cid, status, "x", fix=fix)
+
+
+def test_duplicates_merge_and_order_follows_the_stack():
+    findings = (
+        finding("probe.messages", fix=Fix.safe("restart", "restart the proxy")),
+        finding("port.owner", fix=Fix.safe("start", "start the proxy")),
+        finding("proxy.health", fix=Fix.safe("restart", "restart the proxy")),
+        finding("auth.sync", fix=Fix.safe("sync-auth", "take the newer tokens")),
+        finding("env.mapping", Status.WARN, Fix.safe("set-env", "opus", assignments={"A": "1"})),
+        finding("env.context_window", Status.WARN, Fix.safe("set-env", "window", assignments={"B": "2"})),
+        finding("bin.claude", fix=Fix.manual("install claude", "npm i -g @anthropic-ai/claude-code")),
+        finding("paths.home", Status.PASS, Fix.confirm("bootstrap", "never planned: it passed")),
+    )
+    steps = fixmod.plan(findings)
+    assert [s.primitive for s in steps] == ["set-env", "sync-auth", "restart", "manual"]
+    restart = steps[2]
+    assert sorted(restart.checks) == ["port.owner", "probe.messages", "proxy.health"]
+    assert steps[0].args == {"assignments": {"A": "1", "B": "2"}}
+
+
+def test_conflicting_edits_do_not_merge_and_safety_is_the_weakest():
+    steps = fixmod.plan((
+        finding("a.a", fix=Fix.safe("set-env", "x", assignments={"K": "1"})),
+        finding("b.b", fix=Fix.safe("set-env", "y", assignments={"K": "2"})),
+        finding("c.c", fix=Fix.safe("sync-auth", "s")),
+        finding("d.d", fix=Fix.confirm("sync-auth", "s")),
+    ))
+    assert [s.primitive for s in steps] == ["set-env", "set-env", "sync-auth"]
+    assert steps[2].safety.value == "confirm"
+
+
+def test_safe_applies_confirm_is_withheld_without_yes_and_manual_is_printed(tmp_path):
+    steps = fixmod.plan((
+        finding("a.a", fix=Fix.safe("start", "start")),
+        finding("b.b", fix=Fix.confirm("sync-auth", "reverse")),
+        finding("c.c", fix=Fix.manual("log in", "codex login")),
+    ))
+    fixmod.execute(steps, paths=None, dry_run=False, allow_confirm=False, ask=None)
+    assert [(s.primitive, s.status) for s in steps] == [
+        ("sync-auth", "withheld"), ("start", "applied"), ("manual", "manual")]
+    assert [c[0] for c in CALLS] == ["start"]
+    assert "--yes" in steps[0].message
+
+
+def test_yes_applies_confirm_and_an_interactive_no_withholds():
+    steps = fixmod.plan((finding("b.b", fix=Fix.confirm("sync-auth", "reverse")),))
+    fixmod.execute(steps, None, dry_run=False, allow_confirm=False, ask=lambda step: False)
+    assert steps[0].status == "withheld"
+    fixmod.execute(steps, None, dry_run=False, allow_confirm=True, ask=None)
+    assert steps[0].status == "applied"
+
+
+def test_dry_run_calls_primitives_in_dry_run_mode_only():
+    steps = fixmod.plan((finding("a.a", fix=Fix.safe("set-env", "x", assignments={"K": "1"})),
+                         finding("b.b", fix=Fix.confirm("bootstrap", "create"))))
+    fixmod.execute(steps, None, dry_run=True, allow_confirm=False, ask=None)
+    assert all(dry for _, dry, _ in CALLS) and len(CALLS) == 2
+    assert [s.primitive for s in steps] == ["bootstrap", "set-env"]
+    assert steps[0].changes == ["bootstrap change"] and steps[1].changes == ["set-env change"]
+    text = fixmod.render_plan(steps, {}, {}, dry_run=True, redactor=str)
+    assert "nothing was changed" in text and "set-env change" in text
+
+
+def test_a_refusing_primitive_fails_its_step_and_the_rest_go_on():
+    steps = fixmod.plan((finding("a.a", fix=Fix.safe("stop", "stop", explode=True)),
+                         finding("b.b", fix=Fix.safe("start", "start"))))
+    fixmod.execute(steps, None, dry_run=False, allow_confirm=False, ask=None)
+    assert [s.status for s in steps] == ["failed", "applied"]
+    assert "not ours" in steps[0].message
+
+
+def test_unknown_primitive_is_treated_as_manual():
+    steps = fixmod.plan((finding("a.a", fix=Fix("teleport", fixmod.Safety.SAFE, "teleport now", "magic")),))
+    assert steps[0].primitive == "manual" and steps[0].safety.value == "manual"
