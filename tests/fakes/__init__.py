@@ -1,0 +1,1 @@
+"""Stand-ins for the stack's outside parts, for tests: a fake CLIProxyAPI gateway (`gateway.FakeGateway`)."""
