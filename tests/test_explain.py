@@ -1,0 +1,162 @@
+"""`claudex-doctor explain`: topics discovered from the installed pages, aliases, lookups, rendering."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from claudex_doctor import explain, refs
+from claudex_doctor.explain import ALIASES, UnknownTopic, lookup, render_list, render_plain, render_rich, topics
+
+
+@pytest.fixture
+def tmp_library(tmp_path):
+    (tmp_path / "alpha.md").write_text("# Alpha things\n\nIntro.\n\n## First part\n\none\n\n### Detail\n\nd\n\n"
+                                       "## Second part\n\ntwo\n")
+    (tmp_path / "auth.md").write_text("# Credentials\n\n## Something else\n\nx\n")
+    (tmp_path / "notes.txt").write_text("not a page")
+    return refs.Library(tmp_path)
+
+
+def test_topics_are_the_installed_pages_plus_aliases():
+    items = topics()
+    pages = [t.name for t in items if t.kind == "page"]
+    assert pages == refs.library().names()
+    assert {"litellm", "stack"} <= set(pages)
+    for t in items:
+        assert t.title and "\n" not in t.title, t
+    aliases = {t.name: t for t in items if t.kind == "alias"}
+    assert aliases["oauth"].anchor == "an-oauth-token-is-not-an-api-key"
+    assert aliases["flow"].page == "stack"
+
+
+def test_pages_are_discovered_not_listed(tmp_library):
+    items = topics(tmp_library)
+    assert [t.name for t in items if t.kind == "page"] == ["alpha", "auth"]
+    by_name = {t.name: t for t in items}
+    assert by_name["alpha"].title == "Alpha things"
+    # aliases only for installed pages; a vanished heading falls back to the page
+    assert by_name["auth-sync"].page == "auth" and by_name["refresh-token-race"].anchor is None
+    assert "oauth" not in by_name and "flow" not in by_name
+
+
+def test_alias_to_a_missing_heading_shows_the_whole_page(tmp_library):
+    found = lookup("refresh-token-race", tmp_library)
+    assert found.heading is None and found.markdown.startswith("# Credentials")
+
+
+def test_lookup_forms(tmp_library):
+    assert lookup("alpha", tmp_library).heading is None
+    assert lookup("ALPHA", tmp_library).page.name == "alpha"
+    section = lookup("references/alpha.md#first-part", tmp_library)
+    assert section.title == "First part"
+    assert section.markdown.startswith("## First part") and "### Detail" in section.markdown
+    assert "Second part" not in section.markdown
+    assert lookup("alpha#second-part", tmp_library).markdown.strip().endswith("two")
+    assert lookup("alpha.md", tmp_library).heading is None
+
+
+def test_lookup_a_check_id_shows_the_section_it_links_to():
+    found = lookup("route.litellm")
+    assert found.page.name == "litellm" and found.heading.anchor == "litellm-in-the-path"
+    for word in ("**Cause.**", "**Confirm.**", "**Fix**"):
+        assert word in found.markdown
+
+
+def test_unknown_topic_offers_close_matches():
+    with pytest.raises(UnknownTopic) as caught:
+        lookup("litelm")
+    assert "litellm" in caught.value.suggestions
+    assert "did you mean" in caught.value.message() and "litellm" in caught.value.message()
+    with pytest.raises(UnknownTopic) as caught:
+        lookup("references/litellm.md#litellm-in-the-pat")
+    assert "litellm#litellm-in-the-path" in caught.value.suggestions
+    with pytest.raises(UnknownTopic):
+        lookup("zzzzzz-nothing")
+
+
+def test_no_alias_hides_a_page():
+    assert not set(ALIASES) & set(refs.library().names())
+
+
+@pytest.mark.parametrize("alias", sorted(a for a, (_, anchor) in ALIASES.items() if anchor))
+def test_every_alias_anchor_exists_when_its_page_does(alias):
+    page_name, anchor = ALIASES[alias]
+    if page_name not in refs.library().names():
+        pytest.skip(f"references/{page_name}.md is not installed yet")
+    page = refs.library().page(page_name)
+    assert page.heading(anchor) is not None, f"alias {alias}: {page.path} has no heading #{anchor}"
+
+
+def test_render_list_is_plain_text():
+    text = render_list(topics())
+    assert text.startswith("Topics")
+    assert "litellm" in text and "stack" in text and "->" in text
+    assert "\x1b[" not in text
+
+
+def test_render_plain_and_rich():
+    found = lookup("oauth")
+    plain = render_plain(found)
+    assert plain.startswith("## An OAuth token is not an API key")
+    assert "claudex-doctor explain litellm" in plain
+    buffer = io.StringIO()
+    render_rich(found, buffer, color=True, width=90)
+    out = buffer.getvalue()
+    assert "An OAuth token is not an API key" in out and "\x1b[" in out and "## " not in out
+
+
+def test_to_dict_shape():
+    data = lookup("litellm").to_dict()
+    assert set(data) >= {"topic", "title", "path", "headings", "markdown"}
+    assert data["path"] == "references/litellm.md" and data["anchor"] is None
+    assert {"title": "LiteLLM in the path", "anchor": "litellm-in-the-path", "level": 2} in data["headings"]
+
+
+# -- the command, as a user runs it --------------------------------------------------
+
+def test_cli_lists_topics(cli, tmp_path):
+    proc = cli("explain", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "litellm" in proc.stdout and "stack" in proc.stdout
+    listed = json.loads(cli("explain", "--json", cwd=tmp_path).stdout)
+    assert {t["topic"] for t in listed["topics"]} >= {"litellm", "stack", "oauth"}
+
+
+def test_cli_renders_a_page_as_markdown_when_piped(cli, tmp_path):
+    proc = cli("explain", "litellm", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("# LiteLLM")
+    assert "## LiteLLM in the path" in proc.stdout and "\x1b[" not in proc.stdout
+
+
+def test_cli_json(cli, tmp_path):
+    proc = cli("explain", "stack", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["topic"] == "stack" and data["path"] == "references/stack.md"
+    assert data["title"] == refs.library().page("stack").title
+    assert all(set(h) >= {"title", "anchor"} for h in data["headings"])
+    assert data["markdown"] == refs.library().page("stack").markdown
+
+
+def test_cli_unknown_topic_exits_2_with_suggestions(cli, tmp_path):
+    proc = cli("explain", "litelm", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "unknown topic" in proc.stderr and "litellm" in proc.stderr
+    proc = cli("explain", "litelm", "--json", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "litellm" in json.loads(proc.stdout)["suggestions"]
+
+
+def test_module_keeps_heavy_imports_lazy():
+    import sys
+    import subprocess
+    code = ("import sys, claudex_doctor.explain, claudex_doctor.refs, claudex_doctor.commands.explain; "
+            "print(sorted(m for m in ('rich', 'markdown_it') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+    assert explain.__doc__
