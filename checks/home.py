@@ -6,15 +6,22 @@ paths.home
     Why it matters: every other file of the stack lives there.
     Fix safety: `bootstrap` creates a missing home (confirm: it writes several
     files and installs the wrapper); it never moves or renames an existing one.
+
+home.layout
+    What it checks: config.yaml, run.sh (executable), the env file and auth/ are
+    there and of the right kind; the env file (it holds the local api key) is not
+    readable by other users (0600) and auth/ is private (0700).
+    Why it matters: the launcher, the wrapper and the proxy each need one of these;
+    loose permissions hand the local key or the OAuth tokens to other accounts.
+    Fix safety: `bootstrap` (confirm) creates what is missing and keeps existing
+    files; permissions and a non-executable launcher are fixed by hand (chmod).
 """
 
 from __future__ import annotations
 
 from claudex_doctor.graph import check
-from claudex_doctor.model import Fix, failed, passed
+from claudex_doctor.model import Fix, failed, passed, warned
 from claudex_doctor.paths import HOME_NAME, LEGACY_HOME_NAME, display, resolve_home
-
-from ._pending import not_implemented
 
 REF = "references/home.md"
 
@@ -51,5 +58,72 @@ def paths_home(ctx):
                   fix=Fix.confirm("bootstrap", "Create the runtime home, the proxy binary and the claudex wrapper"))
 
 
-home_layout = check("home.layout", "Home layout and permissions", needs=("paths.home",),
-                    reference="references/home.md#home-layout-incomplete", fixes=("bootstrap",))(not_implemented)
+def _layout_entries(p):
+    """(label, path, kind, private_mode) for each piece of the home the layout check looks at."""
+    return (
+        ("config.yaml", p.config, "file", None),
+        ("run.sh", p.launcher, "launcher", None),
+        (p.env_file.name, p.env_file, "file", 0o600),
+        ("auth/", p.auth_dir, "dir", 0o700),
+    )
+
+
+@check("home.layout", "Home layout and permissions", needs=("paths.home",),
+       reference=f"{REF}#home-layout-incomplete", fixes=("bootstrap", "manual"))
+def home_layout(ctx):
+    import os
+    import stat
+
+    p = ctx.paths
+    missing, wrong_kind, not_exec, loose = [], [], [], []
+    evidence: dict = {}
+    for label, path, kind, private in _layout_entries(p):
+        shown = display(path, p.user_home)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            missing.append(label)
+            evidence[label] = "missing"
+            continue
+        except OSError as exc:
+            wrong_kind.append(f"{label} cannot be examined ({exc.strerror or exc})")
+            evidence[label] = "unreadable"
+            continue
+        mode = stat.S_IMODE(st.st_mode)
+        evidence[label] = f"{mode:04o}"
+        is_dir = stat.S_ISDIR(st.st_mode)
+        if kind == "dir" and not is_dir:
+            wrong_kind.append(f"{shown} is not a directory")
+        elif kind != "dir" and not stat.S_ISREG(st.st_mode):
+            wrong_kind.append(f"{shown} is not a regular file")
+        elif kind == "launcher" and not os.access(path, os.X_OK):
+            not_exec.append(shown)
+        elif private is not None and mode & 0o077:
+            loose.append((label, shown, mode, private))
+    if missing:
+        names = ", ".join(missing)
+        details = [f"Missing from {display(p.home, p.user_home)}: {names}."] + wrong_kind + \
+            [f"{x} is not executable" for x in not_exec] + \
+            ["`claudex-doctor bootstrap` creates what is missing and leaves existing files as they are."]
+        return failed(f"the home is incomplete: {names} missing", details, evidence,
+                      reference=f"{REF}#home-layout-incomplete",
+                      fix=Fix.confirm("bootstrap", "create the missing files of the home (existing files are kept)"))
+    if wrong_kind:
+        return failed(wrong_kind[0], wrong_kind[1:], evidence, reference=f"{REF}#home-layout-incomplete",
+                      fix=Fix.manual("Move the odd entry aside, then let bootstrap recreate it",
+                                     f"cd {display(p.home, p.user_home)} && mv <entry> <entry>.bak && "
+                                     "claudex-doctor bootstrap"))
+    if not_exec:
+        return failed(f"{not_exec[0]} is not executable: the wrapper's start cannot run it",
+                      ["The wrapper's start/restart runs the launcher directly."], evidence,
+                      reference=f"{REF}#launcher-not-executable",
+                      fix=Fix.manual("Make the launcher executable", f"chmod 755 {not_exec[0]}"))
+    if loose:
+        what = "; ".join(f"{label} is {mode:04o} (want {want:04o})" for label, _, mode, want in loose)
+        command = " && ".join(f"chmod {want:o} {shown}" for _, shown, _, want in loose)
+        return warned(f"readable by other users: {what}", [
+            "The env file holds the local api key the proxy accepts; auth/ holds your ChatGPT OAuth tokens."],
+            evidence, reference=f"{REF}#home-permissions-too-open",
+            fix=Fix.manual("Restrict the permissions", command))
+    return passed("config.yaml, run.sh, env file and auth/ are present with private permissions",
+                  evidence=evidence)
