@@ -98,6 +98,8 @@ def _command_options(name: str, cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument("--force", action="store_true", help="rewrite existing files (backups are kept)")
         cmd.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
         cmd.add_argument("--plan", metavar="PLAN", help="ChatGPT plan for the model mapping (default: from the Codex login)")
+        cmd.add_argument("--only", dest="parts", type=_ids, default=(), metavar="PART[,PART]",
+                         help="only these parts: home, auth, config, env, launcher, binary, wrapper")
     elif name == "sync-auth":
         cmd.add_argument("--reverse", action="store_true", help="copy the proxy's newer tokens back into ~/.codex/auth.json")
         cmd.add_argument("--yes", "-y", action="store_true", help="confirm writing ~/.codex/auth.json (with --reverse)")
@@ -108,8 +110,10 @@ def _command_options(name: str, cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument("--deadline", type=float, default=20.0, metavar="SECONDS")
     elif name in ("start", "restart"):
         cmd.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="how long to wait for /healthz")
+        cmd.add_argument("--dry-run", action="store_true", help="say what would happen, do nothing")
     elif name == "stop":
         cmd.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="grace period before SIGKILL")
+        cmd.add_argument("--dry-run", action="store_true", help="say what would happen, do nothing")
     elif name == "skill":
         cmd.add_argument("action", choices=("install", "show"), help="install: write ~/.claude/skills/claudex-gateway/SKILL.md")
         cmd.add_argument("--force", action="store_true")

@@ -1,0 +1,9 @@
+"""`claudex-doctor start`: the `start` primitive from the command line (see references/service.md)."""
+
+from __future__ import annotations
+
+from ._service import run
+
+
+def main(args) -> int:
+    return run("start", args)

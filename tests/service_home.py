@@ -1,0 +1,136 @@
+"""Throwaway runtime homes with the fake CLIProxyAPI, and processes the service tests own.
+
+A home made here has what `bootstrap` would write for the service: `cli-proxy-api` (a shell stand-in
+that execs tests/fakes/gateway.py), `config.yaml` (host, random port, one key), `run.sh` (cd + exec),
+an env file. Every process a test starts is registered and killed at teardown, and a module
+fixture fails if any proxy outlives its test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from claudex_doctor.paths import resolve
+from tests.fakes.gateway import install_binary
+
+KEY = "canary-local-key-7f3a9c2e51"
+RUN_SH = '#!/bin/sh\ncd "$(dirname "$0")" || exit 1\nexec ./cli-proxy-api -config config.yaml\n'
+
+
+def make_home(root: Path, port: int, host: str = "127.0.0.1", name: str = "claudex-gateway",
+              run_sh: str = RUN_SH) -> Path:
+    home = root / name
+    (home / "auth").mkdir(parents=True, exist_ok=True)
+    install_binary(home / "cli-proxy-api")
+    write_config(home, port, host)
+    (home / "run.sh").write_text(run_sh, encoding="utf-8")
+    (home / "run.sh").chmod(0o755)
+    (home / "claude-code-gpt54.env").write_text(
+        f"ANTHROPIC_BASE_URL=http://127.0.0.1:{port}\nANTHROPIC_AUTH_TOKEN={KEY}\n"
+        "ANTHROPIC_DEFAULT_OPUS_MODEL=gpt-5.5(high)\n", encoding="utf-8")
+    return home
+
+
+def write_config(home: Path, port: int, host: str = "127.0.0.1") -> None:
+    (home / "config.yaml").write_text(
+        f'host: "{host}"\nport: {port}\nauth-dir: "./auth"\napi-keys:\n  - "{KEY}"\n', encoding="utf-8")
+
+
+def paths_of(home: Path):
+    return resolve(env={"HOME": os.environ["HOME"], "CLAUDEX_GATEWAY_HOME": str(home)})
+
+
+def wait_listening(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listened on {host}:{port} within {timeout}s")
+
+
+class Spawned:
+    """Processes a test started itself; all are killed (with their groups) at teardown."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen] = []
+
+    def popen(self, argv, **kw) -> subprocess.Popen:
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        kw.setdefault("start_new_session", True)
+        proc = subprocess.Popen([str(a) for a in argv], **kw)
+        self.procs.append(proc)
+        return proc
+
+    def http_server(self, port: int, cwd: Path, host: str = "127.0.0.1") -> subprocess.Popen:
+        """A plain foreign listener: python -m http.server."""
+        proc = self.popen([sys.executable, "-m", "http.server", "--bind", host, str(port)], cwd=cwd)
+        wait_listening(port, "127.0.0.1" if host in ("0.0.0.0", "") else host)
+        return proc
+
+    def cleanup(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    proc.kill()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def proxies_of(home: Path) -> list[psutil.Process]:
+    """Live (non-zombie) processes running from `home`."""
+    found = []
+    target = home.resolve()
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if Path(proc.cwd()).resolve() == target:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def kill_home(home: Path) -> list[int]:
+    """Kill whatever still runs from `home` (teardown safety net); returns the pids killed."""
+    killed = []
+    for proc in proxies_of(home):
+        try:
+            proc.kill()
+            proc.wait(timeout=5)
+            killed.append(proc.pid)
+        except psutil.Error:
+            pass
+    return killed
+
+
+def leftover_children() -> list[str]:
+    """Children of this test process that still run the fake gateway or a launcher."""
+    out = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            line = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        if "gateway.py" in line or "run.sh" in line or "http.server" in line:
+            out.append(f"{child.pid}: {line[:120]}")
+    return out
