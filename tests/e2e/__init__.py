@@ -1,0 +1,1 @@
+"""End-to-end tests: the real CLIProxyAPI, Claude Code and Codex CLI against a local fake upstream."""
