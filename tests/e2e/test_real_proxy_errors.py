@@ -1,0 +1,222 @@
+"""The real CLIProxyAPI when the upstream says no, when tokens age, and around its lifecycle.
+
+Each test runs its own proxy (about 0.2 s to start): upstream errors put the credential into an
+in-memory cooldown that would leak into other tests. The exact statuses and bodies asserted here
+are the facts the doctor's probes and log signatures rely on (see FINDINGS.md).
+
+`warm()` first: the proxy rewrites a credential file it did not write itself (compact, sorted,
+plus "disabled": false) after the first request, and its own file watcher then reloads the
+credential, which forgets any cooldown set in between. A warmed proxy has already done that.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+
+import pytest
+
+from tests.fakes.upstream import DEFAULT_TEXT, fingerprint
+
+pytestmark = pytest.mark.e2e
+
+PONG = {"model": "gpt-5.5", "max_tokens": 100, "messages": [{"role": "user", "content": "say pong"}]}
+def warm(proxy):
+    """One successful request, then wait until the proxy has rewritten (and reloaded) its file."""
+    assert proxy.post("/v1/messages", PONG).status_code == 200
+    assert proxy.wait_for(lambda: "disabled" in proxy.read_auth(), timeout=5)
+    assert proxy.wait_for_log(r"auth file changed \(WRITE\): codex-current\.json", timeout=5)
+    time.sleep(0.2)
+    proxy.upstream.reset()
+
+
+AUTH_UNAVAILABLE = {"type": "error", "error": {"type": "api_error",
+                                               "message": "auth_unavailable: no auth available (providers=codex, "
+                                                          "model=gpt-5.5)"}}
+
+
+def test_usage_limit_is_429_then_cooldown_then_recovers(make_proxy, upstream):
+    proxy = make_proxy()
+    warm(proxy)
+    upstream.set_mode("usage_limit", resets_in_seconds=2)
+    first = proxy.post("/v1/messages", PONG)
+    assert first.status_code == 429
+    # resets_in_seconds / plan_type are dropped on the way to the client.
+    assert first.json() == {"type": "error", "error": {"type": "usage_limit_reached",
+                                                       "message": "The usage limit has been reached"}}
+    assert proxy.wait_for_log(r"upstream execution failed: provider=codex model=gpt-5\.5 .*"
+                              r'"type": "usage_limit_reached".*"resets_in_seconds": 2')
+
+    upstream.set_mode("ok")
+    cooling = proxy.post("/v1/messages", PONG)
+    assert cooling.status_code == 429
+    assert cooling.json() == {"type": "error", "error": {
+        "type": "rate_limit_error", "message": "All credentials for model gpt-5.5 are cooling down via provider codex"}}
+    assert proxy.wait_for_log(r'auth unavailable: 1 of 1 candidate\(s\) for model "gpt-5\.5" \(provider=codex\) '
+                              r"are in cooldown: \[provider=codex auth_file=codex-current\.json, reason=quota, "
+                              r"remaining=\d+s\]")
+    assert len(upstream.responses_requests()) == 1, "a cooling credential is not sent upstream"
+
+    time.sleep(2.2)
+    after = proxy.post("/v1/messages", PONG)
+    assert after.status_code == 200 and after.json()["content"][0]["text"] == DEFAULT_TEXT
+
+
+def test_usage_limit_on_a_stream_is_a_json_429_not_sse(make_proxy, upstream):
+    proxy = make_proxy()
+    warm(proxy)
+    upstream.set_mode("usage_limit", resets_in_seconds=60)
+    response, events = proxy.stream("/v1/messages", dict(PONG, stream=True))
+    assert response.status_code == 429 and events == []
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"]["type"] == "usage_limit_reached"
+
+
+def test_model_not_supported_is_400_then_the_model_is_suspended_until_restart(make_proxy, upstream):
+    proxy = make_proxy()
+    warm(proxy)
+    upstream.set_mode("model_not_supported")
+    first = proxy.post("/v1/messages", PONG)
+    assert first.status_code == 400
+    detail = "The 'gpt-5.5' model is not supported when using Codex with a ChatGPT account."
+    # The upstream JSON body ends up, as a string, in error.message.
+    assert first.json() == {"type": "error", "error": {"type": "invalid_request_error",
+                                                       "message": '{"detail": "' + detail + '"}'}}
+    assert proxy.wait_for_log(re.escape(f'err={{"detail": "{detail}"}}'))
+
+    upstream.set_mode("ok")
+    suspended = proxy.post("/v1/messages", PONG)  # suspended for 12 hours, in memory
+    assert (suspended.status_code, suspended.json()) == (503, AUTH_UNAVAILABLE)
+    other_model = proxy.post("/v1/messages", dict(PONG, model="gpt-5.4"))
+    assert other_model.status_code == 200, "only the rejected model is suspended"
+
+    proxy.stop()
+    proxy.start()
+    assert proxy.post("/v1/messages", PONG).status_code == 200, "a restart clears the suspension"
+
+
+def test_a_changed_credential_file_is_hot_reloaded_and_clears_suspensions(make_proxy, upstream):
+    proxy = make_proxy()
+    warm(proxy)
+    upstream.set_mode("model_not_supported")
+    assert proxy.post("/v1/messages", PONG).status_code == 400
+    upstream.set_mode("ok")
+    assert proxy.post("/v1/messages", PONG).status_code == 503
+    same = proxy.auth_path.read_bytes()
+    proxy.auth_path.write_bytes(same)  # identical bytes: no reload, still suspended
+    time.sleep(0.5)
+    assert proxy.post("/v1/messages", PONG).status_code == 503
+    changes = proxy.logs().count("auth file changed (WRITE)")
+    proxy.write_auth(proxy.tokens, note="synced")  # new content: reloaded, state cleared
+    assert proxy.wait_for(lambda: proxy.logs().count("auth file changed (WRITE)") > changes, timeout=5)
+    time.sleep(0.3)
+    assert proxy.post("/v1/messages", PONG).status_code == 200
+
+
+def test_cold_proxy_forgets_its_first_failure_when_it_rewrites_the_file(make_proxy, upstream):
+    proxy = make_proxy()  # our file: pretty-printed, no "disabled" key
+    upstream.set_mode("model_not_supported")
+    assert proxy.post("/v1/messages", PONG).status_code == 400
+    assert proxy.wait_for_log(r"auth file changed \(WRITE\): codex-current\.json", timeout=5)
+    assert proxy.read_auth()["disabled"] is False
+    time.sleep(0.3)
+    upstream.set_mode("ok")
+    assert proxy.post("/v1/messages", PONG).status_code == 200, "the suspension was dropped by the reload"
+
+
+def test_unauthorized_refreshes_once_retries_then_gives_401(make_proxy, upstream):
+    proxy = make_proxy()
+    warm(proxy)
+    old = proxy.tokens
+    upstream.set_mode("unauthorized")
+    response = proxy.post("/v1/messages", PONG)
+    assert response.status_code == 401
+    assert response.json() == {"type": "error", "error": {
+        "type": "authentication_error",
+        "message": "Your authentication token has been invalidated. Please try signing in again."}}
+    calls = [(r.host, r.path, r.status) for r in upstream.requests]
+    assert calls == [("chatgpt.com", "/backend-api/codex/responses", 401), ("auth.openai.com", "/oauth/token", 200),
+                     ("chatgpt.com", "/backend-api/codex/responses", 401)]
+    first, _, retry = upstream.requests
+    assert first.bearer == fingerprint(old.access_token) and retry.bearer != first.bearer
+    assert upstream.refresh_state(old.refresh_token) == "used"
+    rotated = proxy.wait_for(lambda: proxy.read_auth()["refresh_token"] != old.refresh_token and proxy.read_auth())
+    assert rotated and fingerprint(rotated["access_token"]) == retry.bearer, "rotated tokens are written back"
+
+    upstream.set_mode("ok")
+    later = proxy.post("/v1/messages", PONG)
+    assert (later.status_code, later.json()) == (503, AUTH_UNAVAILABLE)  # suspended 30 minutes
+    assert len(upstream.responses_requests()) == 2
+
+
+@pytest.mark.parametrize("ttl", [-120, 4 * 24 * 3600], ids=["expired", "within-five-days"])
+def test_credential_near_expiry_is_refreshed_at_startup_and_written_back(make_proxy, upstream, ttl):
+    tokens = upstream.issue_tokens(ttl=ttl)
+    proxy = make_proxy(tokens)
+    [refresh] = proxy.wait_for(upstream.token_requests, timeout=5)
+    assert refresh.status == 200 and refresh.method == "POST"
+    assert refresh.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert refresh.body == {"client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "grant_type": "refresh_token",
+                            "refresh_token": fingerprint(tokens.refresh_token), "scope": "openid profile email"}
+    written = proxy.wait_for(lambda: proxy.read_auth()["refresh_token"] != tokens.refresh_token and proxy.read_auth())
+    assert written, "the proxy did not write the rotated tokens back"
+    assert upstream.refresh_state(tokens.refresh_token) == "used"
+    assert upstream.refresh_state(written["refresh_token"]) == "active"
+    assert written["expired"] > tokens.expired and written["account_id"] == tokens.account_id
+    assert written["type"] == "codex" and written["email"] == tokens.email
+
+    assert proxy.post("/v1/messages", PONG).status_code == 200
+    assert upstream.responses_requests()[-1].bearer == fingerprint(written["access_token"])
+
+
+def test_reused_refresh_token_is_logged_and_the_credential_dies(make_proxy, upstream):
+    tokens = upstream.issue_tokens(ttl=-120)
+    proxy = make_proxy(tokens, start=False)
+    before = proxy.auth_path.read_bytes()
+    # Someone else (the Codex CLI holding the same login) refreshes first.
+    import httpx
+
+    with httpx.Client(proxy=upstream.proxy_url, verify=upstream.client_ssl_context()) as client:
+        assert client.post("https://auth.openai.com/oauth/token", data={
+            "grant_type": "refresh_token", "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
+            "refresh_token": tokens.refresh_token}).status_code == 200
+    upstream.reset()
+    proxy.start()
+    [refresh] = proxy.wait_for(upstream.token_requests, timeout=5)
+    assert refresh.status == 401 and refresh.reply["error"]["code"] == "refresh_token_reused"
+    line = proxy.wait_for_log(r"\[warn \] \[openai_auth\.go:\d+\] Token refresh attempt 1 failed with non-retryable "
+                              r"error: token refresh failed with status 401: (\{.*\})")
+    assert line, proxy.logs()
+    assert '"code": "refresh_token_reused"' in line.group(1)
+    assert len(upstream.token_requests()) == 1, "refresh_token_reused is not retried"
+    assert proxy.auth_path.read_bytes() == before, "a failed refresh leaves the file alone"
+
+    response = proxy.post("/v1/messages", PONG)
+    assert (response.status_code, response.json()) == (503, AUTH_UNAVAILABLE)
+    assert not upstream.responses_requests()
+
+
+def test_taken_port_logs_bind_error_and_exits_zero(make_proxy, upstream):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        proxy = make_proxy(start=False, port=port, logging_to_file=False)
+        proxy.start(wait=False)
+        assert proxy.wait_exit(15) == 0
+    output = proxy.output()
+    assert f"API server started successfully on: 127.0.0.1:{port}" in output  # printed before the bind fails
+    assert re.search(rf"\[error\] \[run\.go:\d+\] proxy service exited with error: failed to start HTTP server: "
+                     rf"listen tcp 127\.0\.0\.1:{port}: bind: address already in use", output)
+
+
+def test_sigterm_stops_it_with_status_zero_and_local_model_skips_catalog_fetches(make_proxy, upstream):
+    proxy = make_proxy(start=False, args=("-local-model",))
+    proxy.start()
+    assert proxy.wait_for_log(r"Local model mode: using embedded model catalogs, remote model updates disabled")
+    proxy.wait_for(lambda: upstream.refusals, timeout=3)
+    hosts = {r.target for r in upstream.refusals}
+    assert hosts == {"antigravity-hub-auto-updater-974169037036.us-central1.run.app:443"}
+    assert "gpt-5.5" in proxy.models()
+    assert proxy.stop() == 0
