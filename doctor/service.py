@@ -17,15 +17,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
 import subprocess
 import time
-from datetime import datetime, timezone
 from typing import Iterator
 
 from . import journal
 from .files import is_executable
-from .owner import Owner, PidRecord, ProcInfo, identify, is_loopback  # noqa: F401  (re-exported)
+from .owner import Owner, identify
+from .pidfile import remove_pidfile, write_pidfile
+from .process import group_alive, terminate
 from .paths import display
 from .primitives import PrimitiveError, PrimitiveResult
 from .proxylog import exit_reason, log_since, mark_log
@@ -124,22 +124,6 @@ def locked(paths, wait: float) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-# -- the pidfile ------------------------------------------------------------------
-
-def write_pidfile(paths, pid: int, create_time: float, cmdline: list[str], port: int) -> None:
-    import json
-
-    from .atomic import write_atomic
-    data = {"pid": pid, "create_time": create_time, "cmdline": cmdline, "home": str(paths.home), "port": port,
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "pgid": pid}
-    write_atomic(paths.pidfile, json.dumps(data, indent=2) + "\n", mode=0o600, keep_backup=False)
-
-
-def _remove_pidfile(paths) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        paths.pidfile.unlink()
-
-
 # -- start --------------------------------------------------------------------------
 
 def start(paths, *, dry_run: bool = False, timeout: float = 15.0) -> PrimitiveResult:
@@ -209,7 +193,7 @@ def _start(paths, ctx, timeout: float, dry_run: bool = False, changes: list[str]
     if dry_run:
         return PrimitiveResult(True, f"would start the proxy on {host}:{port}", changes, details=base)
     if owner.pidfile.stale:
-        _remove_pidfile(paths)
+        remove_pidfile(paths)
     return _launch(paths, argv, host, port, timeout, changes, base)
 
 
@@ -242,7 +226,7 @@ def _launch(paths, argv: list[str], host: str, port: int, timeout: float, change
                 details.update(pid=owner.process.pid, started_in=round(took, 2))
                 return PrimitiveResult(True, f"started: pid {owner.process.pid} answers on {host}:{port} "
                                              f"after {took:.1f}s", changes, details=details)
-        if code is not None:
+        if code is not None and not group_alive(proc.pid):
             return _exited(paths, proc.pid, code, offset, port, changes, details)
         if time.monotonic() >= deadline:
             break
@@ -255,7 +239,7 @@ def _launch(paths, argv: list[str], host: str, port: int, timeout: float, change
 
 
 def _exited(paths, pid: int, code: int, offset: int, port: int, changes: list[str], details: dict) -> PrimitiveResult:
-    _remove_pidfile(paths)
+    remove_pidfile(paths)
     changes.append(f"remove {_d(paths, paths.pidfile)} (the proxy exited)")
     tail = log_since(paths.log_file, offset)
     reason = exit_reason(tail, port) or f"it wrote nothing useful to {_d(paths, paths.log_file)}"
@@ -335,7 +319,7 @@ def _stop(paths, ctx, timeout: float, dry_run: bool = False) -> PrimitiveResult:
         if owner.pidfile.state != "missing":
             changes.append(f"remove stale pidfile {_d(paths, paths.pidfile)} ({owner.pidfile.message})")
             if not dry_run:
-                _remove_pidfile(paths)
+                remove_pidfile(paths)
         return PrimitiveResult(True, "not running" + ("" if not changes else "; removed a stale pidfile"), changes,
                                details=details)
     group = owner.pidfile.pgid if owner.pidfile.pgid == owner.pidfile.pid else None
@@ -345,74 +329,16 @@ def _stop(paths, ctx, timeout: float, dry_run: bool = False) -> PrimitiveResult:
     details["pid"] = target.pid
     if dry_run:
         return PrimitiveResult(True, f"would stop the proxy (pid {target.pid})", changes, details=details)
-    outcome = terminate(owner.pidfile, target, group, timeout)
+    outcome = terminate(target, group, timeout)
     details["outcome"] = outcome
     if outcome == "alive":
         return PrimitiveResult(False, f"pid {target.pid} did not exit even after SIGKILL", changes, details=details)
-    _remove_pidfile(paths)
+    remove_pidfile(paths)
     note = ""
     if owner.state in ("foreign", "other_home", "unknown"):
         note = f"; port {port} is still held by {describe(owner)}, which was not touched"
     how = "killed after the grace period" if outcome == "killed" else "stopped"
     return PrimitiveResult(True, f"{how}: pid {target.pid}{note}", changes, details=details)
-
-
-def _gone(pid: int) -> bool:
-    import psutil
-
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)  # reap it when it is our own child
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-    except psutil.Error:
-        return False
-
-
-def _members(leader, group: int | None) -> list[int]:
-    """The leader and, when we own its group, its descendants in that group (captured before signalling)."""
-    import psutil
-
-    pids = [leader.pid]
-    if group is not None:
-        with contextlib.suppress(psutil.Error):
-            for child in leader.children(recursive=True):
-                with contextlib.suppress(OSError):
-                    if os.getpgid(child.pid) == group:
-                        pids.append(child.pid)
-    return pids
-
-
-def terminate(record: PidRecord, target: ProcInfo, group: int | None, timeout: float) -> str:
-    """SIGTERM, wait, SIGKILL. Returns 'terminated', 'killed' or 'alive'. Identity is re-checked before each signal."""
-    import psutil
-
-    try:
-        leader = psutil.Process(target.pid)
-    except psutil.NoSuchProcess:
-        return "terminated"
-    if target.create_time is not None and abs(leader.create_time() - target.create_time) > 0.05:
-        return "terminated"  # the pid was reused meanwhile: ours is gone
-    members = _members(leader, group)
-    for sig, wait, outcome in ((signal.SIGTERM, timeout, "terminated"), (signal.SIGKILL, 3.0, "killed")):
-        if group is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                if leader.is_running():
-                    os.killpg(group, sig)
-                else:
-                    for pid in members[1:]:  # leader gone: signal the survivors we captured, one by one
-                        with contextlib.suppress(psutil.Error):
-                            psutil.Process(pid).send_signal(sig)
-        else:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                leader.send_signal(sig)  # psutil refuses if the pid now belongs to another process
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if all(_gone(pid) for pid in members):
-                return outcome
-            time.sleep(0.05)
-    return "terminated" if all(_gone(pid) for pid in members) else "alive"
 
 
 # -- restart ------------------------------------------------------------------------

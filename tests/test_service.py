@@ -456,3 +456,39 @@ def test_config_change_then_restart_moves_the_port(home):
     assert owner.state == "none" and owner.running is not None  # ours, on the old port
     result = service.restart(paths, timeout=10)
     assert result.ok and identify(paths, new_port).state == "ours"
+
+
+# -- launchers of other shapes ---------------------------------------------------------------
+
+def test_a_launcher_without_exec_is_still_ours_and_stopped_whole(tmp_path):
+    home = make_home(tmp_path, free_port(), run_sh='#!/bin/sh\ncd "$(dirname "$0")" || exit 1\n'
+                                                   './cli-proxy-api -config config.yaml\n')
+    paths = paths_of(home)
+    try:
+        started = service.start(paths, timeout=10)
+        assert started.ok, started
+        owner = identify(paths, _port(home))
+        launcher = _pidfile(home)["pid"]
+        assert owner.state == "ours" and owner.process.pid != launcher  # the listener is sh's child
+        assert service.stop(paths).ok
+        time.sleep(0.1)
+        assert not proxies_of(home)
+    finally:
+        kill_home(home)
+
+
+def test_a_launcher_that_backgrounds_the_proxy_and_exits(tmp_path):
+    home = make_home(tmp_path, free_port(), run_sh='#!/bin/sh\ncd "$(dirname "$0")" || exit 1\n'
+                                                   './cli-proxy-api -config config.yaml &\nexit 0\n')
+    paths = paths_of(home)
+    try:
+        started = service.start(paths, timeout=10)
+        assert started.ok, started
+        owner = identify(paths, _port(home))
+        assert owner.state == "ours" and owner.pidfile.state == "alive"  # launcher gone, its group lives on
+        assert service.start(paths, timeout=5).message.startswith("already running")
+        assert service.stop(paths).ok
+        time.sleep(0.1)
+        assert not proxies_of(home)
+    finally:
+        kill_home(home)
