@@ -492,3 +492,10 @@ def test_a_launcher_that_backgrounds_the_proxy_and_exits(tmp_path):
         assert not proxies_of(home)
     finally:
         kill_home(home)
+
+
+def test_status_of_a_missing_home_points_at_bootstrap(tmp_path):
+    proc = run_cli("status", env={"CLAUDEX_GATEWAY_HOME": str(tmp_path / "nowhere")})
+    assert proc.returncode == 1 and "not running" in proc.stdout
+    assert "MISSING" in proc.stdout and "next: claudex-doctor bootstrap" in proc.stdout
+    assert not (tmp_path / "nowhere").exists()

@@ -101,6 +101,11 @@ def render(data: dict, healthy: bool) -> str:
     else:
         lines.append("model mapping: none (the env file sets no ANTHROPIC_DEFAULT_*_MODEL)")
     if not data["running"]:
-        lines.append("next: claudex-doctor start" if owner["state"] == "none" else
-                     "next: claudex-doctor --only port.owner -v   (see references/service.md)")
+        present = {e["name"] for e in data["layout"] if e["exists"]}
+        if not {"binary", "config", "launcher"} <= present:
+            lines.append("next: claudex-doctor bootstrap   (the home lacks what start needs)")
+        elif owner["state"] == "none":
+            lines.append("next: claudex-doctor start")
+        else:
+            lines.append("next: claudex-doctor --only port.owner -v   (see references/service.md)")
     return "\n".join(lines) + "\n"
