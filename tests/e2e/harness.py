@@ -99,7 +99,8 @@ class ProxyRuntime:
 
     def __init__(self, root: Path, binary: Path, upstream: FakeUpstream, *, port: int | None = None,
                  api_key: str | None = None, logging_to_file: bool = True, debug: bool = False,
-                 request_retry: int = 0, extra_config: str = "", args: tuple[str, ...] = ()) -> None:
+                 request_retry: int = 0, extra_config: str = "", args: tuple[str, ...] = (),
+                 proxy_url: str | None = None, env: dict[str, str] | None = None) -> None:
         self.root = Path(root)
         self.home = self.root / "gateway"
         self.user_home = self.root / "user"
@@ -108,6 +109,7 @@ class ProxyRuntime:
         self.port = port or free_port()
         self.api_key = api_key or "sk-e2e-" + secrets.token_hex(16)
         self.args = args
+        self.extra_env = dict(env or {})
         self.process: subprocess.Popen | None = None
         self.startup_seconds: float | None = None
         self.healthz_seconds: float | None = None
@@ -129,7 +131,7 @@ class ProxyRuntime:
             f"debug: {str(debug).lower()}\nlogging-to-file: {str(logging_to_file).lower()}\n"
             f"request-retry: {request_retry}\n"
             'remote-management:\n  allow-remote: false\n  secret-key: ""\n  disable-control-panel: true\n'
-            f'proxy-url: "{upstream.proxy_url}"\n{extra_config}')
+            f'proxy-url: "{proxy_url if proxy_url is not None else upstream.proxy_url}"\n{extra_config}')
 
     # -- files ------------------------------------------------------------------------------
     @property
@@ -159,7 +161,7 @@ class ProxyRuntime:
         model: /healthz answers before the credentials are loaded, and a request sent in between
         fails with 400 "unknown provider for model". Returns the seconds that took."""
         self.healthz_seconds = self.startup_seconds = None
-        env = base_env(self.user_home, self.upstream)
+        env = {**base_env(self.user_home, self.upstream), **self.extra_env}
         out = open(self._out_path, "ab")
         started = time.monotonic()
         self.process = subprocess.Popen(["bash", str(self.home / "run.sh"), *self.args], cwd=self.root, env=env,

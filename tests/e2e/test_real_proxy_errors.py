@@ -15,8 +15,11 @@ import re
 import socket
 import time
 
+import httpx
 import pytest
+import trustme
 
+from tests.conftest import free_port
 from tests.fakes.upstream import DEFAULT_TEXT, fingerprint
 
 pytestmark = pytest.mark.e2e
@@ -175,8 +178,6 @@ def test_reused_refresh_token_is_logged_and_the_credential_dies(make_proxy, upst
     proxy = make_proxy(tokens, start=False)
     before = proxy.auth_path.read_bytes()
     # Someone else (the Codex CLI holding the same login) refreshes first.
-    import httpx
-
     with httpx.Client(proxy=upstream.proxy_url, verify=upstream.client_ssl_context()) as client:
         assert client.post("https://auth.openai.com/oauth/token", data={
             "grant_type": "refresh_token", "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
@@ -194,6 +195,28 @@ def test_reused_refresh_token_is_logged_and_the_credential_dies(make_proxy, upst
 
     response = proxy.post("/v1/messages", PONG)
     assert (response.status_code, response.json()) == (503, AUTH_UNAVAILABLE)
+    assert not upstream.responses_requests()
+
+
+@pytest.mark.parametrize("case", ["dead-proxy-url", "untrusted-certificate"])
+def test_unreachable_upstream_is_a_500_with_the_transport_error_and_no_cooldown(make_proxy, upstream, tmp_path,
+                                                                               case):
+    if case == "dead-proxy-url":
+        port = free_port()
+        proxy = make_proxy(proxy_url=f"http://127.0.0.1:{port}")
+        tail = f"utls: dial upstream: dial HTTP proxy failed: dial tcp 127.0.0.1:{port}: connect: connection refused"
+    else:
+        other_ca = tmp_path / "other-ca.pem"
+        trustme.CA().cert_pem.write_to_path(str(other_ca))
+        proxy = make_proxy(env={"SSL_CERT_FILE": str(other_ca)})
+        tail = "utls: TLS handshake: tls: failed to verify certificate: x509: certificate signed by unknown authority"
+    message = f'Post "https://chatgpt.com/backend-api/codex/responses": {tail}'
+    for _ in range(2):  # transport errors do not put the credential into cooldown
+        response = proxy.post("/v1/messages", PONG)
+        assert (response.status_code, response.json()) == (500, {"type": "error", "error": {
+            "type": "api_error", "message": message}})
+    assert proxy.wait_for_log(r"upstream execution failed: provider=codex model=gpt-5\.5 auth=provider=codex "
+                              r"auth_file=codex-current\.json duration=\S+ err=" + re.escape(message))
     assert not upstream.responses_requests()
 
 
