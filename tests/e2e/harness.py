@@ -151,6 +151,14 @@ class ProxyRuntime:
     def read_auth(self) -> dict[str, Any]:
         return json.loads(self.auth_path.read_text())
 
+    def peek_auth(self) -> dict[str, Any]:
+        """read_auth for polling: {} while the proxy is in the middle of rewriting the file."""
+        try:
+            data = self.read_auth()
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
     # -- process ----------------------------------------------------------------------------
     @property
     def base_url(self) -> str:

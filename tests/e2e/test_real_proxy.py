@@ -166,7 +166,7 @@ def test_only_loopback_and_known_phone_home(proxy, upstream):
 
 def test_proxy_rewrites_its_auth_file_compact_with_disabled_false(proxy, upstream):
     assert proxy.post("/v1/messages", PONG).status_code == 200
-    written = proxy.wait_for(lambda: "disabled" in proxy.read_auth() and proxy.read_auth(), timeout=5)
+    written = proxy.wait_for(lambda: "disabled" in proxy.peek_auth() and proxy.peek_auth(), timeout=5)
     assert written, "the proxy did not rewrite its credential"
     raw = proxy.auth_path.read_text()
     assert not raw.endswith("\n") and "\n" not in raw  # compact, one line

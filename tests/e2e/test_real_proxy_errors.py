@@ -28,7 +28,7 @@ PONG = {"model": "gpt-5.5", "max_tokens": 100, "messages": [{"role": "user", "co
 def warm(proxy):
     """One successful request, then wait until the proxy has rewritten (and reloaded) its file."""
     assert proxy.post("/v1/messages", PONG).status_code == 200
-    assert proxy.wait_for(lambda: "disabled" in proxy.read_auth(), timeout=5)
+    assert proxy.wait_for(lambda: "disabled" in proxy.peek_auth(), timeout=5)
     assert proxy.wait_for_log(r"auth file changed \(WRITE\): codex-current\.json", timeout=5)
     time.sleep(0.2)
     proxy.upstream.reset()
@@ -144,7 +144,8 @@ def test_unauthorized_refreshes_once_retries_then_gives_401(make_proxy, upstream
     first, _, retry = upstream.requests
     assert first.bearer == fingerprint(old.access_token) and retry.bearer != first.bearer
     assert upstream.refresh_state(old.refresh_token) == "used"
-    rotated = proxy.wait_for(lambda: proxy.read_auth()["refresh_token"] != old.refresh_token and proxy.read_auth())
+    rotated = proxy.wait_for(lambda: proxy.peek_auth().get("refresh_token", old.refresh_token) != old.refresh_token
+                             and proxy.peek_auth())
     assert rotated and fingerprint(rotated["access_token"]) == retry.bearer, "rotated tokens are written back"
 
     upstream.set_mode("ok")
@@ -162,7 +163,8 @@ def test_credential_near_expiry_is_refreshed_at_startup_and_written_back(make_pr
     assert refresh.headers["content-type"] == "application/x-www-form-urlencoded"
     assert refresh.body == {"client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "grant_type": "refresh_token",
                             "refresh_token": fingerprint(tokens.refresh_token), "scope": "openid profile email"}
-    written = proxy.wait_for(lambda: proxy.read_auth()["refresh_token"] != tokens.refresh_token and proxy.read_auth())
+    written = proxy.wait_for(lambda: proxy.peek_auth().get("refresh_token", tokens.refresh_token) != tokens.refresh_token
+                             and proxy.peek_auth())
     assert written, "the proxy did not write the rotated tokens back"
     assert upstream.refresh_state(tokens.refresh_token) == "used"
     assert upstream.refresh_state(written["refresh_token"]) == "active"
