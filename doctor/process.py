@@ -15,6 +15,24 @@ import time
 
 from .owner import ProcInfo
 
+# Proxies this process launched (pid -> Popen). They outlive `start` on purpose; holding them here
+# lets them be reaped through their own Popen (which then knows they ended) instead of behind its back.
+CHILDREN: dict = {}
+
+
+def adopt(proc) -> None:
+    CHILDREN[proc.pid] = proc
+
+
+def _reap(pid: int) -> None:
+    proc = CHILDREN.get(pid)
+    if proc is not None:
+        if proc.poll() is not None:
+            CHILDREN.pop(pid, None)
+        return
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)  # reap it when it is our own child
+
 
 def group_alive(pgid: int) -> bool:
     """Does a live process remain in the group start created (a launcher that backgrounded the proxy)?"""
@@ -30,8 +48,7 @@ def group_alive(pgid: int) -> bool:
 def gone(pid: int) -> bool:
     import psutil
 
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)  # reap it when it is our own child
+    _reap(pid)
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:

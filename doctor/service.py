@@ -25,7 +25,7 @@ from . import journal
 from .files import is_executable
 from .owner import Owner, identify
 from .pidfile import remove_pidfile, write_pidfile
-from .process import group_alive, terminate
+from .process import CHILDREN, adopt, group_alive, terminate
 from .paths import display
 from .primitives import PrimitiveError, PrimitiveResult
 from .proxylog import exit_reason, log_since, mark_log
@@ -208,6 +208,7 @@ def _launch(paths, argv: list[str], host: str, port: int, timeout: float, change
                                     start_new_session=True, close_fds=True)
         except OSError as exc:
             raise PrimitiveError(f"cannot run {_d(paths, paths.launcher)}: {exc.strerror or exc}") from None
+    adopt(proc)
     try:
         ctime = psutil.Process(proc.pid).create_time()
     except psutil.Error:
@@ -226,8 +227,10 @@ def _launch(paths, argv: list[str], host: str, port: int, timeout: float, change
                 details.update(pid=owner.process.pid, started_in=round(took, 2))
                 return PrimitiveResult(True, f"started: pid {owner.process.pid} answers on {host}:{port} "
                                              f"after {took:.1f}s", changes, details=details)
-        if code is not None and not group_alive(proc.pid):
-            return _exited(paths, proc.pid, code, offset, port, changes, details)
+        if code is not None:
+            CHILDREN.pop(proc.pid, None)  # reaped by poll()
+            if not group_alive(proc.pid):
+                return _exited(paths, proc.pid, code, offset, port, changes, details)
         if time.monotonic() >= deadline:
             break
         time.sleep(POLL)
