@@ -163,15 +163,18 @@ def _codex_unusable(state, said, evidence, details):
         return failed("Codex is logged in with an API key, not with ChatGPT", details,
                       {**evidence, "api_key": state.api_key_fingerprint},
                       reference=f"{REF}#codex-in-api-key-mode", fix=_relogin())
-    details.insert(0, state.message)
+    details.insert(0, "Codex rejects such a file as a whole, and it is the source sync-auth copies from.")
     details.append("`codex login` rewrites the file; sync-auth refuses to copy from it until then.")
-    return failed(f"{evidence['path']} cannot be used: {_short(state.message)}", details, evidence,
+    return failed(_on_path(evidence["path"], state.message), details, evidence,
                   reference=f"{REF}#codex-auth-file-unreadable", fix=_relogin())
 
 
-def _short(message: str) -> str:
-    return message.split(": ", 1)[1] if message.startswith("auth.json: ") else \
-        message.replace("auth.json ", "", 1) if message.startswith("auth.json ") else message
+def _on_path(shown: str, message: str) -> str:
+    """'auth.json is not valid JSON' -> '~/.codex/auth.json is not valid JSON' (the file named by its path)."""
+    name = shown.rsplit("/", 1)[-1]
+    if message.startswith(name + ": ") or message.startswith(name + " "):
+        return shown + message[len(name):]
+    return f"{shown}: {message}"
 
 
 def _codex_ok(ctx, state, status, said, evidence, details):
@@ -267,7 +270,7 @@ def auth_proxy(ctx):
                       fix=Fix.manual("Move it away, then write the credential",
                                      f"mv {shown} {shown}.bak && claudex-doctor sync-auth"))
     if not state.ok:
-        return failed(f"{shown} cannot be used: {state.message}", [
+        return failed(_on_path(shown, state.message), [
             "The proxy skips a credential it cannot parse. sync-auth refuses to replace a file it cannot read "
             "unless told to (--force, a backup is kept)."], evidence, reference=f"{REF}#proxy-credential-unreadable",
             fix=_sync_fix(ctx, "replace the unreadable credential with the Codex login (backup kept)", force=True))
