@@ -187,6 +187,11 @@ def _codex_ok(ctx, state, status, said, evidence, details):
                          "codex-in-api-key-mode",
                          "Without auth_mode \"chatgpt\", a set OPENAI_API_KEY wins: Codex never refreshes these "
                          "tokens. The proxy can still use them."))
+    if evidence["storage"] in ("keyring", "ephemeral"):
+        problems.append((f"Codex uses {evidence['storage']} storage and does not read this auth.json: it may be stale",
+                         "codex-login-in-the-keyring",
+                         "In this mode Codex keeps its login outside the file (and deletes the file after a keyring "
+                         "write), so this copy is a leftover that Codex no longer refreshes."))
     left = tokens.seconds_left(now)
     if left is not None and left <= 0:
         problems.append((f"access token expired {codexauth.human_seconds(-left)} ago; it is renewed with the "

@@ -281,6 +281,19 @@ def _bad_token_fields(values: Mapping[str, Any], required: tuple[str, ...]) -> s
     return None
 
 
+def codex_id_token_problem(token: str | None) -> str | None:
+    """Codex is stricter than a JWT decoder about the id_token (observed with codex-cli 0.169):
+    three NON-EMPTY parts, base64url WITHOUT padding. The proxy accepts either."""
+    if not token:
+        return "is missing"
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        return "has an empty part (an unsigned `alg: none` token?)"
+    if "=" in token:
+        return "uses padded base64"
+    return None
+
+
 def read_codex(loaded: files.Loaded) -> CodexAuth:
     """Interpret a loaded auth.json. Never raises."""
     path, name = loaded.path, "auth.json"
@@ -330,6 +343,10 @@ def read_codex(loaded: files.Loaded) -> CodexAuth:
     if tokens.id_claims is None:
         return CodexAuth(state="bad_id_token", message=f"{name}: the id_token is not a readable JWT "
                          f"({tokens.id_token_error}): Codex cannot use this login", tokens=tokens, **base)
+    shape = codex_id_token_problem(tokens.id_token)
+    if shape:
+        return CodexAuth(state="bad_id_token", message=f"{name}: the id_token {shape}: Codex rejects it",
+                         tokens=tokens, **base)
     return CodexAuth(state="ok", message="ChatGPT login", tokens=tokens, **base)
 
 

@@ -182,16 +182,19 @@ def _reverse(paths, now: datetime, *, dry_run: bool, yes: bool, force: bool) -> 
     if tokens.id_claims is None:
         raise PrimitiveError(f"{source}: the id_token is not a readable JWT ({tokens.id_token_error}); Codex "
                              "would reject it")
+    shape = codexauth.codex_id_token_problem(tokens.id_token)
+    if shape:
+        raise PrimitiveError(f"{source}: the id_token {shape}; Codex would reject the whole auth.json")
     store = codexauth.storage_mode(paths.codex_config)
     codex = codexauth.load_codex(target)
     details = {"direction": "proxy->codex", "codex": _side(codex.tokens), "proxy": _side(tokens),
                "codex_state": codex.state}
     existing = codex.data if isinstance(codex.data, dict) else None
+    if store.mode in ("keyring", "ephemeral") or (store.file_optional and codex.state == "missing"):
+        raise PrimitiveError(
+            f"Codex keeps its login in the OS keyring (cli_auth_credentials_store = {store.mode}): it would "
+            f"ignore or delete a {shown} written now. Log Codex in with `codex login` instead.")
     if codex.state == "missing":
-        if store.file_optional:
-            raise PrimitiveError(
-                f"Codex keeps its login in the OS keyring (cli_auth_credentials_store = {store.mode}): it would "
-                f"ignore or delete a {shown} written now. Log Codex in with `codex login` instead.")
         why = f"there was no {shown}"
     elif codex.state in UNREADABLE_ALWAYS:
         raise PrimitiveError(f"{shown}: {codex.message}; move it aside yourself, then run again")

@@ -210,11 +210,18 @@ def test_login_status_parsing(text, state):
 
 
 def _real_codex() -> Path | None:
+    """CLAUDEX_E2E_CODEX, else codex on PATH, else the end-to-end components' folder (if installed)."""
     explicit = os.environ.get("CLAUDEX_E2E_CODEX")
     if explicit:
         return Path(explicit) if Path(explicit).is_file() else None
     found = shutil.which("codex")
-    return Path(found) if found else None
+    if found:
+        return Path(found)
+    try:
+        from tests.e2e.harness import find_component
+    except ImportError:
+        return None
+    return find_component("codex")[0]
 
 
 REAL_CODEX = _real_codex()  # read at import: the autouse fixture clears CLAUDEX_* for each test
@@ -236,6 +243,12 @@ def test_real_codex_login_status_agrees_with_the_doctor(stack):
     stack.codex_file.unlink()
     finding = stack.run("auth.codex")["auth.codex"]
     assert finding.status is Status.FAIL and finding.evidence["codex_login_status"] == "not_logged_in"
+    # An id_token with an empty signature part: codex rejects the file, and so does the doctor.
+    data = Login().codex_json()
+    data["tokens"]["id_token"] = data["tokens"]["id_token"].rsplit(".", 1)[0] + "."
+    stack.write_codex(data)
+    finding = stack.run("auth.codex")["auth.codex"]
+    assert finding.status is Status.FAIL and finding.evidence["codex_login_status"] == "error"
 
 
 # -- auth.proxy ------------------------------------------------------------------------
@@ -484,3 +497,35 @@ def test_checks_change_nothing_leak_nothing_and_every_reference_resolves(stack, 
             assert value not in out.out and value not in out.err
         assert login.canary not in out.out
     assert stack.snapshot() == before
+
+
+# -- storage mode (config.toml) -----------------------------------------------------------
+
+@pytest.mark.parametrize("text, mode", [
+    ('cli_auth_credentials_store = "keyring"\n', "keyring"),
+    ("cli_auth_credentials_store = 'auto'  # comment\n", "auto"),
+    ('model = "gpt-5.5"\n\n[profiles.x]\ncli_auth_credentials_store = "keyring"\n', "file"),  # not top level
+    ('cli_auth_credentials_store = "keyring"\nthis is = = not toml\n', "keyring"),  # broken TOML: line parse
+    ("cli_auth_credentials_store = 3\n", "file"),
+    ("", "file"),
+])
+@pytest.mark.parametrize("have_tomllib", [True, False])
+def test_storage_mode_is_read_with_or_without_tomllib(tmp_path, monkeypatch, text, mode, have_tomllib):
+    import sys
+
+    from claudex_doctor import codexauth
+
+    if not have_tomllib:
+        monkeypatch.setitem(sys.modules, "tomllib", None)  # Python 3.10: no tomllib
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    assert codexauth.storage_mode(config).mode == mode
+    assert codexauth.storage_mode(tmp_path / "missing.toml").mode == "file"
+
+
+def test_auth_json_left_over_in_keyring_mode_warns(stack):
+    stack.codex_config('cli_auth_credentials_store = "keyring"\n')
+    stack.write_codex(Login().codex_json())
+    finding = stack.run("auth.codex")["auth.codex"]
+    assert finding.status is Status.WARN and "may be stale" in finding.summary
+    assert finding.reference.endswith("#codex-login-in-the-keyring")

@@ -362,3 +362,20 @@ def test_command_exit_codes_and_output(stack, old, new):
     for proc in (refused, dry, done, again, usage):
         assert "Traceback" not in proc.stderr
         assert_clean(proc.stdout + proc.stderr, old, new)
+
+
+def test_reverse_refuses_a_leftover_file_in_keyring_mode(stack, old, new):
+    stack.codex_config('cli_auth_credentials_store = "keyring"\n')
+    stack.write_codex(old.codex_json())
+    stack.write_proxy(new.proxy_json())
+    before = stack.snapshot()
+    with pytest.raises(PrimitiveError, match="keyring"):
+        apply(stack.paths, reverse=True, yes=True, force=True)
+    assert stack.snapshot() == before
+
+
+def test_reverse_refuses_an_id_token_codex_would_reject(stack, old, new):
+    stack.write_codex(old.codex_json())
+    stack.write_proxy(new.proxy_json(id_token=new.id_token.rsplit(".", 1)[0] + "."))
+    with pytest.raises(PrimitiveError, match="empty part"):
+        apply(stack.paths, reverse=True, yes=True)
