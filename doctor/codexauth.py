@@ -453,7 +453,7 @@ class Comparison:
     """`newer`: same | codex | proxy | unknown. `basis`: what decided it."""
 
     newer: str
-    basis: str  # identical tokens | same refresh token | last_refresh | issued_at | none
+    basis: str  # identical tokens | last_refresh | issued_at | expires | none
     same_refresh_token: bool
     same_account: bool | None  # None when an account is unknown on a side
     codex_time: datetime | None = None
@@ -465,20 +465,23 @@ class Comparison:
         if self.newer == "unknown":
             return "neither side carries a refresh time or an issue time that tells which is newer"
         other = "proxy" if self.newer == "codex" else "codex"
-        what = "last_refresh" if self.basis == "last_refresh" else "token issue time (iat)"
+        what = {"last_refresh": "last_refresh", "issued_at": "token issue time (iat)",
+                "expires": "access token expiry"}.get(self.basis, self.basis)
         times = {"codex": self.codex_time, "proxy": self.proxy_time}
         return f"the {self.newer} side is newer by {what}: {iso(times[self.newer])} vs {iso(times[other])}"
 
 
 def compare(codex: TokenSet, proxy: TokenSet) -> Comparison:
-    """Newest wins: by last_refresh on both sides, else by token issue time (access, then id token)."""
+    """Newest wins: by last_refresh on both sides, else by token issue time (access, then id token),
+    else by the access token's expiry (tokens refreshed within the same second still differ there)."""
     same_rt = bool(codex.refresh_token) and codex.refresh_token == proxy.refresh_token
     accounts = (codex.account, proxy.account)
     same_account = None if None in accounts else accounts[0] == accounts[1]
     if codex.same_tokens(proxy):
         return Comparison("same", "identical tokens", same_rt, same_account)
     for basis, a, b in (("last_refresh", codex.last_refresh, proxy.last_refresh),
-                        ("issued_at", codex.issued_at, proxy.issued_at)):
+                        ("issued_at", codex.issued_at, proxy.issued_at),
+                        ("expires", codex.access_exp, proxy.access_exp)):  # a refreshed token outlives the old
         if a is None or b is None:
             continue
         delta = (a - b).total_seconds()
