@@ -1,8 +1,207 @@
-"""Claude Code's own settings that can silently override the wrapper's environment."""
+"""Claude Code's own settings that can silently override the wrapper's environment.
 
+claude.settings
+    What it checks: the `env` blocks of ~/.claude/settings.json (or
+    $CLAUDE_CONFIG_DIR/settings.json), the current project's .claude/settings.json
+    and .claude/settings.local.json, and managed settings, for the variables the
+    wrapper sets (base URL, token, API key, model mapping, window); a pinned
+    claude-* `model`; cloud-provider switches (CLAUDE_CODE_USE_*) in settings or
+    the shell; and a /login-managed key (primaryApiKey in ~/.claude.json).
+    Why it matters: a settings `env` block is applied over the shell environment,
+    so a value there beats the env file the wrapper sourced, silently; a /login
+    key beside ANTHROPIC_AUTH_TOKEN is an auth conflict.
+    Fix safety: manual only. These files belong to Claude Code and hold the
+    user's own choices; the doctor says which line to remove (or `claude /logout`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from claudex_doctor import redact
+from claudex_doctor.files import read_json
 from claudex_doctor.graph import check
+from claudex_doctor.model import Fix
+from claudex_doctor.paths import display
 
-from ._pending import not_implemented
+from . import _models
+from ._findings import Problems
 
-claude_settings = check("claude.settings", "Claude Code settings",
-                        reference="references/claude-code.md#settings-override-the-wrapper", fixes=("manual",))(not_implemented)
+REF = "references/claude-code.md"
+ALIASES = ("default", "opus", "sonnet", "haiku", "fable", "opusplan", "best")
+_SECRETISH = re.compile(r'"([^"]*(?:token|key|secret|password)[^"]*)"\s*:\s*"([^"]*)"', re.IGNORECASE)
+
+
+def _register_broken(text: str | None) -> None:
+    """A file that does not parse may still hold secrets: register what looks like one."""
+    if not text:
+        return
+    for _key, value in _SECRETISH.findall(text):
+        redact.REGISTRY.add(value)
+    for word in re.findall(r"[A-Za-z0-9_+/=.~-]{20,}", text):
+        redact.REGISTRY.add(word)
+
+
+def settings_files(ctx) -> list[tuple[str, Path]]:
+    """(label, path) of every settings file Claude Code reads, most general first, without duplicates."""
+    p = ctx.paths
+    knowledge = _models.claude_env()["settings_override"]
+    candidates = [("user settings", p.claude_settings),
+                  ("project settings", p.cwd / ".claude" / "settings.json"),
+                  ("local project settings", p.cwd / ".claude" / "settings.local.json")]
+    candidates += [("managed settings", Path(path)) for path in knowledge["managed_paths"]]
+    seen, out = set(), []
+    for label, path in candidates:
+        try:
+            key = path.resolve()
+        except OSError:
+            key = path
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((label, path))
+    return out
+
+
+def _norm_url(value: str) -> str:
+    return value.strip().rstrip("/").lower()
+
+
+def _check_env_block(ctx, label: str, shown: str, block: dict, problems: Problems) -> list[str]:
+    knowledge = _models.claude_env()
+    wrapper_vars = knowledge["settings_override"]["wrapper_variables"]
+    window_vars = knowledge["settings_override"]["window_variables"]
+    file_env = ctx.env_file.data.values if ctx.env_file.ok else {}
+    edit = Fix.manual(f"Remove the variable from the env block of {shown} (the wrapper's env file sets it)",
+                      f"${{EDITOR:-vi}} {shown}")
+    found: list[str] = []
+    for name, raw in block.items():
+        if raw is None:
+            continue
+        value = raw if isinstance(raw, str) else str(raw).lower() if isinstance(raw, bool) else str(raw)
+        theirs = file_env.get(name)
+        if name in knowledge["cloud_provider_switches"] and value.strip().lower() in knowledge["truthy_values"]:
+            found.append(name)
+            problems.fail(f"{label} sets {name}: Claude Code goes to a cloud provider, not to the proxy",
+                          [f"In {shown}."], f"{REF}#cloud-provider-switch-set", edit)
+            continue
+        if name not in wrapper_vars and name not in window_vars:
+            continue
+        found.append(name)
+        if name == "ANTHROPIC_API_KEY":
+            if value.strip():
+                problems.fail(f"{label} sets ANTHROPIC_API_KEY: an auth conflict with the wrapper's token",
+                              [f"In {shown}; value {redact.fingerprint(value)}. Claude Code sends both headers."],
+                              f"{REF}#settings-override-the-wrapper", edit)
+            continue
+        if name == "ANTHROPIC_AUTH_TOKEN":
+            same = theirs is not None and value == theirs
+        elif name == "ANTHROPIC_BASE_URL":
+            same = theirs is not None and _norm_url(value) == _norm_url(theirs)
+        else:
+            same = theirs is not None and value.strip() == theirs.strip()
+        if same:
+            problems.note(f"{shown} repeats {name} with the env file's value; harmless while they agree.")
+            continue
+        shown_value = redact.fingerprint(value) if name == "ANTHROPIC_AUTH_TOKEN" else repr(value[:80])
+        shown_theirs = "unset" if theirs is None else (redact.fingerprint(theirs) if name == "ANTHROPIC_AUTH_TOKEN"
+                                                       else repr(theirs[:80]))
+        details = [f"In {shown}: {name}={shown_value}; the env file has {shown_theirs}.",
+                   "A settings env block is applied over the environment the wrapper exported."]
+        if name in window_vars:
+            problems.warn(f"{label} overrides {name}", details, f"{REF}#settings-override-the-wrapper", edit)
+        else:
+            problems.fail(f"{label} overrides {name}: claudex's value never reaches Claude Code", details,
+                          f"{REF}#settings-override-the-wrapper", edit)
+    return found
+
+
+def _check_file(ctx, label: str, path: Path, problems: Problems, evidence: dict) -> None:
+    shown = display(path, ctx.paths.user_home)
+    loaded = read_json(path)
+    if loaded.problem == "missing":
+        return
+    if not loaded.ok:
+        _register_broken(loaded.text)
+        evidence["files"][shown] = loaded.problem
+        problems.warn(f"{label} ({shown}) cannot be used: {loaded.message}",
+                      ["Claude Code skips a settings file it cannot read, so whatever it meant to set is not set; "
+                       "the doctor could not check it for overrides."], f"{REF}#settings-file-unreadable",
+                      Fix.manual(f"Repair {shown} (valid JSON object) or move it away", f"${{EDITOR:-vi}} {shown}"))
+        return
+    data = loaded.data
+    redact.register_from(data)
+    evidence["files"][shown] = "read"
+    block = data.get("env")
+    if block is not None and not isinstance(block, dict):
+        problems.warn(f"{label} ({shown}) has an env that is not an object", [], f"{REF}#settings-file-unreadable")
+    elif isinstance(block, dict):
+        for value in block.values():
+            if isinstance(value, str) and len(value) >= 16:
+                redact.REGISTRY.add(value)  # settings env values may be secrets whatever their name
+        found = _check_env_block(ctx, label, shown, block, problems)
+        if found:
+            evidence["overrides"][shown] = found
+    model = data.get("model")
+    if isinstance(model, str) and model.strip().lower().startswith("claude-"):
+        problems.fail(f"{label} pins model {model}: the proxy cannot serve Claude models",
+                      [f"In {shown}. Use an alias (opus, sonnet, haiku) so the wrapper's mapping applies."],
+                      f"{REF}#settings-pin-a-claude-model",
+                      Fix.manual(f"Remove \"model\" from {shown}, or set it to an alias", f"${{EDITOR:-vi}} {shown}"))
+    if isinstance(data.get("apiKeyHelper"), str) and data["apiKeyHelper"].strip():
+        problems.note(f"{shown} sets apiKeyHelper; ANTHROPIC_AUTH_TOKEN from the wrapper takes precedence over it.")
+
+
+def _login_key(ctx, problems: Problems, evidence: dict) -> None:
+    p = ctx.paths
+    shown = display(p.claude_json, p.user_home)
+    loaded = read_json(p.claude_json)
+    key = None
+    if loaded.problem == "missing":
+        return
+    if loaded.problem == "too_large":
+        try:
+            match = re.search(rb'"primaryApiKey"\s*:\s*"([^"]+)"', p.claude_json.read_bytes()[:64 * 1024 * 1024])
+        except OSError:
+            match = None
+        key = match.group(1).decode("utf-8", "replace") if match else None
+    elif not loaded.ok:
+        _register_broken(loaded.text)
+        evidence["files"][shown] = loaded.problem
+        problems.warn(f"{shown} cannot be read: {loaded.message}",
+                      ["The doctor could not check it for a /login key."], f"{REF}#settings-file-unreadable",
+                      Fix.manual(f"Let Claude Code rewrite it: move it away and start claude once", f"ls -l {shown}"))
+        return
+    else:
+        redact.register_from(loaded.data)
+        value = loaded.data.get("primaryApiKey")
+        key = value if isinstance(value, str) and value.strip() else None
+    evidence["files"][shown] = "read"
+    if key:
+        redact.REGISTRY.add(key)
+        evidence["login_key"] = redact.fingerprint(key)
+        problems.fail("a /login API key in ~/.claude.json conflicts with the wrapper's ANTHROPIC_AUTH_TOKEN",
+                      [f"{shown} holds primaryApiKey {redact.fingerprint(key)}; Claude Code reports \"Auth conflict\" "
+                       "and may send it as X-Api-Key beside the token."], f"{REF}#login-key-conflicts-with-the-token",
+                      Fix.manual("Log out of the Anthropic API key login (claudex does not need it)", "claude /logout"))
+
+
+@check("claude.settings", "Claude Code settings",
+       reference=f"{REF}#settings-override-the-wrapper", fixes=("manual",))
+def claude_settings(ctx):
+    problems = Problems()
+    evidence: dict = {"files": {}, "overrides": {}}
+    for label, path in settings_files(ctx):
+        _check_file(ctx, label, path, problems, evidence)
+    knowledge = _models.claude_env()
+    for name in knowledge["cloud_provider_switches"]:
+        if ctx.env.get(name, "").strip().lower() in knowledge["truthy_values"]:
+            problems.fail(f"your shell sets {name}: Claude Code goes to a cloud provider, not to the proxy",
+                          ["The wrapper keeps inherited variables; unset it in your shell profile."],
+                          f"{REF}#cloud-provider-switch-set", Fix.manual(f"Unset {name}", f"unset {name}"))
+    _login_key(ctx, problems, evidence)
+    read = [k for k, v in evidence["files"].items() if v == "read"]
+    summary = f"nothing overrides the wrapper ({len(read)} file(s) read)" if read else \
+        "no Claude Code settings files to override the wrapper"
+    return problems.outcome(summary, evidence)

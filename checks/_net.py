@@ -1,0 +1,48 @@
+"""Small address helpers shared by the config, env and routing checks (pure functions)."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+ALL_INTERFACES = ("", "0.0.0.0", "::", "[::]", "*")
+
+
+def bare_host(host: str) -> str:
+    host = host.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host.lower()
+
+
+def is_loopback(host: str) -> bool:
+    host = bare_host(host)
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def binds_everywhere(host: str) -> bool:
+    return bare_host(host) in ("", "0.0.0.0", "::", "*")
+
+
+def split_url(url: str) -> tuple[str, str, int | None, str] | None:
+    """(scheme, host, port, path) of a URL, or None when it cannot be read. Port None when absent/invalid."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        try:
+            port = parts.port
+        except ValueError:
+            return None
+    except ValueError:
+        return None
+    if not parts.scheme or not host:
+        return None
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None
+    return parts.scheme.lower(), host.lower(), port, parts.path

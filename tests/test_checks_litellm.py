@@ -1,0 +1,112 @@
+"""route.litellm: a LiteLLM hop by port, by owner process, by config, by variables."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.cfgkit import Home, text_of
+from tests.conftest import free_port
+
+REF = "references/litellm.md#litellm-in-the-path"
+
+
+@pytest.fixture
+def home(tmp_path):
+    return Home(tmp_path)
+
+
+def test_direct_route_passes(home):
+    finding = home.one("route.litellm")
+    assert finding.status.value == "pass" and "http://127.0.0.1:8327" in finding.summary
+
+
+def test_base_url_on_port_4000_in_the_env_file(home):
+    home.env_values(ANTHROPIC_BASE_URL="http://127.0.0.1:4000")
+    finding = home.one("route.litellm")
+    assert finding.status.value == "fail" and "port 4000" in finding.summary and "env file" in finding.summary
+    assert finding.reference == REF
+    assert any("claudex-doctor explain litellm" in d for d in finding.details)
+    assert finding.fix.safety.value == "manual" and finding.fix.command == "claudex-doctor explain litellm"
+
+
+def test_base_url_on_port_4000_in_the_shell(home):
+    finding = home.one("route.litellm", env={"ANTHROPIC_BASE_URL": "http://localhost:4000"})
+    assert finding.status.value == "fail" and "(shell)" in finding.summary
+
+
+@pytest.fixture
+def litellm_process(tmp_path):
+    """A stand-in program named `litellm` listening on a random loopback port (ours to stop)."""
+    port = free_port()
+    script = tmp_path / "bin" / "litellm"
+    script.parent.mkdir()
+    script.write_text(f"#!{sys.executable}\n"
+                      "import socket, time\n"
+                      "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                      f"s.bind(('127.0.0.1', {port})); s.listen(1)\n"
+                      "time.sleep(60)\n")
+    os.chmod(script, 0o755)
+    proc = subprocess.Popen([str(script), "--port", str(port)])
+    deadline = time.monotonic() + 10
+    import socket
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield proc, port
+    proc.kill()
+    proc.wait(timeout=5)
+
+
+def test_base_url_owned_by_a_litellm_process(home, litellm_process):
+    proc, port = litellm_process
+    home.env_values(ANTHROPIC_BASE_URL=f"http://127.0.0.1:{port}")
+    finding = home.one("route.litellm")
+    assert finding.status.value == "fail" and "litellm process" in finding.summary, finding
+    assert finding.evidence["owner"]["pid"] == proc.pid
+    assert proc.poll() is None  # only looked at, never touched
+
+
+def test_a_litellm_process_off_the_path_is_only_noted(home, litellm_process):
+    proc, _port = litellm_process
+    finding = home.one("route.litellm")
+    assert finding.status.value == "pass"
+    assert proc.pid in finding.evidence.get("litellm_pids", [])
+
+
+def test_litellm_config_in_the_project(home):
+    (home.project / "litellm_config.yaml").write_text("model_list:\n  - model_name: gpt\n")
+    finding = home.one("route.litellm")
+    assert finding.status.value == "warn" and "litellm_config.yaml" in finding.summary
+
+
+def test_generic_config_with_model_list_in_the_project(home):
+    (home.project / "config.yaml").write_text("general_settings: {}\nmodel_list:\n  - model_name: x\n")
+    assert home.one("route.litellm").status.value == "warn"
+    (home.project / "config.yaml").write_text("host: 127.0.0.1\n")
+    assert home.one("route.litellm").status.value == "pass"
+
+
+def test_the_home_config_replaced_by_a_litellm_config(home):
+    home.write_config("model_list:\n  - model_name: gpt-5\n    litellm_params: {model: chatgpt/gpt-5}\n")
+    finding = home.one("route.litellm")
+    assert finding.status.value == "fail" and "is a LiteLLM config" in finding.summary
+
+
+def test_litellm_variables(home):
+    secret = "sk-CANARYLITELLMMASTER1234567890"
+    finding = home.one("route.litellm", env={"LITELLM_MASTER_KEY": secret})
+    assert finding.status.value == "warn" and "LITELLM_MASTER_KEY" in finding.summary
+    assert secret not in text_of(finding)
+
+
+def test_cli_points_to_explain(home, cli):
+    home.env_values(ANTHROPIC_BASE_URL="http://127.0.0.1:4000")
+    proc = cli("--only", "route.litellm", env=home.cli_env(NO_COLOR="1"), cwd=home.project)
+    assert proc.returncode == 1 and "claudex-doctor explain litellm" in proc.stdout
