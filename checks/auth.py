@@ -23,71 +23,21 @@ auth.sync
 
 from __future__ import annotations
 
-import re
-
 from claudex_doctor import codexauth
 from claudex_doctor.graph import check
 from claudex_doctor.model import Fix, failed, passed, skipped, warned
 from claudex_doctor.paths import display
 
+from ._credentials import codex_state, login_status, parse_login_status, proxy_state, storage
+
+__all__ = ["auth_codex", "auth_proxy", "auth_sync", "parse_login_status"]
+
 REF = "references/auth.md"
-EXPIRY_SOON_SECONDS = 24 * 3600
 
 RACE = ("OpenAI rotates the refresh token on every refresh. While the Codex CLI and the proxy hold the "
         "same one, whichever refreshes second is logged out with refresh_token_reused. Let one side own "
         "refresh: after the proxy refreshes, copy its tokens back with `claudex-doctor sync-auth --reverse "
         "--yes`; or give the proxy its own login (`./cli-proxy-api -codex-login` in the home).")
-
-
-# -- shared facts (once per run) ------------------------------------------------
-
-def storage(ctx) -> codexauth.Storage:
-    return ctx.memo("codex_storage", lambda: codexauth.storage_mode(ctx.paths.codex_config))
-
-
-def codex_state(ctx) -> codexauth.CodexAuth:
-    return ctx.memo("codexauth.codex", lambda: codexauth.read_codex(ctx.codex_auth))
-
-
-def proxy_state(ctx) -> codexauth.ProxyAuth:
-    return ctx.memo("codexauth.proxy", lambda: codexauth.read_proxy(ctx.proxy_auth))
-
-
-STATUS_PATTERNS = (
-    ("chatgpt", re.compile(r"Logged in using ChatGPT", re.I)),
-    ("api_key", re.compile(r"Logged in using an API key|API key configured", re.I)),
-    ("not_logged_in", re.compile(r"Not logged in", re.I)),
-    ("error", re.compile(r"Error checking login status", re.I)),
-)
-
-
-def parse_login_status(text: str) -> str:
-    """`codex login status` output -> chatgpt | api_key | not_logged_in | error | unknown."""
-    for state, pattern in STATUS_PATTERNS:
-        if pattern.search(text):
-            return state
-    return "unknown"
-
-
-def login_status(ctx) -> tuple[str, str] | None:
-    """(state, first line) from `codex login status`, run with the doctor's CODEX_HOME; None if not run."""
-    def compute():
-        codex = ctx.which("codex")
-        if codex is None or not ctx.paths.codex_home.is_dir():
-            return None  # codex refuses a CODEX_HOME that does not exist; nothing to ask
-        env = dict(ctx.env)
-        env["CODEX_HOME"] = str(ctx.paths.codex_home)
-        # Leave the check time to report when codex hangs: finish before the run's deadline does.
-        budget = min(4.0, max(0.2, ctx.remaining() - 0.5))
-        proc = ctx.run([str(codex), "login", "status"], timeout=budget, env=env)
-        if proc.error:
-            return "unknown", f"codex login status: {proc.error}"
-        lines = [line.strip() for line in proc.output.splitlines()
-                 if line.strip() and not line.startswith("WARNING:")]
-        state = parse_login_status(proc.output)
-        shown = next((line for line in lines if parse_login_status(line) == state), lines[0] if lines else "")
-        return state, shown[:200]
-    return ctx.memo("codex_login_status", compute)
 
 
 def _relogin() -> Fix:

@@ -24,8 +24,8 @@ from .primitives import PrimitiveError, PrimitiveResult
 UNREADABLE_ALWAYS = ("not_a_file", "unreadable")
 
 
-def apply(paths, *, dry_run: bool = False, reverse: bool = False, yes: bool = False, force: bool = False,
-          **_ignored) -> PrimitiveResult:
+def apply(paths, *, dry_run: bool = False, reverse: bool = False, yes: bool = False,
+          force: bool = False) -> PrimitiveResult:
     if not paths.home.is_dir():
         raise PrimitiveError(f"there is no runtime home at {_show(paths, paths.home)}: create it first with "
                              "`claudex-doctor bootstrap`")

@@ -14,7 +14,7 @@ import pytest
 from claudex_doctor import refs
 from claudex_doctor.checks.auth import parse_login_status
 from claudex_doctor.model import Safety, Status
-from tests.authkit import NOW, Login, Stack, rfc3339, text_of
+from tests.authkit import NOW, Login, Stack, text_of
 
 
 @pytest.fixture
