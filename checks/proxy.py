@@ -1,10 +1,133 @@
-"""The running proxy answers like CLIProxyAPI and offers the mapped models."""
+"""The running proxy answers like CLIProxyAPI and offers the mapped models.
 
+proxy.health -- GET /healthz answers {"status":"ok"} and GET / says "CLI Proxy API Server".
+    What it checks: something on the gateway port answers HTTP, it is CLIProxyAPI (not a LiteLLM
+    server or another program), it is not in safe mode (template api-keys), and it answers fast.
+    Why it matters: every other live check, and Claude Code itself, goes through this process.
+    Fix safety: `restart` (safe: it only ever stops the proxy this home started). Safe mode is
+    repaired in config.yaml (see config.exposure); a foreign server is left to the user.
+proxy.models -- GET /v1/models with the local key, OpenAI format (real ids, not the disguised
+    ones Anthropic-style clients see): the base names of the mapped models are offered.
+    Why it matters: a model the proxy does not offer fails every request Claude Code makes with
+    it. The live list is published as `offered_models` for env.mapping.
+    Fix safety: `set-env` (safe) to a catalog replacement the proxy offers; `sync-auth` (safe)
+    when no model is offered at all (no usable credential loaded).
+Both run with --offline: they are answered by the proxy itself and spend no Codex quota.
+"""
+
+from __future__ import annotations
+
+from claudex_doctor import stack
 from claudex_doctor.graph import check
+from claudex_doctor.model import Fix, failed, passed
+from claudex_doctor.probe import LOCAL_CAP, SLOW_LOCAL, client
 
-from ._pending import not_implemented
+from ._live import SAFE_MODE_FIX, SYNC, evidence, http_failure, ref, slow, transport
 
-proxy_health = check("proxy.health", "Proxy health", needs=("port.owner",), timeout=None,
-                     reference="references/probes.md#health-check-fails", fixes=("restart",))(not_implemented)
-proxy_models = check("proxy.models", "Offered models", needs=("proxy.health",), after=("env.consistency",), timeout=None,
-                     reference="references/probes.md#mapped-model-not-offered", fixes=("set-env",))(not_implemented)
+HEALTH_CAP = 5.0
+
+
+def _litellm_hint(reply) -> str:
+    marks = reply.text.lower()
+    if "litellm" in marks or any(h.startswith("x-litellm") for h in reply.headers) or \
+            (reply.data == {"detail": "Not Found"}):
+        return " It looks like LiteLLM (FastAPI-style answers): see `claudex-doctor explain litellm`."
+    return ""
+
+
+def _not_cliproxy(reply, why: str):
+    hint = _litellm_hint(reply)
+    return failed(f"the server on {reply.url.rsplit('/', 1)[0]} is not CLIProxyAPI: {why}",
+                  ["CLIProxyAPI answers GET /healthz with {\"status\":\"ok\"} and GET / with "
+                   "\"CLI Proxy API Server\"." + hint], evidence(reply), ref("not-cliproxyapi"),
+                  Fix.manual("Find out what listens on the port and stop it, then start the proxy",
+                             "claudex-doctor status"))
+
+
+@check("proxy.health", "Proxy health", needs=("port.owner",), timeout=None,
+       reference="references/probes.md#health-check-fails", fixes=("restart",))
+def proxy_health(ctx):
+    probe = client(ctx)
+    health = probe.get("/healthz", root=True, auth=False, cap=HEALTH_CAP)
+    if health.error:
+        return transport(health, "GET /healthz")
+    if health.status == 404:
+        return _not_cliproxy(health, "GET /healthz answers 404")
+    if health.status != 200 or not isinstance(health.data, dict) or health.data.get("status") != "ok":
+        shown = health.excerpt(80) or "an empty body"
+        return _not_cliproxy(health, f"GET /healthz answers HTTP {health.status} with {shown!r}")
+    root = probe.get("/", root=True, auth=False, cap=HEALTH_CAP)
+    if root.error:
+        return transport(root, "GET /")
+    if root.content_type == "text/html" and ("api-keys" in root.text or "Example API key" in root.text):
+        return failed("the proxy is in safe mode: config.yaml's api-keys are the template values (your-api-key-N)",
+                      ["GET / shows the \"Example API key detected\" page and every /v1 request gets 403 "
+                       "unsafe_example_api_key, so Claude Code cannot work."],
+                      evidence(root), ref("safe-mode-template-api-keys"), SAFE_MODE_FIX)
+    if not isinstance(root.data, dict) or root.data.get("message") != "CLI Proxy API Server":
+        shown = root.excerpt(80) or "an empty body"
+        return _not_cliproxy(root, f"GET / answers HTTP {root.status} {root.content_type or ''} {shown!r}".replace("  ", " "))
+    outcome = passed(f"CLIProxyAPI answers at {probe.origin} ({health.first_byte_ms} ms)",
+                     evidence=evidence(health, url=probe.origin))
+    return slow(health, SLOW_LOCAL, "GET /healthz", outcome)
+
+
+def _replacement(model: str, offered: list[str]) -> str | None:
+    """A catalog replacement for a retired or unoffered model that the proxy does offer, same effort."""
+    try:
+        from claudex_doctor.knowledge import load
+        catalog = load("models")
+    except Exception:
+        return None
+    base, effort, _ = stack.split_model(model)
+    for entry in catalog.get("models", []):
+        target = (entry.get("retired") or {}).get("replacement")
+        if entry.get("id") == base and target in offered:
+            return f"{target}({effort})" if effort else target
+    return None
+
+
+@check("proxy.models", "Offered models", needs=("proxy.health",), after=("env.consistency",), timeout=None,
+       reference="references/probes.md#mapped-model-not-offered", fixes=("set-env", "sync-auth"))
+def proxy_models(ctx):
+    reply = client(ctx).get("/v1/models", cap=LOCAL_CAP)
+    if reply.error:
+        return transport(reply, "GET /v1/models")
+    if reply.status != 200:
+        return http_failure(ctx, reply, "GET /v1/models")
+    data = reply.data.get("data") if isinstance(reply.data, dict) else None
+    if not isinstance(data, list):
+        return failed("GET /v1/models did not answer an OpenAI model list",
+                      [f"Body starts: {reply.excerpt(120)!r}"], evidence(reply), ref("malformed-answer"))
+    offered = [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    ctx.publish("offered_models", offered)
+    if not offered:
+        return failed("the proxy offers no models: it has no usable Codex credential loaded",
+                      ["With a valid codex credential in its auth directory, CLIProxyAPI lists the plan's "
+                       "models here; an empty list means every request will fail with "
+                       "'unknown provider for model'."], evidence(reply, offered=[]), ref("no-credential-loaded"),
+                      SYNC)
+    mapping = stack.mapping(ctx)
+    ev = evidence(reply, offered=offered, mapping=mapping)
+    missing = {alias: model for alias, model in mapping.items() if stack.split_model(model)[0] not in offered}
+    if not mapping:
+        return passed(f"{len(offered)} models offered (the env file maps no model to compare)", evidence=ev)
+    if not missing:
+        bases = sorted({stack.split_model(m)[0] for m in mapping.values()})
+        return slow(reply, SLOW_LOCAL, "GET /v1/models",
+                    passed(f"the mapped models are offered: {', '.join(bases)} ({len(offered)} in all)", evidence=ev))
+    lines = [f"{alias} -> {model}: not offered" for alias, model in missing.items()]
+    assignments = {}
+    for alias, model in missing.items():
+        better = _replacement(model, offered)
+        if better:
+            assignments[stack.ALIASES[alias]] = better
+            lines.append(f"  {stack.ALIASES[alias]}={better} is the catalog's replacement, and it is offered")
+    lines.append("Offered: " + ", ".join(offered))
+    names = ", ".join(sorted({stack.split_model(m)[0] for m in missing.values()}))
+    fix = Fix.safe("set-env", "Map the aliases to offered replacement models",
+                   command="claudex-doctor set-env " + " ".join(f"{k}='{v}'" for k, v in assignments.items()),
+                   assignments=assignments) if len(assignments) == len(missing) else \
+        Fix.manual("Map each alias to a model the proxy lists", "claudex-doctor set-env ANTHROPIC_DEFAULT_<ALIAS>_MODEL=...")
+    return failed(f"the proxy does not offer {names} (mapped as {', '.join(missing)})", lines, ev,
+                  ref("mapped-model-not-offered"), fix)

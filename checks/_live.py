@@ -1,0 +1,255 @@
+"""From a failed probe `Reply` to a finding: one diagnosis per failure mode, shared by proxy.* and probe.*.
+
+Each branch names the failure in the user's terms, says which side is wrong, and
+links its own heading in references/probes.md. Nothing here sends a request or
+writes anything; secrets only ever appear as fingerprints.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from claudex_doctor import stack
+from claudex_doctor.model import Fix, Outcome, failed, skipped, warned
+from claudex_doctor.redact import fingerprint
+
+REF = "references/probes.md"
+RESTART = Fix.safe("restart", "Restart the proxy from this home")
+SYNC = Fix.safe("sync-auth", "Copy the newest Codex login into the proxy credential")
+SAFE_MODE_FIX = Fix.manual("Replace the template api-keys in config.yaml with one random key, set the env file's "
+                           "ANTHROPIC_AUTH_TOKEN to it, then restart the proxy",
+                           "claudex-doctor --fix --dry-run  # shows the config and env edits")
+RELOGIN = Fix.manual("Log in to Codex again, then copy the login to the proxy",
+                     "codex login && claudex-doctor sync-auth")
+
+
+def ref(anchor: str) -> str:
+    return f"{REF}#{anchor}"
+
+
+def where(reply) -> str:
+    return f"{reply.method} {reply.url}"
+
+
+def evidence(reply, **extra: Any) -> dict[str, Any]:
+    facts: dict[str, Any] = {"request": where(reply)}
+    if reply.status is not None:
+        facts["status"] = reply.status
+    if reply.first_byte_ms is not None:
+        facts["first_byte_ms"] = reply.first_byte_ms
+    facts["elapsed_ms"] = reply.elapsed_ms
+    if reply.error:
+        facts["error"] = reply.error
+    if reply.text and not reply.ok:
+        facts["body_excerpt"] = reply.excerpt()
+    facts.update(extra)
+    return facts
+
+
+def transport(reply, what: str, expected: float = 1.0) -> Outcome:
+    """The request got no HTTP answer at all. `expected`: seconds within which a healthy answer starts."""
+    ev = evidence(reply)
+    if reply.error == "no_time":
+        return skipped("not run: the run's deadline left no time for this request",
+                       [f"Raise it with --deadline; {what} needs a live answer."], ev)
+    if reply.error == "refused":
+        return failed(f"connection refused at {reply.url} ({reply.elapsed_ms} ms): nothing listens there now",
+                      ["The port was closed when this request was made: the proxy is not running, or it "
+                       "exited after the port check ran."], ev, ref("connection-refused"), RESTART)
+    if reply.error == "connect_timeout":
+        return failed(f"no TCP connection to {reply.url} within {reply.detail.split('within ')[-1]}",
+                      ["Something drops the connection attempt (a firewall rule, a wrong host in "
+                       "ANTHROPIC_BASE_URL, or an overloaded machine)."], ev, ref("connection-refused"), RESTART)
+    if reply.error == "connect":
+        return failed(f"cannot connect to {reply.url}: {reply.detail}",
+                      ["Check the host in ANTHROPIC_BASE_URL (the env file)."], ev, ref("connection-refused"))
+    if reply.error == "hang" and reply.budget < expected:
+        return failed(f"no answer within {reply.budget:.1f}s, all the run's deadline left: the proxy hangs, "
+                      "or the model is slower than that",
+                      [f"{what} got no answer before the deadline. Run `claudex-doctor probe --deadline 60` to "
+                       "tell a hang from a slow model."], ev, ref("proxy-hangs"), RESTART)
+    if reply.error == "hang":
+        return failed(f"the proxy accepted the connection but sent nothing in {reply.budget:.1f}s: it hangs",
+                      [f"{what} got no answer before the run's deadline. A process that accepts and never "
+                       "answers makes Claude Code wait until its own timeout (API_TIMEOUT_MS, 10 minutes)."],
+                      ev, ref("proxy-hangs"), RESTART)
+    if reply.error == "stalled":
+        seen = ", ".join(reply.event_names[-4:]) if reply.events else f"HTTP {reply.status} headers"
+        return failed(f"the answer started, then stalled: nothing more within {reply.budget:.1f}s (last: {seen})",
+                      [f"{what} received part of an answer and then waited in vain."], ev, ref("proxy-hangs"),
+                      RESTART)
+    if reply.error == "closed":
+        return failed(f"the connection closed without a complete answer: {reply.detail}",
+                      ["The process on the port dropped the request mid-way: it crashed, or it is not an HTTP "
+                       "server of the kind expected."], ev, ref("malformed-answer"), RESTART)
+    return failed(f"the request failed: {reply.detail}", [], ev, ref("connection-refused"))
+
+
+def _contains(text: str, *words: str) -> bool:
+    low = text.lower()
+    return any(w.lower() in low for w in words)
+
+
+def _reset_seconds(reply) -> int | None:
+    def find(value: Any) -> int | None:
+        if isinstance(value, dict):
+            for key in ("resets_in_seconds", "reset_after_seconds"):
+                if isinstance(value.get(key), (int, float)) and not isinstance(value.get(key), bool):
+                    return int(value[key])
+            for item in value.values():
+                found = find(item)
+                if found is not None:
+                    return found
+        return None
+
+    found = find(reply.data)
+    if found is None:
+        for _, payload in reply.events:
+            found = find(payload) if found is None else found
+    for header in ("x-codex-primary-reset-after-seconds", "retry-after"):
+        value = reply.headers.get(header, "").strip()
+        if found is None and value.isdigit():
+            found = int(value)
+    return found
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours < 48 else f"{round(hours / 24)} days"
+
+
+def _key_side(ctx, reply, message: str) -> Outcome:
+    """401 from the proxy itself: which side holds the wrong key, shown by fingerprints."""
+    env_token = stack.env_values(ctx).get("ANTHROPIC_AUTH_TOKEN") or None
+    keys = stack.api_keys(ctx)
+    sent = stack.local_key(ctx)
+    ev = evidence(reply, sent_key=fingerprint(sent) if sent else None,
+                  env_token=fingerprint(env_token) if env_token else None,
+                  config_api_keys=[fingerprint(k) for k in keys])
+    listed = ", ".join(fingerprint(k) for k in keys) or "none"
+    if "missing" in message.lower() or not sent:
+        if not keys:
+            return failed("401 Missing API key: the running proxy wants a key, but neither the env file "
+                          "(ANTHROPIC_AUTH_TOKEN) nor config.yaml (api-keys) has one",
+                          ["The proxy on the port was started with api-keys that config.yaml no longer has; "
+                           "restart it so both sides agree, and set ANTHROPIC_AUTH_TOKEN to the same key."],
+                          ev, ref("invalid-or-missing-api-key"), RESTART)
+        return failed("401 Missing API key: the env file sets no ANTHROPIC_AUTH_TOKEN, so Claude Code sends no key",
+                      [f"config.yaml's api-keys: {listed}."], ev, ref("invalid-or-missing-api-key"),
+                      Fix.safe("set-env", "Set ANTHROPIC_AUTH_TOKEN to config.yaml's first api key",
+                               command="claudex-doctor set-env ANTHROPIC_AUTH_TOKEN=<config.yaml api key>",
+                               assignments={"ANTHROPIC_AUTH_TOKEN": keys[0]}))
+    if env_token and keys and env_token not in keys:
+        return failed(f"401 Invalid API key: the env file's ANTHROPIC_AUTH_TOKEN ({fingerprint(env_token)}) "
+                      "is not one of config.yaml's api-keys: the env file is the wrong side",
+                      [f"config.yaml's api-keys: {listed}. Claude Code sends the env file's token."],
+                      ev, ref("invalid-or-missing-api-key"),
+                      Fix.safe("set-env", "Set ANTHROPIC_AUTH_TOKEN to config.yaml's first api key",
+                               command="claudex-doctor set-env ANTHROPIC_AUTH_TOKEN=<config.yaml api key>",
+                               assignments={"ANTHROPIC_AUTH_TOKEN": keys[0]}))
+    source = "the env file's ANTHROPIC_AUTH_TOKEN" if env_token else "config.yaml's first api key"
+    return failed(f"401 Invalid API key: {source} ({fingerprint(sent)}) is in config.yaml, but the running "
+                  "proxy rejects it: it runs with another config",
+                  ["The process on the port was started before api-keys changed, or from another home. "
+                   "Restart it from this home."], ev, ref("invalid-or-missing-api-key"), RESTART)
+
+
+def http_failure(ctx, reply, what: str, status: int | None = None) -> Outcome:
+    """An HTTP answer that is an error (or not the JSON expected): name the failure mode.
+
+    `status` overrides the reply's (an error event inside a 200 stream is a failure all the same)."""
+    status = status or reply.status or 0
+    message = reply.error_message()
+    etype = reply.error_type()
+    text = f"{etype} {message} {reply.text[:4000]}"
+    shown = message or reply.excerpt() or f"HTTP {status}"
+    ev = evidence(reply)
+    if status == 401 and message in ("Missing API key", "Invalid API key"):
+        return _key_side(ctx, reply, message)
+    if _contains(text, "unsafe_example_api_key") or reply.headers.get("x-cpa-safe-mode"):
+        return failed("403 unsafe_example_api_key: the proxy is in safe mode because config.yaml's api-keys are "
+                      "the template values (your-api-key-N)",
+                      ["Every /v1 request is refused until api-keys holds a real random key."], ev,
+                      ref("safe-mode-template-api-keys"),
+                      SAFE_MODE_FIX)
+    if status == 429 or _contains(text, "usage_limit_reached", "usage limit"):
+        seconds = _reset_seconds(reply)
+        when = ""
+        if seconds is not None:
+            at = (ctx.now() + timedelta(seconds=seconds)).astimezone()
+            when = f"; it resets in {_duration(seconds)} (around {at:%Y-%m-%d %H:%M %Z})"
+            ev["resets_in_seconds"] = seconds
+        plan = reply.headers.get("x-codex-plan-type")
+        if plan:
+            ev["plan"] = plan
+        kind = "usage_limit_reached" if _contains(text, "usage_limit_reached", "usage limit") else "rate limited"
+        return failed(f"429 {kind}: the ChatGPT plan's Codex quota is used up{when}",
+                      ["This is the plan's 5-hour or weekly limit, not a proxy fault. Requests work again "
+                       "after the reset."], ev, ref("usage-limit-reached"),
+                      Fix.manual("Wait for the reset (or use a plan with more Codex quota)", "claudex-doctor probe"))
+    if _contains(text, "not supported when using codex with a chatgpt account", "model_not_found",
+                 "unknown provider for model", "model is not supported"):
+        model = reply_model(reply)
+        offered = ctx.published("offered_models")
+        if _contains(text, "unknown provider for model") and offered == []:
+            return failed(f"400 unknown provider for model {model}: the proxy has no usable Codex credential loaded",
+                          ["GET /v1/models offers no model at all, so every model is unknown to it: the auth "
+                           "directory holds no valid codex credential."], ev, ref("no-credential-loaded"), SYNC)
+        return failed(f"400 model {model} is not served: {shown}",
+                      ["The model is not offered to this ChatGPT plan, is retired, or is written in a form "
+                       "the proxy does not route (old `-high` names, a claude-* name)."], ev,
+                      ref("model-not-supported"),
+                      Fix.manual("Map the aliases to models the proxy offers", "claudex-doctor --only env.mapping"))
+    if _contains(text, "auth_unavailable", "no auth available", "auth_not_found"):
+        return failed(f"{status} auth_unavailable: the proxy has no usable Codex credential right now",
+                      ["Every credential is missing, disabled, or cooling down after 401/429/5xx answers."],
+                      ev, ref("auth-unavailable"), SYNC)
+    if _contains(text, "refresh_token_reused", "token_expired", "token_invalidated", "refresh_token_expired",
+                 "refresh_token_invalidated") or (status == 401 and message):
+        return failed(f"{status}: the ChatGPT login was rejected upstream: {shown}",
+                      ["The proxy's OAuth tokens are expired, revoked, or were used up by another refresher."],
+                      ev, ref("token-expired-or-invalidated"), RELOGIN)
+    if _contains(text, "unsupported_country_region_territory"):
+        return failed(f"{status}: chatgpt.com refuses this region: {shown}", [], ev, ref("upstream-unreachable"))
+    if status >= 500 and _contains(text, "dial tcp", "no such host", "i/o timeout", "connection refused",
+                                   "tls handshake", "connection reset", "EOF"):
+        return failed(f"{status}: the proxy cannot reach chatgpt.com: {shown}",
+                      ["The proxy answers, but its upstream request failed: DNS, firewall, or proxy-url."],
+                      ev, ref("upstream-unreachable"),
+                      Fix.manual("Check this machine's route to chatgpt.com (or set proxy-url in config.yaml)",
+                                 "curl -sI https://chatgpt.com"))
+    if _contains(text, "unknown parameter", "unsupported parameter"):
+        return failed(f"{status}: the upstream rejected a request field: {shown}",
+                      ["A newer Claude Code sends fields this proxy version does not translate."], ev,
+                      ref("unsupported-parameter"),
+                      Fix.confirm("bootstrap", "Install the current CLIProxyAPI build", command="claudex-doctor bootstrap --force"))
+    if _contains(text, "exceeds the context window", "context_length_exceeded"):
+        return failed(f"{status}: {shown}", [], ev, ref("context-window-exceeded"))
+    if 200 <= status < 300:
+        kind = reply.content_type or "no content type"
+        return failed(f"{what} answered HTTP {status} with {kind}, not the JSON an Anthropic client expects",
+                      [f"Body starts: {reply.excerpt(120)!r}" if reply.text else "The body was empty."], ev,
+                      ref("malformed-answer"))
+    return failed(f"{what} was refused: HTTP {status}: {shown}", [], ev, ref("request-rejected"))
+
+
+def reply_model(reply) -> str:
+    match = re.search(r"(?:for model|The ')\s*'?([\w.\-()\[\]]+)", reply.error_message() or reply.text)
+    return match.group(1).rstrip("'") if match else "?"
+
+
+def slow(reply, threshold: float, what: str, outcome: Outcome) -> Outcome:
+    """Turn a pass into a warning when the first byte came very late."""
+    if reply.first_byte_ms is None or reply.first_byte_ms < threshold * 1000:
+        return outcome
+    return warned(f"{outcome.summary}, but the first byte took {reply.first_byte_ms / 1000:.1f}s "
+                  f"(slow; expected under {threshold:g}s)",
+                  [f"{what} is very slow to start answering; Claude Code will feel stuck."],
+                  {**outcome.evidence, "slow_threshold_s": threshold}, ref("slow-first-byte"), RESTART)
