@@ -1,8 +1,204 @@
-"""Known error signatures in the proxy's recent log lines."""
+"""Known error signatures in the proxy's recent log lines.
 
+logs.errors -- What it checks: the tail (last 256 KiB) of each proxy log: the file `start`
+    captures stdout/stderr into (<home>/cli-proxy-api.log), and with file logging on,
+    <home>/logs/*.log and <auth-dir>/logs/*.log (main.log and the per-request error-*.log
+    dumps). Lines are matched against knowledge/signatures.json; each signature found is
+    reported with its count and its last occurrence (timestamp when the line has one, and a
+    redacted excerpt).
+Why it matters: the proxy logs what Claude Code only shows as "API Error": a refresh token used
+    twice, an exhausted quota, a port already taken, a model the plan does not offer.
+Fix safety: read-only. The log is history, so the finding only points at the fix (manual);
+    the live checks say whether the problem still exists. A signature of severity `fail` on a
+    line stamped within the last hour fails the check; older, unstamped or milder ones warn.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from claudex_doctor import redact, stack
 from claudex_doctor.graph import check
+from claudex_doctor.model import Fix, failed, passed, skipped, warned
+from claudex_doctor.paths import display
 
-from ._pending import not_implemented
+REF = "references/probes.md#errors-in-the-proxy-log"
+TAIL_BYTES = 256 * 1024
+TOTAL_BYTES = 2 * 1024 * 1024
+MAX_FILES = 24
+LINE_MAX = 8192
+RECENT_FAIL = timedelta(hours=1)
 
-logs_errors = check("logs.errors", "Proxy log", needs=("paths.home",),
-                    reference="references/probes.md#errors-in-the-proxy-log")(not_implemented)
+_BRACKET_TS = re.compile(r"^\[(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})\]")
+_ISO_TS = re.compile(r"(?:^|time=\"|Timestamp:\s*|^=====\s+)(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*){1,4}")
+_SECTION = re.compile(r"^===\s+([A-Z][A-Z0-9 ]*?)\s+===$")  # CLIProxyAPI's request dumps (error-*.log)
+
+
+def log_sources(ctx) -> list[Path]:
+    """Candidate log files, the captured stdout/stderr first, then the newest file logs."""
+    paths = ctx.paths
+    folders = [paths.logs_dir]
+    data = stack.config_data(ctx) or {}
+    auth_dir = data.get("auth-dir") if isinstance(data.get("auth-dir"), str) and data.get("auth-dir").strip() \
+        else "~/.cli-proxy-api"
+    auth = Path(auth_dir.strip())
+    if auth_dir.strip().startswith("~"):
+        auth = paths.user_home / auth_dir.strip()[1:].lstrip("/")
+    elif not auth.is_absolute():
+        auth = paths.home / auth  # run.sh cds into the home before it starts the proxy
+    folders.append(auth / "logs")
+    found: list[tuple[float, Path]] = []
+    for folder in folders:
+        try:
+            entries = list(folder.glob("*.log"))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_file():
+                    found.append((entry.stat().st_mtime, entry))
+            except OSError:
+                continue
+    ordered = [paths.log_file] if paths.log_file.is_file() else []
+    seen = {p.resolve() for p in ordered}
+    for _, entry in sorted(found, key=lambda item: item[0], reverse=True):
+        if entry.resolve() not in seen:
+            seen.add(entry.resolve())
+            ordered.append(entry)
+    return ordered[:MAX_FILES]
+
+
+def read_tail(path: Path, limit: int = TAIL_BYTES) -> tuple[str, int]:
+    """The last `limit` bytes of a file as text (whole lines only); raises OSError."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        start = max(0, size - limit)
+        handle.seek(start)
+        raw = handle.read(limit)
+    if start > 0:
+        cut = raw.find(b"\n")
+        raw = raw[cut + 1:] if cut >= 0 else b""
+    return raw.replace(b"\x00", b"").decode("utf-8", "replace"), len(raw)
+
+
+def _stamp(line: str) -> datetime | None:
+    match = _BRACKET_TS.match(line)
+    try:
+        if match:
+            return datetime.strptime(match.group(1).replace("T", " "), "%Y-%m-%d %H:%M:%S").astimezone()
+        match = _ISO_TS.search(line[:200])
+        if match:
+            when = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")
+            zone = match.group(3)
+            if zone == "Z":
+                return when.replace(tzinfo=timezone.utc)
+            if zone:
+                return datetime.fromisoformat(match.group(1) + zone[:3] + ":" + zone[-2:])
+            return when.astimezone()
+    except ValueError:
+        return None
+    return None
+
+
+def scan(text: str, signatures: list[tuple[dict, re.Pattern]], source: str, mtime: datetime | None,
+         found: dict[str, dict]) -> None:
+    """Count signature matches in `text`, keeping the last occurrence of each in `found`."""
+    context: datetime | None = None
+    skipping = False
+    for line in text.splitlines():
+        line = line[:LINE_MAX]
+        section = _SECTION.match(line.strip())
+        if section:
+            title = section.group(1)
+            skipping = "REQUEST" in title or title == "HEADERS"  # what a client sent, not what went wrong
+            continue
+        when = _stamp(line)
+        if when is not None:
+            context = when
+        if skipping or not line.strip():
+            continue
+        for sig, pattern in signatures:
+            if pattern.search(line):
+                entry = found.setdefault(sig["id"], {"signature": sig, "count": 0})
+                entry["count"] += 1
+                entry["at"] = when or context
+                entry["at_is_mtime"] = (when or context) is None
+                if entry["at"] is None:
+                    entry["at"] = mtime
+                entry["file"] = source
+                excerpt = " ".join(_PREFIX.sub("", line).split())
+                entry["excerpt"] = redact.redact_text(excerpt[:200] + ("…" if len(excerpt) > 200 else ""))
+                break
+
+
+def _signatures() -> list[tuple[dict, re.Pattern]]:
+    from claudex_doctor.knowledge import load
+    return [(sig, re.compile(sig["pattern"], re.IGNORECASE)) for sig in load("signatures")["signatures"]]
+
+
+def _when(entry: dict) -> str:
+    at = entry.get("at")
+    if at is None:
+        return "time unknown"
+    shown = at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return f"file changed {shown}" if entry.get("at_is_mtime") else shown
+
+
+@check("logs.errors", "Proxy log", needs=("paths.home",), reference=REF, fixes=("manual",))
+def logs_errors(ctx):
+    sources = log_sources(ctx)
+    looked = [display(ctx.paths.log_file, ctx.paths.user_home), display(ctx.paths.logs_dir, ctx.paths.user_home)]
+    if not sources:
+        return skipped("no proxy log to read yet (the proxy was not started by `claudex-doctor start`, "
+                       "and file logging is off)", evidence={"looked_in": looked})
+    signatures = _signatures()
+    found: dict[str, dict] = {}
+    unreadable, read_files, total = [], [], 0
+    for path in sources:
+        shown = display(path, ctx.paths.user_home)
+        if total >= TOTAL_BYTES:
+            break
+        try:
+            text, size = read_tail(path, min(TAIL_BYTES, TOTAL_BYTES - total))
+            mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        except OSError as exc:
+            unreadable.append(f"{shown}: {exc.strerror or exc}")
+            continue
+        total += size
+        read_files.append(shown)
+        scan(text, signatures, shown, mtime, found)
+    evidence = {"files": read_files, "bytes_read": total}
+    if unreadable:
+        evidence["unreadable"] = unreadable
+    if not read_files:
+        return warned("cannot read the proxy log: " + "; ".join(unreadable), [], evidence, REF)
+    if not found:
+        return passed(f"no known error signature in the last {total // 1024 or 1} KiB of "
+                      f"{len(read_files)} log file{'s' if len(read_files) != 1 else ''}", evidence=evidence)
+    now = ctx.now()
+    floor = datetime.min.replace(tzinfo=timezone.utc)
+    ranked = sorted(found.values(), key=lambda e: (e["signature"]["severity"] == "fail",
+                                                   e.get("at") or floor), reverse=True)
+    evidence["matches"] = {e["signature"]["id"]: {"count": e["count"], "last": _when(e), "file": e["file"],
+                                                  "excerpt": e["excerpt"]} for e in ranked}
+    details = []
+    for e in ranked:
+        details.append(f"{e['signature']['id']}: {e['count']}x, last {_when(e)} in {e['file']}: {e['excerpt']}")
+        details.append(f"  {e['signature']['meaning']}")
+    if unreadable:
+        details.append("Not readable: " + "; ".join(unreadable))
+    top = ranked[0]
+    sig = top["signature"]
+    summary = "the proxy log shows " + ", ".join(f"{e['signature']['id']} ({e['count']}x)" for e in ranked[:4])
+    summary += f"; last {sig['id']} at {_when(top)}"
+    fix = Fix.manual(sig["fix"]["hint"], sig["fix"].get("command") or "claudex-doctor probe")
+    # Only a line that carries its own time proves recency (a file's mtime moves with every later line).
+    recent = top.get("at") is not None and not top.get("at_is_mtime") and now - top["at"] <= RECENT_FAIL
+    if sig["severity"] == "fail" and recent:
+        return failed(summary, details, evidence, sig["reference"], fix)
+    return warned(summary, details + ["Log lines are history: the live checks (probe.*) say whether it still "
+                                      "happens."], evidence, sig["reference"], fix)
