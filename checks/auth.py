@@ -353,7 +353,8 @@ def auth_sync(ctx):
                        "refresh fails with refresh_token_reused and logs it out. Do NOT run a plain sync-auth: "
                        "it refuses to overwrite newer tokens. Copy them back instead (backup kept)."],
                       evidence, reference=f"{REF}#proxy-refreshed-codex-stale",
-                      fix=Fix.confirm("sync-auth", "copy the proxy's newer tokens back into ~/.codex/auth.json",
+                      fix=Fix.confirm("sync-auth", "copy the proxy's newer tokens back into "
+                                      + display(ctx.paths.codex_auth, ctx.paths.user_home),
                                       command="claudex-doctor sync-auth --reverse --yes", reverse=True, yes=True))
     return warned(f"the two hold different tokens and neither is provably newer {tail}",
                   [cmp.explain() + ".", "sync-auth refuses to guess; --force copies Codex's tokens (backup kept)."],
