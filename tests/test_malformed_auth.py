@@ -40,6 +40,7 @@ EXPECTED = {
     "codex-junk-jwt.json": ("auth.codex", "fail", "id_token is not a readable JWT"),
     "codex-jwt-two-parts.json": ("auth.codex", "fail", "id_token is not a readable JWT"),
     "codex-id-token-unsigned.json": ("auth.codex", "fail", "id_token has an empty part"),
+    "codex-jwt-deep-payload.json": ("auth.codex", "fail", "id_token is not a readable JWT"),
     "codex-huge-exp.json": ("auth.codex", "warn", "expiry cannot be read"),
     "codex-last-refresh-number.json": ("auth.codex", "fail", "last_refresh is not an RFC 3339 time"),
     "codex-auth-mode-number.json": ("auth.codex", "fail", "auth_mode is a number"),
