@@ -39,7 +39,7 @@ def paths_home(ctx):
             details.append(f"A legacy home also exists at {display(legacy, p.user_home)}; it is not used while "
                            f"{HOME_NAME} exists. Nothing was moved.")
         if p.home_reason == "legacy":
-            details.append(f"This is the legacy name; set CLAUDEX_GATEWAY_HOME to keep using it explicitly. "
+            details.append("This is the legacy name; set CLAUDEX_GATEWAY_HOME to keep using it explicitly. "
                            "The doctor never renames a home.")
         return passed(f"{home} ({p.home_explanation})", details, evidence)
     if p.home.exists():

@@ -31,7 +31,7 @@ def decode(token: Any) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         claims = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise JWTError("payload is not base64url-encoded JSON") from None
     if not isinstance(claims, dict):
         raise JWTError("payload is not a JSON object")
