@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+
+import pytest
+
+from claudex_doctor.jwt import JWTError, decode
+
 
 def test_jwt_decode_never_raises_anything_but_jwterror():
     deep = base64.urlsafe_b64encode(b"[" * 100000).decode().rstrip("=")
