@@ -112,6 +112,7 @@ _KV = re.compile(
     """
 )
 _LONG = re.compile(r"[A-Za-z0-9_+/=.~-]{32,}")
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:]*:)([^\s/@]+)(@)")  # scheme://user:PASSWORD@host
 _ALREADY = re.compile(r"sha256:[0-9a-f]{8}")
 
 
@@ -146,6 +147,7 @@ def redact_text(text: str) -> str:
     text = _JWT.sub(lambda m: _mask(m.group(0)), text)
     text = _SK.sub(lambda m: _mask(m.group(0)), text)
     text = _REFRESH.sub(lambda m: _mask(m.group(0)), text)
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + _mask(m.group(2)) + m.group(3), text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {_already_or_mask(m.group(2))}", text)
     text = _KV.sub(lambda m: m.group(1) + _already_or_mask(m.group(2)), text)
     text = _LONG.sub(lambda m: _mask(m.group(0)) if _looks_random(m.group(0)) else m.group(0), text)
