@@ -116,7 +116,8 @@ def _command_options(name: str, cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument("--dry-run", action="store_true", help="say what would happen, do nothing")
     elif name == "skill":
         cmd.add_argument("action", choices=("install", "show"), help="install: write ~/.claude/skills/claudex-gateway/SKILL.md")
-        cmd.add_argument("--force", action="store_true")
+        cmd.add_argument("--force", action="store_true", help="replace a SKILL.md you edited (a backup is kept)")
+        cmd.add_argument("--dry-run", action="store_true", help="say what install would do, write nothing")
     elif name in ("set-env", "set-config"):
         cmd.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
         cmd.add_argument("--dry-run", action="store_true", help="show the change, write nothing")
