@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""claudex-doctor benchmark: is the doctor (and the wrapper) fast next to what users do by hand?
+
+    python bench/run.py [--runs N] [--markdown]
+
+Builds a throwaway healthy stack (temporary HOME, random port, the real CLIProxyAPI when
+.ci/install-e2e has installed it, else the fake gateway), measures, prints one table, and
+tears everything down. Nothing leaves loopback: the proxy's start-up phone-home is pointed at
+a refused loopback port. Goals are from the performance issue; a row says whether it met its goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.fakes.upstream_creds import craft_tokens, make_codex_auth_json, write_json  # noqa: E402
+
+E2E_BIN = Path(os.environ.get("CLAUDEX_E2E_BIN_DIR") or
+               Path(os.environ.get("CLAUDEX_E2E_CACHE") or
+                    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "claudex-doctor-e2e") / "bin")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def doctor_exe() -> list[str]:
+    script = Path(sys.executable).with_name("claudex-doctor")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "claudex_doctor.cli"]
+
+
+def timed(argv: list[str], env: dict, runs: int, check: bool = False) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              stdin=subprocess.DEVNULL)
+        samples.append(time.perf_counter() - start)
+        if check and proc.returncode not in (0, 1):
+            raise SystemExit(f"bench: {' '.join(argv)} exited {proc.returncode}")
+    return samples
+
+
+class Stack:
+    """A healthy stack in a temporary directory, built with the doctor's own primitives."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="claudex-bench-"))
+        self.port = free_port()
+        home = self.root / "home"
+        (home / ".codex").mkdir(parents=True)
+        self.bin = self.root / "bin"
+        self.bin.mkdir()
+        real = E2E_BIN / "cli-proxy-api"
+        if real.exists():
+            self.proxy, self.kind = real, "CLIProxyAPI (real)"
+        else:
+            stand_in = self.bin / "fake-proxy"
+            stand_in.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{REPO / "tests/fakes/gateway.py"}" "$@"\n')
+            stand_in.chmod(0o755)
+            self.proxy, self.kind = stand_in, "fake gateway"
+        for tool in ("claude", "codex"):
+            if (E2E_BIN / tool).exists():
+                os.symlink(E2E_BIN / tool, self.bin / tool)
+        self.env = {
+            "HOME": str(home), "CODEX_HOME": str(home / ".codex"),
+            "CLAUDEX_GATEWAY_HOME": str(self.root / "gateway"), "CLAUDEX_WRAPPER": str(self.bin / "claudex"),
+            "PATH": os.pathsep.join([str(self.bin), str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "LANG": "C.UTF-8", "NO_COLOR": "1",
+            # The real proxy phones home at start through HTTPS_PROXY: point it at a refused loopback port.
+            "HTTPS_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost",
+        }
+        tokens = craft_tokens(plan="plus")
+        write_json(home / ".codex" / "auth.json", make_codex_auth_json(tokens))
+
+    def doctor(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([*doctor_exe(), *args], env=self.env, capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise SystemExit(f"bench: claudex-doctor {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def up(self) -> None:
+        self.doctor("bootstrap", "--binary", str(self.proxy))
+        self.doctor("set-config", f"port={self.port}")
+        self.doctor("set-env", f"ANTHROPIC_BASE_URL=http://127.0.0.1:{self.port}")
+        self.doctor("sync-auth")
+        self.doctor("start")
+
+    def down(self) -> None:
+        self.doctor("stop", check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Hang:
+    """Accepts connections on a port and never answers."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.held: list[socket.socket] = []
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.stopped = True
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="repetitions for the doctor rows (default 7)")
+    parser.add_argument("--wrapper-runs", type=int, default=300, help="repetitions for the wrapper row")
+    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    args = parser.parse_args()
+
+    rows: list[tuple[str, str, str, bool | None]] = []
+    stack = Stack()
+    try:
+        stack.up()
+        env = stack.env
+        doctor = doctor_exe()
+
+        # 1. Cold start.
+        cold = median_ms(timed([*doctor, "--version"], env, max(args.runs * 3, 15)))
+        rows.append(("1. `--version` cold start", f"{cold:.0f} ms", "<= 150 ms", cold <= 150))
+
+        # 2. Full offline doctor vs the manual checklist.
+        full = timed([*doctor, "--json", "--offline"], env, args.runs, check=True)
+        manual_cmd = (f"claude --version; codex login status; "
+                      f"curl -s http://127.0.0.1:{stack.port}/healthz")
+        have_manual = all(shutil.which(t, path=env["PATH"]) for t in ("claude", "codex", "curl"))
+        doctor_ms = median_ms(full)
+        rows.append(("2a. `--json --offline`, healthy stack", f"{doctor_ms:.0f} ms", "", None))
+        if have_manual:
+            manual = median_ms(timed(["sh", "-c", manual_cmd], env, args.runs))
+            ratio = doctor_ms / manual
+            rows.append(("2b. manual checklist (claude, codex, curl)", f"{manual:.0f} ms", "", None))
+            rows.append(("2c. ratio doctor / manual", f"{ratio:.2f}", "<= 1.0", ratio <= 1.0))
+        else:
+            rows.append(("2b. manual checklist", "n/a (claude/codex/curl missing)", "", None))
+
+        # 5. Parallel efficiency, from one run's own timings.
+        proc = stack.doctor("--json", "--offline", check=False)
+        start = time.perf_counter()
+        proc = stack.doctor("--json", "--offline", check=False)
+        wall_process = (time.perf_counter() - start) * 1000
+        data = json.loads(proc.stdout)
+        durations = {c["id"]: c["duration_ms"] for c in data["checks"]}
+        slowest_id = max(durations, key=durations.get)
+        slowest = durations[slowest_id]
+        total = sum(durations.values())
+        startup = wall_process - data["duration_ms"]
+        goal = 1.3 * (startup + slowest)
+        rows.append(("5a. sum of check durations", f"{total} ms", "", None))
+        rows.append((f"5b. slowest check ({slowest_id})", f"{slowest} ms", "", None))
+        rows.append(("5c. wall (process)", f"{wall_process:.0f} ms",
+                     f"<= 1.3 x (start-up {startup:.0f} + slowest) = {goal:.0f} ms", wall_process <= goal))
+        failing = [c["id"] for c in data["checks"] if c["status"] in ("fail", "error")]
+        if failing:
+            rows.append(("   (note) failing checks on the bench stack", ", ".join(failing), "", None))
+
+        # 4. Wrapper passthrough overhead.
+        wrapper = Path(env["CLAUDEX_WRAPPER"])
+        target = shutil.which("true") or "/bin/true"
+        wenv = dict(env, CLAUDEX_CLAUDE_BIN=target)
+        argv_tail = ["--resume", "a b", ""]
+        direct = timed([target, *argv_tail], wenv, args.wrapper_runs)
+        wrapped = timed([str(wrapper), *argv_tail], wenv, args.wrapper_runs)
+        added = median_ms(wrapped) - median_ms(direct)
+        rows.append(("4. wrapper passthrough, added per start", f"{added:.2f} ms "
+                     f"({median_ms(wrapped):.2f} vs {median_ms(direct):.2f})", "<= 3 ms", added <= 3))
+
+        # 3. Time to verdict: refused, then hung.
+        stack.doctor("stop")
+        refused = median_ms(timed([*doctor, "--json"], env, args.runs))
+        rows.append(("3a. verdict, gateway refused", f"{refused:.0f} ms", "<= 1000 ms", refused <= 1000))
+        hang = Hang(stack.port)
+        try:
+            deadline = 10.0
+            hung = median_ms(timed([*doctor, "--json", "--deadline", str(deadline)], env, max(1, args.runs // 3)))
+        finally:
+            hang.close()
+        rows.append(("3b. verdict, gateway hung (deadline 10 s)", f"{hung:.0f} ms", "<= 10500 ms", hung <= 10500))
+    finally:
+        stack.down()
+
+    print_table(rows, stack.kind, args.markdown)
+    return 0 if all(ok is not False for *_, ok in rows) else 1
+
+
+def print_table(rows, kind: str, markdown: bool) -> None:
+    cpu = platform.processor() or platform.machine()
+    machine = f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    header = ("measure", "result", "goal", "met")
+    body = [(m, r, g, "" if ok is None else ("yes" if ok else "NO")) for m, r, g, ok in rows]
+    print(f"claudex-doctor benchmark: {machine}; proxy: {kind}")
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in body:
+            print("| " + " | ".join(row) + " |")
+        return
+    widths = [max(len(str(r[i])) for r in (header, *body)) for i in range(len(header))]
+    for row in (header, *body):
+        print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
