@@ -232,6 +232,17 @@ def http_failure(ctx, reply, what: str, status: int | None = None) -> Outcome:
                       Fix.confirm("bootstrap", "Install the current CLIProxyAPI build", command="claudex-doctor bootstrap --force"))
     if _contains(text, "exceeds the context window", "context_length_exceeded"):
         return failed(f"{status}: {shown}", [], ev, ref("context-window-exceeded"))
+    if status == 404:
+        doubled = "/v1/v1/" in reply.url
+        return failed(f"{what}: HTTP 404, no such route at {reply.url}",
+                      ["ANTHROPIC_BASE_URL ends in /v1, but Claude Code appends /v1/messages itself: drop the "
+                       "trailing /v1." if doubled else
+                       "The server on the port does not serve this route: an old proxy, a path in "
+                       "ANTHROPIC_BASE_URL, or a server that is not CLIProxyAPI."], ev,
+                      ref("request-rejected"),
+                      Fix.safe("set-env", "Drop the trailing /v1 from ANTHROPIC_BASE_URL",
+                               command=f"claudex-doctor set-env ANTHROPIC_BASE_URL={reply.url.split('/v1/v1/')[0]}",
+                               assignments={"ANTHROPIC_BASE_URL": reply.url.split("/v1/v1/")[0]}) if doubled else None)
     if 200 <= status < 300:
         kind = reply.content_type or "no content type"
         return failed(f"{what} answered HTTP {status} with {kind}, not the JSON an Anthropic client expects",

@@ -106,14 +106,16 @@ def _stamp(line: str) -> datetime | None:
 
 def scan(text: str, signatures: list[tuple[dict, re.Pattern]], source: str, mtime: datetime | None,
          found: dict[str, dict]) -> None:
-    """Count signature matches in `text`, keeping the last occurrence of each in `found`."""
+    """Count signature matches in `text` (lines; once per request dump), keeping the last occurrence of each."""
     context: datetime | None = None
-    skipping = False
+    skipping = dump = False
+    counted: set[str] = set()  # a request dump (error-*.log) is one failed request: count it once
     for line in text.splitlines():
         line = line[:LINE_MAX]
         section = _SECTION.match(line.strip())
         if section:
             title = section.group(1)
+            dump = True
             skipping = "REQUEST" in title or title == "HEADERS"  # what a client sent, not what went wrong
             continue
         when = _stamp(line)
@@ -124,7 +126,9 @@ def scan(text: str, signatures: list[tuple[dict, re.Pattern]], source: str, mtim
         for sig, pattern in signatures:
             if pattern.search(line):
                 entry = found.setdefault(sig["id"], {"signature": sig, "count": 0})
-                entry["count"] += 1
+                if not (dump and sig["id"] in counted):
+                    entry["count"] += 1
+                    counted.add(sig["id"])
                 entry["at"] = when or context
                 entry["at_is_mtime"] = (when or context) is None
                 if entry["at"] is None:
@@ -155,6 +159,8 @@ def logs_errors(ctx):
     if not sources:
         return skipped("no proxy log to read yet (the proxy was not started by `claudex-doctor start`, "
                        "and file logging is off)", evidence={"looked_in": looked})
+    # Reading these registers their secrets, so excerpts are redacted even when this check runs alone.
+    _ = (ctx.env_file, ctx.config, ctx.proxy_auth, ctx.codex_auth)
     signatures = _signatures()
     found: dict[str, dict] = {}
     unreadable, read_files, total = [], [], 0

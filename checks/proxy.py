@@ -1,6 +1,6 @@
 """The running proxy answers like CLIProxyAPI and offers the mapped models.
 
-proxy.health -- GET /healthz answers {"status":"ok"} and GET / says "CLI Proxy API Server".
+proxy.health -- GET (and HEAD) /healthz answer {"status":"ok"} and GET / says "CLI Proxy API Server".
     What it checks: something on the gateway port answers HTTP, it is CLIProxyAPI (not a LiteLLM
     server or another program), it is not in safe mode (template api-keys), and it answers fast.
     Why it matters: every other live check, and Claude Code itself, goes through this process.
@@ -56,6 +56,11 @@ def proxy_health(ctx):
     if health.status != 200 or not isinstance(health.data, dict) or health.data.get("status") != "ok":
         shown = health.excerpt(80) or "an empty body"
         return _not_cliproxy(health, f"GET /healthz answers HTTP {health.status} with {shown!r}")
+    head = probe.head("/healthz", cap=HEALTH_CAP)
+    if head.error:
+        return transport(head, "HEAD /healthz")
+    if head.status != 200:
+        return _not_cliproxy(head, f"HEAD /healthz answers HTTP {head.status} (CLIProxyAPI answers 200)")
     root = probe.get("/", root=True, auth=False, cap=HEALTH_CAP)
     if root.error:
         return transport(root, "GET /")

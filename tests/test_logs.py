@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,15 +20,13 @@ CANARY = "canary-local-key-7f3a9c2e5b"
 
 @pytest.fixture
 def home(tmp_path, user_home) -> Path:
-    return make_home(tmp_path / "home", 8327, key=CANARY)
+    # The canary lives only in the env file (config.yaml has another key): logs.errors must still mask it.
+    return make_home(tmp_path / "home", 8327, key=CANARY, api_keys=["config-side-key-5d8e1f0a7b"])
 
 
 def ctx_for(home: Path, user_home: Path) -> Context:
     env = {"HOME": str(user_home)}
-    ctx = Context(resolve(env=env, home_option=str(home)), Options(deadline=5), env=env)
-    ctx.env_file  # registers the env file's secrets, as a full run does before any check reads logs
-    ctx.config
-    return ctx
+    return Context(resolve(env=env, home_option=str(home)), Options(deadline=5), env=env)
 
 
 def stamp(delta: timedelta = timedelta()) -> str:
@@ -65,7 +62,7 @@ def test_counts_last_occurrence_and_fails_on_a_recent_serious_one(home, user_hom
     (home / "cli-proxy-api.log").write_text("\n".join([
         f"{old} [abc] [warn ] [x.go:1] upstream status=429 err={{\"error\":{{\"type\":\"usage_limit_reached\"}}}}",
         f"{old} [abc] [error] [x.go:2] refresh failed: refresh_token_reused",
-        f"{recent} [abc] [error] [x.go:2] refresh failed: refresh_token_reused (Authorization: Bearer {CANARY})",
+        f"{recent} [abc] [error] [x.go:2] refresh failed: refresh_token_reused (client {CANARY})",
         f"{recent} [--------] [info ] [gin_logger.go:97] 200 | 0s | 127.0.0.1 | GET \"/v1/models\"",
     ]) + "\n")
     outcome = logs.logs_errors.run(ctx_for(home, user_home))
@@ -97,11 +94,12 @@ def test_file_logs_under_the_home_and_the_auth_dir_are_read(home, user_home):
         "=== REQUEST INFO ===\nTimestamp: 2026-11-24T02:48:28.408164704Z\n\n"
         "=== REQUEST BODY ===\n{\"messages\":[{\"content\":\"why does unknown parameter happen?\"}]}\n\n"
         "=== API RESPONSE ===\nTimestamp: 2026-11-24T02:48:28.411294079Z\n"
-        "{\"detail\":\"Unsupported parameter: temperature\"}\n")
+        "{\"detail\":\"Unsupported parameter: temperature\"}\n\n"
+        "=== RESPONSE ===\nStatus: 400\n{\"detail\":\"Unsupported parameter: temperature\"}\n")
     outcome = logs.logs_errors.run(ctx_for(home, user_home))
     matches = outcome.evidence["matches"]
     assert set(matches) == {"context_window_exceeded", "unsupported_parameter"}
-    assert matches["unsupported_parameter"]["count"] == 1  # the request body's words do not count
+    assert matches["unsupported_parameter"]["count"] == 1  # one failed request; the request body's words do not count
     last = datetime.fromisoformat("2026-11-24T02:48:28+00:00").astimezone().strftime("%Y-%m-%d %H:%M:%S")
     assert matches["unsupported_parameter"]["last"] == last
     assert len(outcome.evidence["files"]) == 2
@@ -115,22 +113,26 @@ def test_only_the_tail_of_a_big_log_is_read(home, user_home):
     assert outcome.status is Status.PASS and outcome.evidence["bytes_read"] <= logs.TAIL_BYTES
 
 
-def test_binary_garbage_and_unreadable_files_are_findings_not_crashes(home, user_home):
+def test_binary_garbage_is_read_without_a_crash_and_left_unchanged(home, user_home):
     log = home / "cli-proxy-api.log"
     log.write_bytes(b"\x00\xff\xfe garbage \x00" * 100 + b"\nrefresh_token_reused\n\xc3\x28\n")
     before = log.read_bytes()
     outcome = logs.logs_errors.run(ctx_for(home, user_home))
-    assert outcome.status is Status.WARN and "refresh_token_reused" in outcome.summary  # no timestamp: mtime
+    assert outcome.status is Status.WARN and "refresh_token_reused" in outcome.summary  # unstamped: only a warning
     assert "file changed" in outcome.evidence["matches"]["refresh_token_reused"]["last"]
     assert log.read_bytes() == before
-    if os.geteuid() == 0:
-        pytest.skip("root reads files whatever their mode")
-    log.chmod(0)
-    try:
-        outcome = logs.logs_errors.run(ctx_for(home, user_home))
-    finally:
-        log.chmod(0o600)
+
+
+def test_unreadable_log_is_a_named_warning(home, user_home, monkeypatch):
+    (home / "cli-proxy-api.log").write_text("refresh_token_reused\n")
+
+    def denied(path, limit=logs.TAIL_BYTES):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(logs, "read_tail", denied)
+    outcome = logs.logs_errors.run(ctx_for(home, user_home))
     assert outcome.status is Status.WARN and "cannot read the proxy log" in outcome.summary
+    assert "Permission denied" in outcome.summary and "cli-proxy-api.log" in outcome.summary
 
 
 def test_fake_gateway_log_lines_are_recognised(home, user_home):

@@ -349,9 +349,15 @@ class _Echo(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_HEAD(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps({"error": {"type": "api_error", "message": "upstream said: " + str(dict(self.headers))}})
+        sent = (self.headers.get("Authorization") or "")[len("Bearer "):]
+        body = json.dumps({"error": {"type": "api_error", "message": f"upstream said: you sent {sent}"}})
         self.send_response(502)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -476,3 +482,12 @@ def test_cli_hang_finishes_within_the_deadline_with_every_check_reported(proxy_h
 def test_cli_probe_rejects_a_bad_deadline():
     proc = run_cli("probe", "--deadline", "0")
     assert proc.returncode == 2 and "--deadline" in proc.stderr
+
+
+def test_a_base_url_ending_in_v1_is_named(live):
+    gw = live.start()
+    live.home(gw.port, extra_env={"ANTHROPIC_BASE_URL": f"{gw.url}/v1"})
+    outcome = probes.probe_messages.run(live.context())
+    assert outcome.status is Status.FAIL and "404" in outcome.summary and "/v1/v1/messages" in outcome.summary
+    assert "drop the trailing /v1" in text(outcome)
+    assert outcome.fix.args == {"assignments": {"ANTHROPIC_BASE_URL": gw.url}}
