@@ -17,6 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from claudex_doctor import probe as probe_client
@@ -27,6 +28,7 @@ from claudex_doctor.model import RunResult, Status, passed
 from claudex_doctor.paths import resolve
 from claudex_doctor.render import json as json_render
 from claudex_doctor.render import terminal
+from claudex_doctor.schema import SCHEMA
 from tests.conftest import free_port, run_cli
 from tests.fakes.gateway import DEFAULT_MODELS, FakeGateway, install_binary
 from tests.fakes.home import make_home
@@ -449,6 +451,7 @@ def test_cli_probe_reports_a_healthy_proxy(proxy_home):
     home, _ = proxy_home()
     proc = run_cli("probe", "--home", str(home), "--json")
     data = json.loads(proc.stdout)
+    jsonschema.validate(data, SCHEMA)
     status = {c["id"]: c["status"] for c in data["checks"]}
     assert set(LIVE) <= set(status) and "port.owner" in status
     assert all(status[cid] == "pass" for cid in LIVE), (status, proc.stderr)
@@ -471,6 +474,7 @@ def test_cli_hang_finishes_within_the_deadline_with_every_check_reported(proxy_h
     proc = run_cli("--home", str(home), "--deadline", "3", "--json")
     elapsed = time.monotonic() - start
     data = json.loads(proc.stdout)
+    jsonschema.validate(data, SCHEMA)
     assert elapsed < 3 + 2.5, elapsed  # the deadline plus interpreter start-up
     ids = {c["id"] for c in data["checks"]}
     assert ids == {c.id for c in CHECKS}
