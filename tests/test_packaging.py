@@ -1,0 +1,87 @@
+"""The installed story: what setuptools ships is enough to run from any directory.
+
+setuptools' `build_py` (the step that fills a wheel) copies the packages and
+their package data into a temporary folder, offline and in about a second; the
+CLI then runs from that copy alone (PYTHONPATH, another working directory), so
+a page, a knowledge file or a subpackage missing from pyproject.toml fails here
+rather than on a user's machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+ROOTS = {"doctor": "claudex_doctor", "checks": "claudex_doctor/checks", "knowledge": "claudex_doctor/knowledge",
+         "references": "claudex_doctor/references"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    pytest.importorskip("setuptools")
+    out = tmp_path_factory.mktemp("build")
+    proc = subprocess.run([sys.executable, "-c", "import setuptools; setuptools.setup()", "-q",
+                           "egg_info", "--egg-base", str(out), "build_py", "-d", str(out / "lib")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "would be ignored" not in proc.stderr, "pyproject.toml relies on setuptools' deprecated data-only packages"
+    return out / "lib"
+
+
+def _expected_files() -> list[str]:
+    out = []
+    for folder, package in ROOTS.items():
+        for path in (REPO / folder).rglob("*"):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            relative = path.relative_to(REPO / folder)
+            if folder == "doctor" and relative.parts[0] in ("checks", "knowledge", "references"):
+                continue
+            if path.suffix in (".py", ".md", ".json"):
+                out.append(f"{package}/{relative.as_posix()}")
+    return sorted(out)
+
+
+def test_every_module_page_and_knowledge_file_is_shipped(built):
+    shipped = sorted(p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file())
+    missing = sorted(set(_expected_files()) - set(shipped))
+    assert not missing, f"not in the wheel (pyproject.toml packages / package-data): {missing}"
+
+
+def _run(built: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(built))
+    return subprocess.run([sys.executable, "-m", "claudex_doctor.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=60)
+
+
+def test_the_built_copy_runs_from_another_directory(built, tmp_path, user_home, gateway_home):
+    where = subprocess.run([sys.executable, "-c", "import claudex_doctor, importlib.resources as r; "
+                            "print(claudex_doctor.__file__); print(r.files('claudex_doctor.references'))"],
+                           capture_output=True, text=True, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(built)),
+                           check=True).stdout.split()
+    assert all(line.startswith(str(built)) for line in where), where
+
+    page = _run(built, tmp_path, "explain", "litellm")
+    assert page.returncode == 0, page.stderr
+    assert "## LiteLLM in the path" in page.stdout
+
+    port = free_port()  # a home on a random port: the run never looks at 8327
+    gateway_home.mkdir(parents=True)
+    (gateway_home / "config.yaml").write_text(f'host: "127.0.0.1"\nport: {port}\nauth-dir: "./auth"\n'
+                                              'api-keys:\n  - "packaging-test-key-1234"\n')
+    (gateway_home / "claude-code-gpt54.env").write_text(f"export ANTHROPIC_BASE_URL=http://127.0.0.1:{port}\n"
+                                                        "export ANTHROPIC_AUTH_TOKEN=packaging-test-key-1234\n")
+    run = _run(built, tmp_path, "--json", "--offline")
+    assert run.returncode in (0, 1), run.stderr
+    data = json.loads(run.stdout)
+    from claudex_doctor.checks import CHECKS
+    assert [c["id"] for c in data["checks"]] == [c.id for c in CHECKS]
+    assert not [c["id"] for c in data["checks"] if c["status"] == "error"], run.stdout
