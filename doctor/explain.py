@@ -132,7 +132,7 @@ def topics(lib: Library | None = None) -> list[Topic]:
 def _check_reference(name: str) -> str | None:
     try:
         from claudex_doctor.checks import CHECKS
-    except Exception:  # a broken catalog must not break explain
+    except Exception:  # noqa: BLE001 -- a broken check catalog must not break explain
         return None
     for item in CHECKS:
         if item.id == name:
@@ -143,7 +143,7 @@ def _check_reference(name: str) -> str | None:
 def _check_ids() -> list[str]:
     try:
         from claudex_doctor.checks import CHECKS
-    except Exception:
+    except Exception:  # noqa: BLE001 -- suggestions are a nicety
         return []
     return [item.id for item in CHECKS]
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 
 PACKAGE = "claudex_doctor.references"
 PREFIX = "references/"
@@ -149,10 +150,8 @@ def parse(name: str, markdown: str) -> Page:
 def split(reference: str) -> tuple[str, str | None]:
     """'references/stack.md#runtime-layout' -> ('stack', 'runtime-layout'); 'stack.md#..', 'stack#..', 'stack' too."""
     page, _, anchor = reference.strip().partition("#")
-    if page.startswith(PREFIX):
-        page = page[len(PREFIX):]
-    if page.endswith(".md"):
-        page = page[:-3]
+    page = page.removeprefix(PREFIX)
+    page = page.removesuffix(".md")
     return page, (anchor or None)
 
 

@@ -56,6 +56,10 @@ def new_id() -> str:
 
 # -- structural masking ------------------------------------------------------------
 
+def _mask_url_password(match: re.Match) -> str:
+    return f"{match.group(1)}[redacted {fingerprint(match.group(2))}]{match.group(3)}"
+
+
 def _mask_value(value: Any) -> Any:
     if value is None or isinstance(value, bool) or value == "":
         return value
@@ -72,7 +76,7 @@ def mask(data: Any, secret: bool = False) -> Any:
     if secret:
         return _mask_value(data)
     if isinstance(data, str):
-        return _URL_PASSWORD.sub(lambda m: m.group(1) + "***" + m.group(3), data)
+        return _URL_PASSWORD.sub(_mask_url_password, data)
     return data
 
 
@@ -95,7 +99,7 @@ def mask_yaml_text(text: str) -> str:
                 block = indent
         elif block is not None and item and indent >= block:
             line = item.group(1) + str(_mask_value(item.group(2).strip().strip("\"'")))
-        out.append(_URL_PASSWORD.sub(lambda m: m.group(1) + "***" + m.group(3), line))
+        out.append(_URL_PASSWORD.sub(_mask_url_password, line))
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
@@ -137,8 +141,8 @@ class Report:
 
 
 def collect(paths, options, *, env=None, observer=None, log_lines: int = LOG_LINES, report_id: str | None = None) -> Report:
-    from .diagnose import diagnose
     from . import journal
+    from .diagnose import diagnose
 
     result, ctx = diagnose(paths, options, observer=observer, env=env)
     report = Report(report_id or new_id(), datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -314,13 +318,19 @@ def to_json(report: Report) -> str:
     return final
 
 
+def _assignment(key: str, value: Any) -> str:
+    """KEY='value', always quoted: an unquoted KEY=value reads as one long token to the shape redactor."""
+    text = "" if value is None else str(value)
+    return f"{key}='" + text.replace("'", "'\\''") + "'"
+
+
 def to_markdown(report: Report) -> str:
     from .render import markdown as md
 
     cell, fence = md.cell, md.fence
     out = [f"# claudex-doctor report {report.report_id}", "",
-           f"Generated {report.generated_at} by claudex-doctor {__version__}. Secrets are replaced by "
-           "fingerprints (`sha256:...`): equal fingerprints mean equal values. Your home directory is shown as `~`.",
+           (f"Generated {report.generated_at} by claudex-doctor {__version__}. Secrets are replaced by "
+            "fingerprints (`sha256:...`): equal fingerprints mean equal values. Your home directory is shown as `~`."),
            "", "## Versions", "", "| component | version |", "|---|---|"]
     out += [f"| {name} | {cell(value if value else 'not found')} |" for name, value in report.versions.items()]
     out += ["", "## Runtime home", "", "| | |", "|---|---|"]
@@ -340,11 +350,11 @@ def to_markdown(report: Report) -> str:
             out.append(fence(config["text"], "yaml"))
     out += ["## Env file", ""]
     if "values" in report.env:
-        out.append(fence("\n".join(f"{k}={v}" for k, v in report.env["values"].items()) or "(empty)", "sh"))
+        out.append(fence("\n".join(_assignment(k, v) for k, v in report.env["values"].items()) or "(empty)", "sh"))
         out += [f"- {cell(n)}" for n in report.env.get("notes", [])]
     else:
         out += [f"{report.env.get('problem')}: {cell(report.env.get('message', ''))}"]
-    out += ["", "## Environment", "", fence("\n".join(f"{k}={v}" for k, v in report.environment.items())
+    out += ["", "## Environment", "", fence("\n".join(_assignment(k, v) for k, v in report.environment.items())
                                            or "(none of the stack's variables are set)", "sh"),
             "## Credentials (fingerprints and dates only)", "",
             fence(json.dumps(report.credentials, indent=2, ensure_ascii=False, default=str), "json"),

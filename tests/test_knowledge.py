@@ -9,7 +9,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from claudex_doctor import knowledge
 from claudex_doctor.knowledge import KnowledgeError
 

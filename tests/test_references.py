@@ -20,7 +20,6 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-
 from claudex_doctor import refs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,7 +126,7 @@ def test_check_sections_give_cause_confirm_and_fix(check):
 # -- references written anywhere in the sources ----------------------------------------
 
 # `REF = "references/binaries.md"` ... f"{REF}#claude-broken": the idiom the check modules use.
-_PAGE_CONSTANT = re.compile(r"""^\s*([A-Za-z_]\w*)\s*=\s*["'](references/[A-Za-z0-9_-]+\.md)["']\s*$""", re.M)
+_PAGE_CONSTANT = re.compile(r"""^\s*([A-Za-z_]\w*)\s*=\s*["'](references/[A-Za-z0-9_-]+\.md)["']\s*$""", re.MULTILINE)
 
 
 def _written_references() -> list[tuple[str, int, str]]:

@@ -9,7 +9,6 @@ import re
 import stat
 
 import pytest
-
 from claudex_doctor import report as rp
 from claudex_doctor.context import Options
 from claudex_doctor.model import Finding, Fix, RunResult, Status
@@ -156,6 +155,8 @@ def test_report_contents(stack):
     assert not any("\x1b" in line for entry in data["log_tail"] for line in entry["lines"])
     assert len(data["journal"]) == 1 and data["journal"][0]["primitive"] == "set-env"
     text = rp.to_markdown(report)
+    assert "ANTHROPIC_DEFAULT_OPUS_MODEL='gpt-5.6-sol(xhigh)'" in text  # the mapping survives redaction
+    assert f"socks5://user:[redacted {fingerprint(CANARIES['proxy-url password'])}]@proxy.example" in text
     for heading in ("## Versions", "## Layout", "## Findings", "## config.yaml", "## Env file", "## Environment",
                     "## Proxy log", "## Fix journal"):
         assert heading in text

@@ -6,7 +6,6 @@ import hashlib
 import json
 
 import pytest
-
 from claudex_doctor import skill
 from claudex_doctor.paths import resolve
 

@@ -14,7 +14,14 @@ import sys
 def main(args) -> int:
     from ..cli import DoctorError
     from ..console import _isatty, wants_color, width
-    from ..explain import UnknownTopic, lookup, render_list, render_plain, render_rich, topics
+    from ..explain import (
+        UnknownTopic,
+        lookup,
+        render_list,
+        render_plain,
+        render_rich,
+        topics,
+    )
 
     if not args.topic:
         items = topics()

@@ -37,7 +37,7 @@ def fence(text: str, info: str = "") -> str:
 
 def _topic(reference: str) -> str:
     page = reference.split("#", 1)[0].rsplit("/", 1)[-1]
-    return page[:-3] if page.endswith(".md") else page
+    return page.removesuffix(".md")
 
 
 def _finding(f: Finding, level: int) -> list[str]:
@@ -65,8 +65,8 @@ def render(result: RunResult, level: int = 2) -> str:
     tally = result.tally()
     counts = ", ".join(f"{n} {name}" for name, n in tally.items() if n)
     out = [f"{hashes} Findings", "",
-           f"Overall: **{result.status.value}** (exit code {result.exit_code}); {counts or 'no checks'}; "
-           f"{result.duration_ms} ms; started {result.started_at}; home `{result.home}`.", "",
+           (f"Overall: **{result.status.value}** (exit code {result.exit_code}); {counts or 'no checks'}; "
+            f"{result.duration_ms} ms; started {result.started_at}; home `{result.home}`."), "",
            "| status | check | summary |", "|---|---|---|"]
     ordered = sorted(result.findings, key=lambda f: ORDER[f.status])
     out += [f"| {LABELS[f.status]} | `{f.id}` | {cell(f.summary)} |" for f in ordered]
@@ -76,8 +76,8 @@ def render(result: RunResult, level: int = 2) -> str:
     for finding in problems:
         out += _finding(finding, level + 1)
     if passing:
-        out += [f"<details><summary>{len(passing)} passing check{'s' if len(passing) != 1 else ''}, "
-                "with evidence</summary>", ""]
+        out += [(f"<details><summary>{len(passing)} passing check{'s' if len(passing) != 1 else ''}, "
+                 "with evidence</summary>"), ""]
         for finding in passing:
             out += _finding(finding, level + 1)
         out += ["</details>", ""]
