@@ -245,3 +245,10 @@ def test_cli_json_to_stdout(stack, cli, tmp_path):
 def test_cli_refuses_a_directory_as_output(cli, tmp_path):
     proc = cli("report", "--offline", "-o", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 2 and "is a directory" in proc.stderr
+
+
+def test_json_that_redaction_would_break_is_refused(stack, monkeypatch):
+    report = _collect(stack)
+    monkeypatch.setattr(rp, "redact_text", lambda text: text.replace('"report_id"', '"report_id'))
+    with pytest.raises(rp.ReportError):
+        rp.to_json(report)
