@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass, field
 
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_EXPORT_ONLY = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*\s*)+$")
+_EXPORT_ONLY = re.compile(r"^\s*export(?:\s+[A-Za-z_][A-Za-z0-9_]*)+\s*$")  # no nested quantifier: linear time
 
 
 @dataclass
