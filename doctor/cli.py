@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only", type=_ids, default=(), metavar="ID[,ID]", help="run only these checks (and what they need)")
     run.add_argument("--skip", type=_ids, default=(), metavar="ID[,ID]", help="do not run these checks")
     run.add_argument("--offline", action="store_true", help="send no model request (no Codex quota spent)")
-    run.add_argument("--deadline", type=float, default=10.0, metavar="SECONDS", help="overall bound for the run (default 10)")
+    run.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
+                     help="overall bound for the run (default 10; 20 for probe)")
     run.add_argument("--strict", action="store_true", help="warnings count as problems for the exit code")
     run.add_argument("-v", "--verbose", action="store_true", help="show details and evidence for every check")
     fix = parser.add_argument_group("repairing")
@@ -89,8 +90,8 @@ def _command_options(name: str, cmd: argparse.ArgumentParser) -> None:
     elif name == "report":
         cmd.add_argument("-o", "--output", metavar="FILE", help="write here (default: claudex-report-<id>.<ext>)")
         cmd.add_argument("--format", choices=("md", "json"), default="md")
-        cmd.add_argument("--offline", action="store_true", help="send no model request")
-        cmd.add_argument("--deadline", type=float, default=10.0, metavar="SECONDS")
+        cmd.add_argument("--offline", action="store_true", default=argparse.SUPPRESS, help="send no model request")
+        cmd.add_argument("--deadline", type=float, default=argparse.SUPPRESS, metavar="SECONDS")
     elif name == "bootstrap":
         source = cmd.add_mutually_exclusive_group()
         source.add_argument("--binary", metavar="PATH", help="copy this cli-proxy-api binary")
@@ -106,8 +107,9 @@ def _command_options(name: str, cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument("--force", action="store_true", help="write even if the target looks newer (a backup is kept)")
         cmd.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
     elif name == "probe":
-        cmd.add_argument("--offline", action="store_true", help="health and models only, no model request")
-        cmd.add_argument("--deadline", type=float, default=20.0, metavar="SECONDS")
+        cmd.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
+                         help="health and models only, no model request")
+        cmd.add_argument("--deadline", type=float, default=argparse.SUPPRESS, metavar="SECONDS", help="default 20")
     elif name in ("start", "restart"):
         cmd.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="how long to wait for /healthz")
         cmd.add_argument("--dry-run", action="store_true", help="say what would happen, do nothing")
@@ -128,6 +130,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     for name, default in (("home", None), ("wrapper", None), ("json", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
+    # Options given before or after a command mean the same; a command only changes the default.
+    if args.deadline is None:
+        args.deadline = 20.0 if args.command == "probe" else 10.0
     if getattr(args, "dry_run", False) and not args.command and not args.fix:
         build_parser().error("--dry-run goes with --fix")
     return args

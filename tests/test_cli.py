@@ -75,3 +75,14 @@ def test_strict_turns_warnings_into_exit_1(cli, gateway_home, user_home):
     # A legacy home beside the current one is informational (pass); strict leaves a pass alone.
     gateway_home.mkdir(parents=True)
     assert cli("--only", "paths.home", "--strict").returncode == 0
+
+
+def test_options_mean_the_same_before_and_after_a_command():
+    from claudex_doctor.cli import parse
+
+    assert parse(["--deadline", "3", "probe"]).deadline == 3
+    assert parse(["probe", "--deadline", "4"]).deadline == 4
+    assert parse(["probe"]).deadline == 20 and parse([]).deadline == 10
+    assert parse(["--offline", "report"]).offline is True
+    assert parse(["report", "--offline"]).offline is True
+    assert parse(["report"]).offline is False
