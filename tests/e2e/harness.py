@@ -16,6 +16,7 @@ import secrets
 import signal
 import subprocess
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Callable
 
@@ -86,6 +87,14 @@ def parse_sse(text: str) -> list[tuple[str, Any]]:
     return events
 
 
+def _terminate_group(pid: int) -> None:
+    """Last resort when a runtime is dropped (or the interpreter exits) without stop()."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 RUN_SH = """#!/usr/bin/env bash
 # launcher: the auth-dir in config.yaml is relative, so run from the home
 cd "$(dirname "$0")" || exit 1
@@ -111,6 +120,7 @@ class ProxyRuntime:
         self.args = args
         self.extra_env = dict(env or {})
         self.process: subprocess.Popen | None = None
+        self._finalizer: weakref.finalize | None = None
         self.startup_seconds: float | None = None
         self.healthz_seconds: float | None = None
         self.exit_code: int | None = None
@@ -176,6 +186,7 @@ class ProxyRuntime:
                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         out.close()
+        self._finalizer = weakref.finalize(self, _terminate_group, self.process.pid)
         if not wait:
             return 0.0
         deadline = started + timeout
@@ -208,6 +219,9 @@ class ProxyRuntime:
         process, self.process = self.process, None
         if process is None:
             return None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
         if process.poll() is None:
             try:
                 os.killpg(process.pid, signal.SIGTERM)
