@@ -111,7 +111,7 @@ _KV = re.compile(
     ([^\s"',}]{8,})
     """
 )
-_LONG = re.compile(r"[A-Za-z0-9_+/=.~-]{32,}")
+_LONG = re.compile(r"[A-Za-z0-9_+/.~-]{32,}={0,2}")  # `=` only as base64 padding, never across KEY=value
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:]*:)([^\s/@]+)(@)")  # scheme://user:PASSWORD@host
 _ALREADY = re.compile(r"sha256:[0-9a-f]{8}")
 

@@ -41,4 +41,6 @@ def load(name: str) -> Any:
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
         raise KnowledgeError(f"knowledge/{name}.json does not match its schema at {where}: {exc.message}") from None
+    except jsonschema.SchemaError as exc:
+        raise KnowledgeError(f"knowledge/schemas/{name}.schema.json is not a valid schema: {exc.message}") from None
     return data

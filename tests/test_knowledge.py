@@ -99,9 +99,6 @@ def test_missing_files_are_knowledge_errors(fake_root):
         knowledge.load("demo")
 
 
-@pytest.mark.xfail(strict=True, raises=jsonschema.SchemaError,
-                   reason="knowledge.load catches only ValidationError: a broken schema escapes as "
-                          "jsonschema.SchemaError (reported; remove this marker once the loader wraps it)")
 def test_a_broken_schema_is_a_knowledge_error(fake_root):
     (fake_root / "schemas" / "demo.schema.json").write_text('{"type": "no-such-type"}')
     with pytest.raises(KnowledgeError):

@@ -98,3 +98,11 @@ def test_no_canary_in_json_or_terminal_output():
         assert CANARY_KEY not in text
         assert CANARY_REFRESH not in text
         assert "eyJ" not in text
+
+
+def test_key_value_pairs_are_not_mistaken_for_one_random_string():
+    for text in ["ANTHROPIC_DEFAULT_OPUS_MODEL=gpt-5.6-sol(xhigh)", "CLAUDE_CODE_AUTO_COMPACT_WINDOW=372000",
+                 "ANTHROPIC_DEFAULT_HAIKU_MODEL=gpt-5.6-luna(low)"]:
+        assert redact_text(text) == text, text
+    padded = "QmFzZTY0IHBhZGRlZCBjYW5hcnkgdmFsdWUgMTIzNA=="
+    assert padded not in redact_text(f"value {padded}")

@@ -16,6 +16,7 @@ from ..redact import redact, redact_text
 class Format(str, enum.Enum):
     TERMINAL = "terminal"
     JSON = "json"
+    MARKDOWN = "markdown"
 
     def renderer(self):
         if self is Format.TERMINAL:
@@ -24,6 +25,9 @@ class Format(str, enum.Enum):
         if self is Format.JSON:
             from . import json as json_renderer
             return json_renderer.render
+        if self is Format.MARKDOWN:
+            from . import markdown
+            return markdown.render
         raise AssertionError(f"unhandled format {self}")
 
 
