@@ -185,12 +185,13 @@ def _invocation(script: "shellscan.Script", hot: list["shellscan.Segment"], resu
     last_source = max((seg.line for seg in hot if seg.sourced is not None), default=0)
     for seg in calls:
         result.invocations.append(seg.text.strip())
-        if not seg.exec:
-            result.add("no_exec", "fail", "claude is started without exec: the shell stays in between, so claude's "
-                       "signals and exit status are not its own", _A_EXEC)
         if seg.eval:
             result.add("eval", "fail", "the wrapper runs claude through eval: quotes, $ and * in arguments are "
                        "re-parsed by the shell", _A_MANGLED)
+        if not seg.exec and not (seg.eval and re.search(r"(^|[\s\"'])exec\s", " ".join(seg.words))):
+            result.add("no_exec", "fail", "claude is started without exec: the shell stays in between, so claude's "
+                       "signals and exit status are not its own", _A_EXEC)
+        if seg.eval:
             continue
         args = seg.args
         if any(a in ("$*", "${*}") for a in args):
