@@ -29,6 +29,7 @@ from .process import CHILDREN, adopt, group_alive, terminate
 from .paths import display
 from .primitives import PrimitiveError, PrimitiveResult
 from .proxylog import exit_reason, log_since, mark_log
+from .stack import local_key
 
 POLL = 0.1
 REFERENCE = "references/service.md#"
@@ -194,10 +195,12 @@ def _start(paths, ctx, timeout: float, dry_run: bool = False, changes: list[str]
         return PrimitiveResult(True, f"would start the proxy on {host}:{port}", changes, details=base)
     if owner.pidfile.stale:
         remove_pidfile(paths)
-    return _launch(paths, argv, host, port, timeout, changes, base)
+    key = local_key(ctx) if paths.proxy_auth.exists() else None
+    return _launch(paths, argv, host, port, timeout, changes, base, key)
 
 
-def _launch(paths, argv: list[str], host: str, port: int, timeout: float, changes: list[str], base: dict) -> PrimitiveResult:
+def _launch(paths, argv: list[str], host: str, port: int, timeout: float, changes: list[str], base: dict,
+            key: str | None = None) -> PrimitiveResult:
     import psutil
 
     offset = mark_log(paths.log_file, f"claudex-doctor start: {' '.join(argv)} (port {port})")
@@ -223,6 +226,9 @@ def _launch(paths, argv: list[str], host: str, port: int, timeout: float, change
         if answer.get("ok"):
             owner = identify(paths, port, host)
             if owner.state == "ours":
+                # /healthz answers before the credentials are loaded; a request in that gap gets
+                # "unknown provider for model". Ready = /v1/models lists a model (bounded).
+                details["models_ready"] = _wait_models(host, port, key, min(3.0, max(0.0, deadline - time.monotonic())))
                 took = time.monotonic() - began
                 details.update(pid=owner.process.pid, started_in=round(took, 2))
                 return PrimitiveResult(True, f"started: pid {owner.process.pid} answers on {host}:{port} "
@@ -270,6 +276,35 @@ def health(host: str, port: int, timeout: float = 1.0) -> dict:
     except (ValueError, AttributeError):
         ok = False
     return {"ok": ok, "status": resp.status, "body": text[:200]}
+
+
+def _models_listed(host: str, port: int, key: str, timeout: float = 0.5) -> bool:
+    import http.client
+    import json
+
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", "/v1/models", headers={"Authorization": f"Bearer {key}", "Connection": "close"})
+        resp = conn.getresponse()
+        data = json.loads(resp.read(1 << 20).decode("utf-8", "replace")) if resp.status == 200 else {}
+    except (OSError, http.client.HTTPException, ValueError):
+        return False
+    finally:
+        conn.close()
+    return bool(isinstance(data, dict) and data.get("data"))
+
+
+def _wait_models(host: str, port: int, key: str | None, seconds: float) -> bool | None:
+    """Wait until the proxy lists a model (its credential is loaded); None when there is nothing to wait for."""
+    if not key:
+        return None
+    deadline = time.monotonic() + seconds
+    while True:
+        if _models_listed(host, port, key):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL)
 
 
 def _wait_healthy(paths, host: str, port: int, seconds: float) -> dict:
