@@ -75,6 +75,8 @@ def apply(paths, *, dry_run: bool = False, force: bool = False, binary: str | os
         items.insert(len([i for i in items if i.part != "wrapper"]), binary_item)
 
     user_home = paths.user_home
+    if not any(item.part == "env" and item.action in ("create", "rewrite") for item in items):
+        settings.notes = []  # the notes are about the env file's content
     changes = [_describe(item, settings, user_home, dry_run) for item in items]
     changes.extend(settings.notes)
     details = {"home": display(paths.home, user_home), "plan": settings.plan, "plan_source": settings.plan_source,
@@ -94,7 +96,12 @@ def apply(paths, *, dry_run: bool = False, force: bool = False, binary: str | os
             if saved:
                 backups.append(str(saved))
     written = [i for i in items if i.action not in ("keep", "unchanged")]
-    message = (f"bootstrapped {display(paths.home, user_home)}" if written else "nothing to do: every part exists")
+    if not written:
+        message = "nothing to do: every part exists"
+    elif all(i.part == "wrapper" for i in written):
+        message = f"wrote the claudex wrapper {display(paths.wrapper, user_home)}"
+    else:
+        message = f"bootstrapped {display(paths.home, user_home)}"
     if written:
         changes = [_describe(item, settings, user_home, False) for item in items] + settings.notes
         journal.record(paths, "bootstrap", "applied", message, changes, backups, parts=list(parts),
@@ -153,7 +160,7 @@ def _settings(paths, env: Mapping[str, str], plan: str | None, parts) -> Setting
     chosen, source = resolve_plan(paths, plan, env)
     mapping, window = catalog_mapping(chosen)
     claude = find_claude(env, paths.wrapper)
-    if claude is None and any(p in parts for p in ("env",)):
+    if claude is None:
         notes.append("note: claude is not on PATH; the env file says CLAUDE_BIN=claude (install Claude Code, "
                      "then set the full path with `claudex-doctor set-env CLAUDE_BIN=...`)")
     if "unknown" in source or "default" in source:

@@ -8,6 +8,7 @@ fake `go` on PATH plays the toolchain), except in one opt-in test
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import stat
@@ -357,6 +358,8 @@ def test_only_wrapper_with_force_rewrites_just_the_wrapper(setup):
     assert 'exec "$CLAUDE_BIN" "$@"' in paths.wrapper.read_text() and _mode(paths.wrapper) == 0o755
     [backup] = result.backups
     assert Path(backup).read_text() == '#!/bin/sh\nexec claude $*\n'
+    assert result.message.startswith("wrote the claudex wrapper")
+    assert not any(line.startswith("note:") for line in result.changes)  # notes are about the env file
     with pytest.raises(PrimitiveError, match="unknown bootstrap part"):
         bootstrap.apply(paths, only=("wrapper", "kitchen"), env=env)
 
@@ -433,3 +436,11 @@ def test_real_pinned_build_through_go_mod_download(tmp_path, user_home):
     assert "go install" in how or "go mod download" in how or "git clone" in how
     state, line = proxybuild.probe(out)
     assert state == "ok" and "v7.2.140" in line
+
+
+def test_progress_only_on_a_terminal(monkeypatch):
+    from claudex_doctor.commands import bootstrap as command
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with command._progress() as status:
+        assert status is None  # a pipe or file: no spinner, no escape codes
