@@ -1,7 +1,8 @@
 """Expert knowledge as data: each `<name>.json` here has a JSON Schema in `schemas/<name>.schema.json`.
 
-`load(name)` reads a file once per process, validates it, and returns plain
-data. Checks look facts up here instead of hard-coding them, so a new model,
+`load(name)` reads a file once per process and returns plain data. Validation
+against the schema (jsonschema, about 90 ms to import) runs in the test suite and
+whenever `validate=True` is asked for; the doctor's hot path does not pay for it. Checks look facts up here instead of hard-coding them, so a new model,
 a retired one or a new error signature is a data change with a test, not a
 code change.
 """
@@ -31,8 +32,15 @@ def _read(relative: str) -> Any:
 
 
 @lru_cache(maxsize=None)
-def load(name: str) -> Any:
+def load(name: str, validate: bool = False) -> Any:
     data = _read(f"{name}.json")
+    if validate:
+        check(name, data)
+    return data
+
+
+def check(name: str, data: Any) -> None:
+    """Validate `data` against `schemas/<name>.schema.json`; KnowledgeError when it does not match."""
     schema = _read(f"schemas/{name}.schema.json")
     import jsonschema
 
@@ -43,4 +51,3 @@ def load(name: str) -> Any:
         raise KnowledgeError(f"knowledge/{name}.json does not match its schema at {where}: {exc.message}") from None
     except jsonschema.SchemaError as exc:
         raise KnowledgeError(f"knowledge/schemas/{name}.schema.json is not a valid schema: {exc.message}") from None
-    return data

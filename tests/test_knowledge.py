@@ -47,7 +47,7 @@ def test_every_data_file_validates(name):
     errors = sorted(jsonschema.validators.validator_for(schema)(schema).iter_errors(data), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors)
     knowledge.load.cache_clear()
-    assert knowledge.load(name) == data
+    assert knowledge.load(name, validate=True) == data == knowledge.load(name)
 
 
 # -- the loader on broken files (a fake package root, never the real files) ----------
@@ -68,7 +68,7 @@ def fake_root(tmp_path, monkeypatch):
 
 def test_fake_root_works(fake_root):
     assert knowledge.names() == ["demo"]
-    assert knowledge.load("demo") == {"as_of": "2026-08-22"}
+    assert knowledge.load("demo", validate=True) == {"as_of": "2026-08-22"}
 
 
 @pytest.mark.parametrize("content, words", [
@@ -81,25 +81,25 @@ def test_fake_root_works(fake_root):
 def test_broken_data_is_a_knowledge_error(fake_root, content, words):
     (fake_root / "demo.json").write_text(content)
     with pytest.raises(KnowledgeError) as caught:
-        knowledge.load("demo")
+        knowledge.load("demo", validate=True)
     assert words in str(caught.value)
 
 
 def test_binary_garbage_is_a_knowledge_error(fake_root):
     (fake_root / "demo.json").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(KnowledgeError):
-        knowledge.load("demo")
+        knowledge.load("demo", validate=True)
 
 
 def test_missing_files_are_knowledge_errors(fake_root):
     with pytest.raises(KnowledgeError):
-        knowledge.load("absent")
+        knowledge.load("absent", validate=True)
     (fake_root / "schemas" / "demo.schema.json").unlink()
     with pytest.raises(KnowledgeError):
-        knowledge.load("demo")
+        knowledge.load("demo", validate=True)
 
 
 def test_a_broken_schema_is_a_knowledge_error(fake_root):
     (fake_root / "schemas" / "demo.schema.json").write_text('{"type": "no-such-type"}')
     with pytest.raises(KnowledgeError):
-        knowledge.load("demo")
+        knowledge.load("demo", validate=True)
