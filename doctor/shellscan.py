@@ -332,13 +332,22 @@ class Script:
                 self.dispatch.append(Branch(pos, patterns, (match.start(2), match.end(2))))
 
     def _ifs(self) -> None:
-        test = re.compile(r"(?:\[\[?|\btest)\s+(\"[^\"]*\"|\S+)\s*(?:==?|!=)\s*(\"[^\"]*\"|'[^']*'|[^\s\]]+)")
+        test = re.compile(r"(\"[^\"\s]*\"|\$\{?\w+[^\s\"]*)\s*(?:==?|!=)\s*(\"[^\"]*\"|'[^']*'|[^\s\];&|]+)")
         for match in re.finditer(r"\b(?:if|elif)\s+(.*?)(?:;|\n)\s*then\b(.*?)(?=\b(?:elif|else|fi)\b)", self.code, re.S):
             for cond in test.finditer(match.group(1)):
                 pos = self.position(cond.group(1))
                 if pos is None or self._runs_claude(match.group(2)):
                     continue
                 self.dispatch.append(Branch(pos, [dequote(cond.group(2))], (match.start(2), match.end(2))))
+
+    @property
+    def function_lines(self) -> set[int]:
+        """Lines inside shell function definitions (`name() { ... }`): run only when called."""
+        lines: set[int] = set()
+        for match in re.finditer(r"(?m)^[ \t]*(?:function[ \t]+)?[A-Za-z_][\w-]*[ \t]*\([ \t]*\)[ \t]*\{", self.code):
+            end = _close(self.code, match.end() - 1, "{", "}")
+            lines.update(range(self._line(match.start()), self._line(end) + 1))
+        return lines
 
     @property
     def hot_code(self) -> str:

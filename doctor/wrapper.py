@@ -225,7 +225,10 @@ def _invocation(script: "shellscan.Script", hot: list["shellscan.Segment"], resu
 
 
 def _hot_path(script: "shellscan.Script", hot: list["shellscan.Segment"], result: Analysis) -> None:
+    functions = script.function_lines
     for seg in hot:
+        if seg.line in functions:
+            continue  # a function body runs only where it is called
         if seg.substitution:
             result.add("substitution", "warn", "the passthrough path runs a command substitution "
                        f"({seg.text.strip()[:50]}): a subshell on every claude start", _A_SLOW)

@@ -316,3 +316,32 @@ def test_comments_and_strings_do_not_count():
 ])
 def test_expand(word, values, expected):
     assert shellscan.expand(word, values) == expected
+
+
+@pytest.mark.parametrize("text", [
+    # bash tests with && and ||, a guarded ${1-}
+    """#!/bin/bash
+if [[ $# -gt 0 && "$1" == status ]]; then exec claudex-doctor status; fi
+if [[ "$1" == "start" || "$1" == stop ]]; then exec claudex-doctor "$1"; fi
+if [ "${1-}" = restart ]; then
+  exec claudex-doctor restart
+fi
+set -a
+source "$HOME/.local/share/claudex-gateway/claude-code-gpt54.env"
+set +a
+exec "$CLAUDE_BIN" "$@"
+""",
+    # the service command in a function, claude in the default arm of the case
+    """#!/bin/sh
+svc() { exec claudex-doctor "$@"; }
+ENV=~/.local/share/claudex-gateway/claude-code-gpt54.env
+case $1 in
+  status|start|stop|restart) svc "$@" ;;
+  *) set -a; . "$ENV"; set +a
+     exec "${CLAUDE_BIN:?}" "$@" ;;
+esac
+""",
+], ids=["bash-tests", "function-and-default-arm"])
+def test_other_correct_styles_are_accepted(text):
+    result = analyse(text, Path(ENV), {"HOME": "/h"}, env_text="X=1\n")
+    assert result.issues == [] and result.intercepted == list(SERVICE_COMMANDS)
