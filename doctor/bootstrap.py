@@ -158,7 +158,8 @@ def _settings(paths, env: Mapping[str, str], plan: str | None, parts) -> Setting
 
     port = _valid_port(config_data.get("port")) or _env_port(env_values.get("ANTHROPIC_BASE_URL")) or 8327
     chosen, source = resolve_plan(paths, plan, env)
-    mapping, window = catalog_mapping(chosen)
+    plan_known = source == "--plan" or source.startswith("from ")
+    mapping, window = catalog_mapping(chosen, plan_known)
     claude = find_claude(env, paths.wrapper)
     if claude is None:
         notes.append("note: claude is not on PATH; the env file says CLAUDE_BIN=claude (install Claude Code, "
@@ -166,7 +167,8 @@ def _settings(paths, env: Mapping[str, str], plan: str | None, parts) -> Setting
     if "unknown" in source or "default" in source:
         notes.append(f"note: model mapping for plan {chosen!r} ({source}); rerun with --plan to choose another")
     return Settings(home=paths.home.absolute(), port=port, key=key, new_key=new_key, plan=chosen, plan_source=source,
-                    mapping=mapping, window=window, claude_bin=str(claude) if claude else "claude", notes=notes)
+                    mapping=mapping, window=window, claude_bin=str(claude) if claude else "claude", notes=notes,
+                    plan_known=plan_known)
 
 
 def _valid_port(value) -> int | None:

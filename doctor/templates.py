@@ -30,6 +30,7 @@ class Settings:
     mapping: dict[str, str]  # opus/sonnet/haiku -> model(effort)
     window: int | None
     claude_bin: str
+    plan_known: bool = True
     notes: list[str] = field(default_factory=list)
 
 
@@ -62,8 +63,11 @@ def resolve_plan(paths, plan: str | None, env: Mapping[str, str]) -> tuple[str, 
     return default, "default: no Codex login to read the plan from"
 
 
-def catalog_mapping(plan: str) -> tuple[dict[str, str], int | None]:
-    """The recommended opus/sonnet/haiku mapping for a plan, and the smallest context window among them."""
+def catalog_mapping(plan: str, plan_known: bool = True) -> tuple[dict[str, str], int | None]:
+    """The recommended opus/sonnet/haiku mapping for a plan, and the smallest context window among them.
+
+    When the plan is only the catalog's default (no login to read it from), the window is the
+    smallest any plan gets for those models: compacting early is harmless, too late fails."""
     from .stack import split_model
 
     catalog = _catalog()
@@ -73,7 +77,11 @@ def catalog_mapping(plan: str) -> tuple[dict[str, str], int | None]:
     for alias, _ in ALIAS_VARS:
         entry = models.get(split_model(mapping.get(alias, ""))[0])
         if entry:
-            windows.append(entry.get("context_window_by_plan", {}).get(plan, entry["context_window"]))
+            by_plan = entry.get("context_window_by_plan", {})
+            if plan_known:
+                windows.append(by_plan.get(plan, entry["context_window"]))
+            else:
+                windows.append(min([entry["context_window"], *by_plan.values()]))
     return {alias: mapping[alias] for alias, _ in ALIAS_VARS if alias in mapping}, (min(windows) if windows else None)
 
 
@@ -135,7 +143,8 @@ def render_env(s: Settings) -> str:
     if s.window:
         lines += ["",
                   "# Claude Code does not know these models: tell it the real context window (the smallest",
-                  "# of the mapped models) so it compacts before the upstream rejects a long session.",
+                  "# of the mapped models) so it compacts before the upstream rejects a long session."
+                  + ("" if s.plan_known else "\n# The plan is not known yet: this is the smallest window any plan gets."),
                   render_line("CLAUDE_CODE_AUTO_COMPACT_WINDOW", str(s.window))]
     lines += ["", "# The real Claude Code, which the wrapper execs."]
     if s.claude_bin == "claude":

@@ -100,7 +100,7 @@ def test_fresh_bootstrap_writes_every_part_with_its_mode(setup):
     assert env_values["ANTHROPIC_AUTH_TOKEN"] == key
     assert env_values["ANTHROPIC_DEFAULT_OPUS_MODEL"] == "gpt-5.6-sol(xhigh)"  # default plan pro
     assert env_values["CLAUDE_CODE_SUBAGENT_MODEL"] == env_values["ANTHROPIC_DEFAULT_SONNET_MODEL"]
-    assert env_values["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == "921000"
+    assert env_values["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == "372000"  # plan unknown: the smallest any plan gets
     assert env_values["CLAUDE_BIN"] == env["PATH"].split(":")[0] + "/claude"
     assert all(line.startswith(("#", "export ")) for line in text.splitlines() if line.strip())
 
@@ -233,6 +233,13 @@ def test_plan_option_picks_the_mapping_and_window(setup, plan, opus, window):
     assert values["ANTHROPIC_DEFAULT_OPUS_MODEL"] == opus
     assert values["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == window
     assert result.details["plan_source"] == "--plan"
+
+
+def test_known_pro_plan_gets_the_larger_window(setup):
+    paths, env, proxy = setup
+    _codex_login(paths, "pro")
+    bootstrap.apply(paths, binary=str(proxy), env=env)
+    assert envfile.parse(paths.env_file.read_text()).values["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == "921000"
 
 
 def test_plan_comes_from_the_codex_login(setup):
