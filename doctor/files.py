@@ -108,9 +108,31 @@ def read_yaml(path: Path) -> Loaded:
         return Loaded(path, problem="invalid", message=f"{path.name} is not valid YAML: {type(exc).__name__}", mode=loaded.mode, text=text)
     if data is None:
         return Loaded(path, problem="invalid", message=f"{path.name} is empty", mode=loaded.mode, text=text)
+    if expands_beyond(data, MAX_YAML_VALUES):
+        return Loaded(path, problem="invalid", message=f"{path.name} expands (through YAML aliases) to more than "
+                      f"{MAX_YAML_VALUES} values: not a config", mode=loaded.mode, text=text)
     if not isinstance(data, dict):
         return Loaded(path, problem="wrong_type", message=f"{path.name} holds {_json_type(data)}, not a mapping of settings", mode=loaded.mode, text=text)
     return Loaded(path, data=data, mode=loaded.mode, text=text)
+
+
+MAX_YAML_VALUES = 100_000
+
+
+def expands_beyond(data: Any, limit: int) -> bool:
+    """True when walking `data` (aliases followed) visits more than `limit` values: a 'billion laughs'
+    document is tiny as objects but would make every later walk over it (redaction, checks) endless."""
+    stack, seen = [data], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _json_type(value: Any) -> str:
