@@ -30,17 +30,22 @@ from ._findings import Problems
 
 REF = "references/claude-code.md"
 ALIASES = ("default", "opus", "sonnet", "haiku", "fable", "opusplan", "best")
-_SECRETISH = re.compile(r'"([^"]*(?:token|key|secret|password)[^"]*)"\s*:\s*"([^"]*)"', re.IGNORECASE)
+_PAIR = re.compile(r'"([^"\\\n]{1,200})"\s*:\s*"([^"\\\n]{1,4096})"')
+_SECRET_NAME = re.compile(r"token|key|secret|password", re.IGNORECASE)
+_PLAIN_WORD = re.compile(r"[A-Z][A-Z0-9_]*|[a-z][a-z_.-]*")
+_WORD = re.compile(r"(?<![A-Za-z0-9_+/=.~-])[A-Za-z0-9_+/=.~-]{20,512}(?![A-Za-z0-9_+/=.~-])")  # token-shaped
 
 
 def _register_broken(text: str | None) -> None:
     """A file that does not parse may still hold secrets: register what looks like one."""
     if not text:
         return
-    for _key, value in _SECRETISH.findall(text):
-        redact.REGISTRY.add(value)
-    for word in re.findall(r"[A-Za-z0-9_+/=.~-]{20,}", text):
-        redact.REGISTRY.add(word)
+    for key, value in _PAIR.findall(text):
+        if _SECRET_NAME.search(key):
+            redact.REGISTRY.add(value)
+    for word in _WORD.findall(text):
+        if not _PLAIN_WORD.fullmatch(word):  # variable names and plain words are not secrets
+            redact.REGISTRY.add(word)
 
 
 def settings_files(ctx) -> list[tuple[str, Path]]:

@@ -83,10 +83,10 @@ def unreadable_config(ctx):
                       fix=Fix.confirm("bootstrap", "Create the missing config.yaml (existing files are kept)"))
     if loaded.problem == "invalid" and loaded.text and loaded.text.strip():
         from claudex_doctor.yamledit import parse_error
-        where = parse_error(loaded.text) or loaded.message
-        line = re.search(r"line (\d+)", where)
+        where = parse_error(loaded.text) if "not valid YAML" in loaded.message else None
+        line = re.search(r"line (\d+)", where or "")
         evidence["position"] = where
-        return failed(f"config.yaml is not valid YAML: {where}",
+        return failed(f"config.yaml is not valid YAML: {where}" if where else loaded.message,
                       ["The proxy refuses to start with a config it cannot parse (or keeps the last good one while "
                        "running)."], evidence, reference=f"{REF}#config-does-not-parse",
                       fix=Fix.manual("Correct the file by hand, or restore the newest copy from the home's backups/",

@@ -133,7 +133,7 @@ def _check_token(ctx, env, problems: Problems, evidence: dict, keys) -> None:
     token = env.get("ANTHROPIC_AUTH_TOKEN") or ""
     real = [k for k in (keys or []) if isinstance(k, str) and k and k not in PUBLIC_VALUES]
     evidence["token"] = (token if token in PUBLIC_VALUES else fingerprint(token)) if token else None
-    copy_key = set_env_fix("copy config.yaml's key into ANTHROPIC_AUTH_TOKEN", {"ANTHROPIC_AUTH_TOKEN": "@config-key"})
+    copy_key = set_env_fix("copy config.yaml's key into ANTHROPIC_AUTH_TOKEN", {"ANTHROPIC_AUTH_TOKEN": "@config"})
     new_key = set_config_fix("make one new random key for config.yaml and the env file", {"api-keys": "@random"},
                              confirm=True)
     if not token:

@@ -9,9 +9,11 @@ Reserved values (a secret the user should never have to type or see):
   set-config api-keys=@random
       a new random local key, written as the only entry of `api-keys` AND as
       ANTHROPIC_AUTH_TOKEN in the env file, so the two never disagree.
-  set-env ANTHROPIC_AUTH_TOKEN=@config-key
+  set-env ANTHROPIC_AUTH_TOKEN=@config
       the first real key of config.yaml's `api-keys`.
-A value that must start with `@` is written as `@@...`.
+A value that must start with `@` is written as `@@...`. (The reserved words are kept under 8
+characters so the redaction layer, which masks any long value after `TOKEN=`, leaves commands that
+name them readable.)
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .paths import display
 from .primitives import PrimitiveError, PrimitiveResult
 
 RANDOM = "@random"
-CONFIG_KEY = "@config-key"
+CONFIG_KEY = "@config"
 TEMPLATE_KEYS = redact.PUBLIC_VALUES
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DOTTED = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*$")

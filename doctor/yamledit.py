@@ -55,6 +55,10 @@ def parse_error(text: str) -> str | None:
         return f"{getattr(exc, 'problem', None) or type(exc).__name__}{where}"
     except (RecursionError, ValueError, TypeError) as exc:
         return type(exc).__name__
+    from .files import MAX_YAML_VALUES, expands_beyond
+
+    if expands_beyond(data, MAX_YAML_VALUES):
+        return f"it expands (through YAML aliases) to more than {MAX_YAML_VALUES} values"
     if not isinstance(data, dict):
         return "the document is not a mapping of settings"
     return None

@@ -76,7 +76,7 @@ def test_missing_token_offers_the_config_key(home):
     home.env_values(ANTHROPIC_AUTH_TOKEN=None)
     finding = home.one("env.consistency")
     assert finding.status.value == "fail" and "ANTHROPIC_AUTH_TOKEN is not set" in finding.summary
-    assert finding.fix.args == {"assignments": {"ANTHROPIC_AUTH_TOKEN": "@config-key"}}
+    assert finding.fix.args == {"assignments": {"ANTHROPIC_AUTH_TOKEN": "@config"}}
     assert finding.fix.safety.value == "safe"
     apply_fix(home, finding)
     assert home.one("env.consistency").status.value == "pass"
@@ -91,7 +91,7 @@ def test_token_not_in_api_keys_says_which_side_with_fingerprints_only(home):
     assert fingerprint(wrong) in text and fingerprint(home.key) in text
     assert "env file is the side to change" in text and "Anthropic API key" in text
     assert wrong not in text_of(finding) and home.key not in text_of(finding)
-    assert finding.fix.args == {"assignments": {"ANTHROPIC_AUTH_TOKEN": "@config-key"}}
+    assert finding.fix.args == {"assignments": {"ANTHROPIC_AUTH_TOKEN": "@config"}}
 
 
 def test_template_keys_mean_the_config_side_is_wrong(home):
@@ -342,3 +342,7 @@ def test_cli_runs_the_env_checks_without_leaking(home, cli):
     assert data["env.consistency"]["status"] == "fail"
     assert data["env.context_window"]["status"] == "warn"
     assert "CANARY" not in proc.stdout + proc.stderr
+    # the commands stay readable after redaction (no secret in them, nothing masked)
+    assert data["env.consistency"]["fix"]["command"] == "claudex-doctor set-env ANTHROPIC_AUTH_TOKEN=@config"
+    assert data["env.context_window"]["fix"]["command"] == \
+        "claudex-doctor set-env CLAUDE_CODE_AUTO_COMPACT_WINDOW='372000'"

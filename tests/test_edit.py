@@ -129,11 +129,11 @@ def test_nothing_to_change_writes_nothing(home):
 
 
 def test_config_key_sentinel(home):
-    set_env(home.paths, assignments={"ANTHROPIC_AUTH_TOKEN": "@config-key"})
+    set_env(home.paths, assignments={"ANTHROPIC_AUTH_TOKEN": "@config"})
     assert envfile.parse(home.env_file.read_text()).values["ANTHROPIC_AUTH_TOKEN"] == home.key
     home.write_config(CONFIG_TEXT)
     with pytest.raises(PrimitiveError, match="api-keys=@random"):
-        set_env(home.paths, assignments={"ANTHROPIC_AUTH_TOKEN": "@config-key"})
+        set_env(home.paths, assignments={"ANTHROPIC_AUTH_TOKEN": "@config"})
     with pytest.raises(PrimitiveError, match="set-config api-keys=@random"):
         set_env(home.paths, assignments={"ANTHROPIC_AUTH_TOKEN": "@random"})
     set_env(home.paths, assignments={"AT_VALUE": "@@literal"})
