@@ -176,7 +176,7 @@ def _login_key(ctx, problems: Problems, evidence: dict) -> None:
         evidence["files"][shown] = loaded.problem
         problems.warn(f"{shown} cannot be read: {loaded.message}",
                       ["The doctor could not check it for a /login key."], f"{REF}#settings-file-unreadable",
-                      Fix.manual(f"Let Claude Code rewrite it: move it away and start claude once", f"ls -l {shown}"))
+                      Fix.manual("Let Claude Code rewrite it: move it away and start claude once", f"ls -l {shown}"))
         return
     else:
         redact.register_from(loaded.data)

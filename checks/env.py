@@ -36,8 +36,10 @@ from claudex_doctor.redact import PUBLIC_VALUES, fingerprint
 
 from . import _models
 from ._findings import Problems, set_config_fix, set_env_fix
-from ._mapping import env_mapping  # noqa: F401  (registered from here: checks.env.env_mapping)
+from ._mapping import env_mapping  # registered from here: checks.env.env_mapping
 from ._net import binds_everywhere, bare_host, is_loopback, split_url
+
+__all__ = ["env_consistency", "env_mapping", "env_context_window", "env_file_problem", "parse_size"]
 
 REF = "references/config.md"
 CW = "references/context-window.md"

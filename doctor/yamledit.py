@@ -188,27 +188,30 @@ def _last_line(node: Any, fallback: int) -> int:
 
 def _seq_prefix(doc: Any, lines: list[str], key_col: int) -> str:
     """How list items are written in this document ('  - '), shifted to sit under a key at `key_col`."""
+    offset, gap = _seq_style(doc, lines)
+    return " " * (key_col + offset) + "-" + " " * max(1, gap - 1)
+
+
+def _seq_style(doc: Any, lines: list[str]) -> tuple[int, int]:
+    """(dash offset under its key, columns from the dash to the item) of the document's first block list."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    def find(node, parent_col):
+    def find(node):
         if isinstance(node, CommentedMap):
             for k in node:
                 col = node.lc.key(k)[1]
                 value = node[k]
                 if isinstance(value, CommentedSeq) and len(value) and not value.fa.flow_style():
                     line, item_col = value.lc.item(0)
-                    text = lines[line]
-                    dash = text.rfind("-", 0, item_col)
+                    dash = lines[line].rfind("-", 0, item_col)
                     if dash >= col:
                         return dash - col, item_col - dash
-                found = find(value, col)
+                found = find(value)
                 if found:
                     return found
         return None
 
-    found = find(doc, 0)
-    offset, gap = found if found else (2, 2)
-    return " " * (key_col + offset) + "-" + " " * max(1, gap - 1)
+    return find(doc) or (2, 2)
 
 
 def _child_indent(doc: Any) -> int:
@@ -226,7 +229,7 @@ def _child_indent(doc: Any) -> int:
 
 def surgical(text: str, path: tuple[str, ...], value: Any) -> str | None:
     """`text` with `path` set to `value`, or None when the layout needs the round-trip dumper."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.comments import CommentedMap
 
     doc = rt_load(text)
     newline = "\r\n" if "\r\n" in text else "\n"
@@ -346,6 +349,9 @@ def roundtrip(text: str, path: tuple[str, ...], value: Any) -> str:
 
     yaml = _rt_yaml()
     doc = yaml.load(text)
+    lines = text.splitlines()
+    offset, gap = _seq_style(doc, lines)
+    yaml.indent(mapping=_child_indent(doc), sequence=offset + gap, offset=offset)
     node = doc
     for part in path[:-1]:
         child = node.get(part)

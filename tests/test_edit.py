@@ -318,3 +318,19 @@ def test_fix_applies_the_safe_config_and_env_fixes_end_to_end(home, cli):
     assert values["ANTHROPIC_DEFAULT_OPUS_MODEL"] == "gpt-5.6-terra"
     assert values["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == "372000"
     assert home.key not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("text, key, value, expect", [
+    ('host: "x"\nremote-management: {allow-remote: true}\n', "remote-management.allow-remote", "false",
+     {"host": "x", "remote-management": {"allow-remote": False}}),
+    ('host: "x"\nremote-management:\nport: 1\n', "remote-management.allow-remote", "false",
+     {"host": "x", "remote-management": {"allow-remote": False}, "port": 1}),
+    ("host: |\n  multi\n  line\nport: 1\n", "host", "127.0.0.1", {"host": "127.0.0.1", "port": 1}),
+    ("port: 1\napi-keys: ['a', 'b']  # flow\n", "api-keys", "k-12345678", {"port": 1, "api-keys": ["k-12345678"]}),
+])
+def test_unusual_layouts_fall_back_to_the_round_trip_dumper_and_still_read_back_exactly(home, text, key, value,
+                                                                                         expect):
+    home.write_config("# keep me\n" + text)
+    set_config(home.paths, assignments={key: value})
+    assert read_yaml(home.config).data == expect
+    assert home.config.read_text().startswith("# keep me\n")
