@@ -174,4 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: command modules import
+    # claudex_doctor.cli, and its DoctorError must be the class main() catches.
+    from claudex_doctor.cli import main as _main
+
+    sys.exit(_main())

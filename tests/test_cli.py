@@ -86,3 +86,13 @@ def test_options_mean_the_same_before_and_after_a_command():
     assert parse(["--offline", "report"]).offline is True
     assert parse(["report", "--offline"]).offline is True
     assert parse(["report"]).offline is False
+
+
+def test_expected_errors_are_one_line_and_exit_2_under_python_m(cli, tmp_path):
+    # A command raising DoctorError must not look like an internal error when run as `python -m`.
+    proc = cli("--deadline", "-1")
+    assert proc.returncode == 2 and "internal error" not in proc.stderr and "--deadline" in proc.stderr
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "claudex_doctor", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("claudex-doctor ")
