@@ -152,6 +152,17 @@ def _when(entry: dict) -> str:
     return f"file changed {shown}" if entry.get("at_is_mtime") else shown
 
 
+def last_repair(ctx) -> datetime | None:
+    """When a primitive last changed the stack (the newest applied journal entry)."""
+    from claudex_doctor import journal
+    from claudex_doctor.jwt import parse_time
+
+    for entry in reversed(journal.read(ctx.paths, limit=200)):
+        if entry.get("status") == "applied":
+            return parse_time(entry.get("at"))
+    return None
+
+
 @check("logs.errors", "Proxy log", needs=("paths.home",), reference=REF, fixes=("manual",))
 def logs_errors(ctx):
     sources = log_sources(ctx)
@@ -202,8 +213,14 @@ def logs_errors(ctx):
     summary = "the proxy log shows " + ", ".join(f"{e['signature']['id']} ({e['count']}x)" for e in ranked[:4])
     summary += f"; last {sig['id']} at {_when(top)}"
     fix = Fix.manual(sig["fix"]["hint"], sig["fix"].get("command") or "claudex-doctor probe")
-    # Only a line that carries its own time proves recency (a file's mtime moves with every later line).
+    # Only a line that carries its own time proves recency (a file's mtime moves with every later line),
+    # and a line written before the last repair (an applied fix or primitive) is history that repair answered.
     recent = top.get("at") is not None and not top.get("at_is_mtime") and now - top["at"] <= RECENT_FAIL
+    repaired = last_repair(ctx)
+    if recent and repaired is not None and top["at"] <= repaired:
+        recent = False
+        details.append(f"Seen before the last repair ({repaired.astimezone().strftime('%Y-%m-%d %H:%M:%S')}); "
+                       "the live checks say whether it came back.")
     if sig["severity"] == "fail" and recent:
         return failed(summary, details, evidence, sig["reference"], fix)
     return warned(summary, details + ["Log lines are history: the live checks (probe.*) say whether it still "

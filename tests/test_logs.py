@@ -76,6 +76,22 @@ def test_counts_last_occurrence_and_fails_on_a_recent_serious_one(home, user_hom
     assert outcome.fix.safety.value == "manual" and "codex login" in outcome.fix.command
 
 
+def test_a_serious_line_from_before_the_last_repair_only_warns(home, user_home):
+    from claudex_doctor import journal
+
+    (home / "cli-proxy-api.log").write_text(
+        f"{stamp(timedelta(minutes=5))} [--------] [warn ] [openai_auth.go:320] Token refresh attempt 1 failed with "
+        "non-retryable error: token refresh failed with status 401: {\"error\": {\"code\": \"refresh_token_reused\"}}\n")
+    paths = resolve(env={"HOME": str(user_home)}, home_option=str(home))
+    assert logs.logs_errors.run(ctx_for(home, user_home)).status is Status.FAIL
+    journal.record(paths, "sync-auth", "failed", "refused")  # a failed primitive repaired nothing
+    assert logs.logs_errors.run(ctx_for(home, user_home)).status is Status.FAIL
+    journal.record(paths, "sync-auth", "applied", "copied the newer tokens")
+    outcome = logs.logs_errors.run(ctx_for(home, user_home))
+    assert outcome.status is Status.WARN
+    assert any("before the last repair" in d for d in outcome.details)
+
+
 def test_old_serious_lines_only_warn(home, user_home):
     (home / "cli-proxy-api.log").write_text(
         f"{stamp(timedelta(days=2))} [--------] [error] [run.go:66] proxy service exited with error: failed to start "
