@@ -301,8 +301,9 @@ def set_config(paths, *, dry_run: bool = False, assignments: Mapping[str, Any]) 
                                              display(paths.env_file, paths.user_home))
         changes.extend(env_changes)
         env_plan = (env_target, env_text, env_new, env_mode)
-    restart = any(path[0] in ("host", "port") for path in typed)
-    details = {"restart_needed": restart}
+    # CLIProxyAPI's config watcher does not notice a config.yaml replaced by rename (observed with
+    # v7.2.140; it also stops seeing later edits): a running proxy keeps its old config until restarted.
+    details = {"restart_needed": True}
     if new_text == text and env_plan is None:
         return PrimitiveResult(True, "config.yaml already says that: nothing to change", changes, details=details)
     if dry_run:
@@ -322,10 +323,7 @@ def set_config(paths, *, dry_run: bool = False, assignments: Mapping[str, Any]) 
                                  "put back as it was") from None
         if saved_env:
             backups.append(str(saved_env))
-    message = f"updated {where}"
-    if restart:
-        message += "; host and port take effect when the proxy restarts (`claudex-doctor restart`)"
-    else:
-        message += "; the running proxy reloads config.yaml by itself"
+    message = (f"updated {where}; a running proxy keeps its old config until it restarts: "
+               "run `claudex-doctor restart`")
     journal.record(paths, "set-config", "applied", message, changes, backups)
     return PrimitiveResult(True, message, changes, backups, details)

@@ -271,7 +271,7 @@ def test_set_config_keeps_mode_and_backs_up(home):
     result = set_config(home.paths, assignments={"host": "127.0.0.1"})
     assert stat.S_IMODE(home.config.stat().st_mode) == 0o640
     assert len(result.backups) == 1 and open(result.backups[0]).read() == CONFIG_TEXT
-    assert result.details["restart_needed"] is True
+    assert result.details["restart_needed"] is True and "claudex-doctor restart" in result.message
 
 
 def test_primitives_registry_resolves_both(home):
