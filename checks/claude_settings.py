@@ -96,8 +96,9 @@ def _check_env_block(ctx, label: str, shown: str, block: dict, problems: Problem
         found.append(name)
         if name == "ANTHROPIC_API_KEY":
             if value.strip():
-                problems.fail(f"{label} sets ANTHROPIC_API_KEY: an auth conflict with the wrapper's token",
-                              [f"In {shown}; value {redact.fingerprint(value)}. Claude Code sends both headers."],
+                problems.warn(f"{label} sets ANTHROPIC_API_KEY: an auth conflict with the wrapper's token",
+                              [f"In {shown}; value {redact.fingerprint(value)}. Claude Code sends it as X-Api-Key "
+                               "beside the token, to the proxy, with every request."],
                               f"{REF}#settings-override-the-wrapper", edit)
             continue
         if name == "ANTHROPIC_AUTH_TOKEN":
@@ -186,9 +187,11 @@ def _login_key(ctx, problems: Problems, evidence: dict) -> None:
     if key:
         redact.REGISTRY.add(key)
         evidence["login_key"] = redact.fingerprint(key)
-        problems.fail("a /login API key in ~/.claude.json conflicts with the wrapper's ANTHROPIC_AUTH_TOKEN",
-                      [f"{shown} holds primaryApiKey {redact.fingerprint(key)}; Claude Code reports \"Auth conflict\" "
-                       "and may send it as X-Api-Key beside the token."], f"{REF}#login-key-conflicts-with-the-token",
+        problems.warn("a /login API key in ~/.claude.json conflicts with the wrapper's ANTHROPIC_AUTH_TOKEN",
+                      [f"{shown} holds primaryApiKey {redact.fingerprint(key)}; Claude Code sends it as X-Api-Key "
+                       "beside the token (\"Auth conflict\"): your Anthropic key reaches the proxy with every "
+                       "request. CLIProxyAPI accepts a request while either key is valid, so it works, by accident."],
+                      f"{REF}#login-key-conflicts-with-the-token",
                       Fix.manual("Log out of the Anthropic API key login (claudex does not need it)", "claude /logout"))
 
 

@@ -171,13 +171,14 @@ def _check_api_key(ctx, env, problems: Problems) -> None:
     in_file = env.get("ANTHROPIC_API_KEY")
     inherited = ctx.env.get("ANTHROPIC_API_KEY")
     blank = set_env_fix("blank ANTHROPIC_API_KEY in the env file", {"ANTHROPIC_API_KEY": ""})
-    why = ["Claude Code then sends both an Authorization and an X-Api-Key header "
-           "(\"Auth conflict\"); the proxy may check the wrong one."]
+    why = ["Claude Code then sends both an Authorization and an X-Api-Key header (\"Auth conflict\"): your "
+           "Anthropic API key travels to the proxy with every request. CLIProxyAPI accepts the request while either "
+           "key is valid, so it works, by accident."]
     if in_file:
-        problems.fail("ANTHROPIC_API_KEY is set beside ANTHROPIC_AUTH_TOKEN", why, f"{REF}#api-key-beside-the-token",
+        problems.warn("ANTHROPIC_API_KEY is set beside ANTHROPIC_AUTH_TOKEN", why, f"{REF}#api-key-beside-the-token",
                       blank)
     elif in_file is None and inherited:
-        problems.fail("ANTHROPIC_API_KEY from your shell reaches Claude Code beside the token",
+        problems.warn("ANTHROPIC_API_KEY from your shell reaches Claude Code beside the token",
                       why + ["The wrapper keeps inherited variables; an empty ANTHROPIC_API_KEY= line in the env "
                              "file switches it off for claudex only."], f"{REF}#api-key-beside-the-token", blank)
 

@@ -104,7 +104,7 @@ def test_template_keys_mean_the_config_side_is_wrong(home):
 def test_api_key_beside_the_token_in_the_file(home):
     home.env_values(ANTHROPIC_API_KEY="sk-ant-CANARYAPIKEY-1234567890")
     finding = home.one("env.consistency")
-    assert finding.status.value == "fail" and "ANTHROPIC_API_KEY is set beside" in finding.summary
+    assert finding.status.value == "warn" and "ANTHROPIC_API_KEY is set beside" in finding.summary
     assert finding.reference == "references/config.md#api-key-beside-the-token"
     assert finding.fix.args == {"assignments": {"ANTHROPIC_API_KEY": ""}}
     apply_fix(home, finding)
@@ -114,7 +114,7 @@ def test_api_key_beside_the_token_in_the_file(home):
 def test_api_key_inherited_from_the_shell(home):
     shell = {"ANTHROPIC_API_KEY": "sk-ant-CANARYSHELL-1234567890"}
     finding = home.one("env.consistency", env=shell)
-    assert finding.status.value == "fail" and "from your shell" in finding.summary
+    assert finding.status.value == "warn" and "from your shell" in finding.summary
     apply_fix(home, finding)
     assert home.one("env.consistency", env=shell).status.value == "pass"
 

@@ -58,7 +58,7 @@ def test_project_local_settings_with_an_api_key(home):
     secret = "sk-ant-api03-CANARYSETTINGSKEY1234567890"
     home.claude_file("project/.claude/settings.local.json", {"env": {"ANTHROPIC_API_KEY": secret}})
     finding = home.one("claude.settings")
-    assert finding.status.value == "fail" and "ANTHROPIC_API_KEY" in finding.summary
+    assert finding.status.value == "warn" and "ANTHROPIC_API_KEY" in finding.summary
     assert "local project settings" in finding.summary
     assert secret not in text_of(finding)
 
@@ -100,7 +100,7 @@ def test_login_key_conflicts_with_the_token(home):
     key = "sk-ant-api03-CANARYLOGINKEY" + "k" * 30
     home.claude_file("~/.claude.json", {"numStartups": 3, "primaryApiKey": key})
     finding = home.one("claude.settings")
-    assert finding.status.value == "fail" and "/login API key" in finding.summary
+    assert finding.status.value == "warn" and "/login API key" in finding.summary
     assert finding.reference == "references/claude-code.md#login-key-conflicts-with-the-token"
     assert finding.fix.safety.value == "manual" and finding.fix.command == "claude /logout"
     assert key not in text_of(finding)
@@ -111,7 +111,7 @@ def test_login_key_inside_claude_config_dir(home, tmp_path):
     other.mkdir()
     home.env["CLAUDE_CONFIG_DIR"] = str(other)
     (other / ".claude.json").write_text(json.dumps({"primaryApiKey": "sk-ant-CANARYMOVED-123456789012"}))
-    assert home.one("claude.settings").status.value == "fail"
+    assert home.one("claude.settings").status.value == "warn"
 
 
 def test_malformed_settings_file_is_a_named_warning(home):
