@@ -8,8 +8,7 @@
    interactive yes on a TTY; never a prompt without one); `manual` steps are only
    printed.
 3. --dry-run asks each primitive for its exact changes and touches nothing.
-4. After applying, the affected checks (and everything that depends on them) run
-   again and the result shows before -> after.
+4. After applying, the checks run again and each step shows its checks before -> after.
 """
 
 from __future__ import annotations
@@ -131,7 +130,10 @@ def execute(steps: list[Step], paths, *, dry_run: bool, allow_confirm: bool,
     """Apply (or dry-run) each step in order; a failure never stops the steps that do not depend on it."""
     from .primitives import PrimitiveError, apply
 
-    for step in steps:
+    index = 0
+    while index < len(steps):
+        step = steps[index]
+        index += 1
         if step.primitive == "manual":
             step.status, step.message = "manual", f"run it yourself: {step.command}"
             continue
@@ -140,6 +142,7 @@ def execute(steps: list[Step], paths, *, dry_run: bool, allow_confirm: bool,
                 result = apply(step.primitive, paths, dry_run=True, **step.args)
                 step.changes = list(result.changes)
                 step.message = result.message
+                _follow_up(steps, index, step, result)
             except PrimitiveError as exc:
                 step.message = f"would refuse: {exc}"
             except Exception as exc:  # a primitive's bug must not sink the whole plan
@@ -162,15 +165,25 @@ def execute(steps: list[Step], paths, *, dry_run: bool, allow_confirm: bool,
         step.status = "applied" if result.ok else "failed"
         step.message = result.message
         step.changes = list(result.changes)
+        if result.ok:
+            _follow_up(steps, index, step, result)
+
+
+def _follow_up(steps: list[Step], index: int, step: Step, result) -> None:
+    """A change the running proxy only reads at start (config.yaml) gets one safe restart after it."""
+    if not result.details.get("restart_needed") or step.primitive in ("start", "restart"):
+        return
+    if any(later.primitive in ("start", "restart") for later in steps[index:]):
+        return
+    steps.insert(index, Step("restart", Safety.SAFE, "claudex-doctor restart",
+                             ["restart the proxy so it reads the changed config"], list(step.checks)))
 
 
 def run_fix(args, paths, options) -> int:
     """The --fix command: diagnose, plan, apply (or dry-run), re-check, render."""
     from .diagnose import diagnose
-    from .graph import GraphError
-    from claudex_doctor.checks import graph
-
     from .cli import DoctorError
+    from .graph import GraphError
 
     try:
         before, _ = diagnose(paths, options)
@@ -182,17 +195,10 @@ def run_fix(args, paths, options) -> int:
             ask=None if args.json else _confirm)
 
     after = before
-    applied = [s for s in steps if s.status == "applied"]
-    if applied:
-        affected = graph().dependents({cid for s in applied for cid in s.checks})
-        rerun, _ = diagnose(paths, options, only=sorted(affected))
-        fresh = {f.id: f for f in rerun.findings}
-        after = RunResult(
-            findings=tuple(fresh.get(f.id, f) for f in before.findings),
-            home=before.home, started_at=before.started_at,
-            duration_ms=before.duration_ms + rerun.duration_ms, tool_version=before.tool_version,
-            strict=before.strict,
-        )
+    if any(s.status == "applied" for s in steps):
+        # Re-check everything: a repair also changes what checks ordered `after` the fixed ones
+        # saw (a live model list, a log verdict), so the final report must be a fresh one.
+        after, _ = diagnose(paths, options)
     before_status = {f.id: f.status.value for f in before.findings}
     after_status = {f.id: f.status.value for f in after.findings}
     fixes = tuple(s.to_dict(before_status, after_status) for s in steps)

@@ -107,3 +107,20 @@ def test_a_refusing_primitive_fails_its_step_and_the_rest_go_on():
 def test_unknown_primitive_is_treated_as_manual():
     steps = fixmod.plan((finding("a.a", fix=Fix("teleport", fixmod.Safety.SAFE, "teleport now", "magic")),))
     assert steps[0].primitive == "manual" and steps[0].safety.value == "manual"
+
+
+def test_a_config_change_that_needs_a_restart_gets_one(monkeypatch):
+    def set_config(paths, *, dry_run=False, **args):
+        CALLS.append(("set-config", dry_run, args))
+        return PrimitiveResult(True, "updated", ["host 0.0.0.0 -> 127.0.0.1"], details={"restart_needed": True})
+
+    monkeypatch.setattr(f"{__name__}.set_config_impl", set_config, raising=False)
+    steps = fixmod.plan((finding("config.exposure", fix=Fix.safe("set-config", "bind", assignments={"host": "x"})),))
+    fixmod.execute(steps, None, dry_run=False, allow_confirm=False, ask=None)
+    assert [(s.primitive, s.status) for s in steps] == [("set-config", "applied"), ("restart", "applied")]
+    # Not twice: a plan that already restarts later keeps its own restart.
+    CALLS.clear()
+    steps = fixmod.plan((finding("config.exposure", fix=Fix.safe("set-config", "bind", assignments={"host": "x"})),
+                         finding("port.owner", fix=Fix.safe("restart", "restart"))))
+    fixmod.execute(steps, None, dry_run=True, allow_confirm=False, ask=None)
+    assert [s.primitive for s in steps] == ["set-config", "restart"]

@@ -106,6 +106,15 @@ class FakeBackend:
             self._access[tokens.access_token] = tokens
             self._refresh.setdefault(tokens.refresh_token, "active")
 
+    def rotate(self, refresh_token: str) -> TokenSet:
+        """What another client's successful refresh does (the Codex CLI, say): the presented refresh
+        token becomes used, so whoever still holds it gets refresh_token_reused; new tokens are issued."""
+        with self._lock:
+            if self._refresh.get(refresh_token) != "active":
+                raise ValueError("that refresh token is not active")
+            self._refresh[refresh_token] = "used"
+            return self.issue_tokens(ttl=self.refresh_ttl)
+
     def revoke(self, refresh_token: str) -> None:
         with self._lock:
             self._refresh[refresh_token] = "revoked"

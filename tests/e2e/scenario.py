@@ -1,0 +1,120 @@
+"""A whole claudex stack built the way a user builds it: with claudex-doctor's own commands.
+
+Real CLIProxyAPI, real Claude Code, real Codex CLI; only chatgpt.com and auth.openai.com are
+the fake upstream. Everything lives in a temporary directory (HOME, CODEX_HOME, the runtime
+home, the wrapper) and listens on a random loopback port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import free_port
+from tests.fakes.upstream import FakeUpstream, TokenSet, make_codex_auth_json, write_json
+
+QUIET = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1"}
+
+
+class Stack:
+    def __init__(self, root: Path, upstream: FakeUpstream, proxy_bin: Path, claude_bin: Path, codex_bin: Path):
+        self.root = root
+        self.upstream = upstream
+        self.proxy_bin = proxy_bin
+        self.port = free_port()
+        self.user_home = root / "home"
+        self.codex_home = self.user_home / ".codex"
+        self.codex_home.mkdir(parents=True)
+        self.bin = root / "bin"
+        self.bin.mkdir()
+        for name, target in (("claude", claude_bin), ("codex", codex_bin)):
+            os.symlink(target, self.bin / name)
+        self.home = root / "gateway"
+        self.wrapper = self.bin / "claudex"
+        self.env = {
+            "HOME": str(self.user_home), "CODEX_HOME": str(self.codex_home),
+            "CLAUDEX_GATEWAY_HOME": str(self.home), "CLAUDEX_WRAPPER": str(self.wrapper),
+            "PATH": os.pathsep.join([str(self.bin), str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin",
+                                     "/bin"]),
+            "LANG": "C.UTF-8", "NO_COLOR": "1",
+            # The proxy's own start-up calls and anything else outbound go to the fake, which refuses them.
+            **upstream.proxy_env(),
+        }
+        self.tokens: TokenSet | None = None
+
+    # -- commands -------------------------------------------------------------------------
+    def doctor(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "claudex_doctor", *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def must(self, *args: str) -> subprocess.CompletedProcess:
+        proc = self.doctor(*args)
+        assert proc.returncode == 0, f"claudex-doctor {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        return proc
+
+    def findings(self, *args: str) -> tuple[int, dict[str, dict], dict]:
+        """Run the doctor with --json; (exit code, {id: check}, whole document)."""
+        proc = self.doctor("--json", "--deadline", "40", *args)
+        assert proc.returncode in (0, 1), f"doctor exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr}"
+        data = json.loads(proc.stdout)
+        return proc.returncode, {c["id"]: c for c in data["checks"]}, data
+
+    def fix(self, *extra: str) -> tuple[int, dict[str, dict], dict]:
+        proc = self.doctor("--fix", "--yes", "--json", "--deadline", "40", *extra)
+        assert proc.returncode in (0, 1), f"--fix exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr}"
+        data = json.loads(proc.stdout)
+        return proc.returncode, {c["id"]: c for c in data["checks"]}, data
+
+    def claudex(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.wrapper), *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+
+    # -- building and breaking -------------------------------------------------------------
+    def login(self) -> TokenSet:
+        """What `codex login` leaves behind: a nested auth.json with fresh ChatGPT tokens."""
+        self.tokens = self.upstream.issue_tokens()
+        write_json(self.codex_home / "auth.json", make_codex_auth_json(self.tokens))
+        return self.tokens
+
+    def codex_refreshed(self) -> TokenSet:
+        """The Codex CLI refreshed on its own: the shared refresh token is used up, auth.json is newer."""
+        codex = json.loads((self.codex_home / "auth.json").read_text())
+        fresh = self.upstream.rotate(codex["tokens"]["refresh_token"])
+        time.sleep(1.1)  # last_refresh has one-second resolution; "newer" must be visible
+        write_json(self.codex_home / "auth.json", make_codex_auth_json(fresh))
+        self.tokens = fresh
+        return fresh
+
+    def build(self) -> None:
+        self.login()
+        self.must("bootstrap", "--binary", str(self.proxy_bin))
+        self.must("set-config", f"port={self.port}", f"proxy-url={self.upstream.proxy_url}")
+        self.must("set-env", f"ANTHROPIC_BASE_URL=http://127.0.0.1:{self.port}", *(f"{k}={v}" for k, v in QUIET.items()))
+        self.must("sync-auth")
+        self.must("start")
+
+    def pid(self) -> int:
+        return int(json.loads((self.home / "cli-proxy-api.pid").read_text())["pid"])
+
+    def kill_proxy(self) -> None:
+        pid = self.pid()
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+    def teardown(self) -> None:
+        self.doctor("stop")
+
+
+def failing(checks: dict[str, dict]) -> dict[str, str]:
+    return {cid: f"{c['status']}: {c['summary']}" for cid, c in checks.items() if c["status"] in ("fail", "error")}
