@@ -29,11 +29,16 @@ REF = "references/models.md"
 
 
 def _offered(ctx) -> tuple[set[str] | None, str]:
+    """The model ids to judge against: the running proxy's (when it listed any), else None (the catalog)."""
     live = ctx.published("offered_models")
+    snapshot = f"catalog snapshot of {_models.catalog()['as_of']}"
     if live is not None:
-        ids = {str(i).lower() for i in live if isinstance(i, str)}
-        return ids, "live: the running proxy's GET /v1/models"
-    return None, f"catalog snapshot of {_models.catalog()['as_of']}"
+        ids = {i.lower() for i in live if isinstance(i, str) and i}
+        if ids:
+            return ids, "live: the running proxy's GET /v1/models"
+        # An empty list means the proxy has no usable credential yet (auth.* says why), not that no model exists.
+        return None, f"{snapshot} (the running proxy listed no models)"
+    return None, snapshot
 
 
 def _fix(kind: str, var: str, value: str):

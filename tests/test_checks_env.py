@@ -346,3 +346,9 @@ def test_cli_runs_the_env_checks_without_leaking(home, cli):
     assert data["env.consistency"]["fix"]["command"] == "claudex-doctor set-env ANTHROPIC_AUTH_TOKEN=@config"
     assert data["env.context_window"]["fix"]["command"] == \
         "claudex-doctor set-env CLAUDE_CODE_AUTO_COMPACT_WINDOW='372000'"
+
+
+def test_an_empty_live_list_falls_back_to_the_catalog(home):
+    finding = home.one("env.mapping", offered=[])
+    assert finding.status.value == "pass"
+    assert finding.evidence["source"] == "catalog snapshot of 2026-08-22 (the running proxy listed no models)"
