@@ -109,23 +109,35 @@ def _config_keys(paths) -> list[str]:
 # -- set-env ------------------------------------------------------------------------
 
 def _shell_word_end(raw: str) -> int:
-    """Length of the first shell word of `raw` (the value of an assignment)."""
-    i, quote = 0, None
+    """Length of the first shell word of `raw` (the value of an assignment): quotes, backslashes,
+    `$(...)`, `${...}` and backticks included, up to the first unquoted blank or operator."""
+    i, stack = 0, []
     while i < len(raw):
         ch = raw[i]
-        if quote == "'":
+        top = stack[-1] if stack else None
+        if top == "'":
             if ch == "'":
-                quote = None
-        elif quote == '"':
+                stack.pop()
+        elif top in ('"', "`"):
             if ch == "\\":
                 i += 1
-            elif ch == '"':
-                quote = None
+            elif ch == top:
+                stack.pop()
+            elif ch == "$" and raw[i + 1:i + 2] in ("(", "{"):
+                stack.append(")" if raw[i + 1] == "(" else "}")
+                i += 1
         elif ch == "\\":
             i += 1
-        elif ch in "'\"":
-            quote = ch
-        elif ch in " \t;&|<>":
+        elif ch in "'\"`":
+            stack.append(ch)
+        elif ch == "$" and raw[i + 1:i + 2] in ("(", "{"):
+            stack.append(")" if raw[i + 1] == "(" else "}")
+            i += 1
+        elif top is not None and ch == top:
+            stack.pop()
+        elif top == ")" and ch == "(":
+            stack.append(")")
+        elif top is None and ch in " \t;&|<>":
             return i
         i += 1
     return len(raw)

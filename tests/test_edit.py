@@ -334,3 +334,9 @@ def test_unusual_layouts_fall_back_to_the_round_trip_dumper_and_still_read_back_
     set_config(home.paths, assignments={key: value})
     assert read_yaml(home.config).data == expect
     assert home.config.read_text().startswith("# keep me\n")
+
+
+def test_a_value_built_by_the_shell_is_replaced_whole(home):
+    home.write_env('export CLAUDE_BIN=$(command -v claude)  # found at start\nexport B="$(x "y z")"\n')
+    set_env(home.paths, assignments={"CLAUDE_BIN": "/opt/claude/bin/claude", "B": "2"})
+    assert home.env_file.read_text() == "export CLAUDE_BIN=/opt/claude/bin/claude  # found at start\nexport B=2\n"
