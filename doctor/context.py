@@ -8,6 +8,7 @@ parsing is registered with the redaction layer before any check sees it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -133,9 +134,8 @@ class Context:
             redact.register_from(loaded.data)
         elif loaded.text:
             # A broken file may still hold secrets: register anything token-shaped in it.
-            for word in loaded.text.replace('"', " ").replace(",", " ").split():
-                if len(word) >= 20:
-                    redact.REGISTRY.add(word.strip(":{}[]"))
+            for word in re.findall(r"[A-Za-z0-9._~+=-]{20,}", loaded.text):
+                redact.REGISTRY.add(word)  # token-shaped words only: not URLs, paths or key names
         return loaded
 
     # -- processes --------------------------------------------------------

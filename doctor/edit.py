@@ -317,7 +317,8 @@ def set_config(paths, *, dry_run: bool = False, assignments: Mapping[str, Any]) 
     # v7.2.140; it also stops seeing later edits): a running proxy keeps its old config until restarted.
     details = {"restart_needed": True}
     if new_text == text and env_plan is None:
-        return PrimitiveResult(True, "config.yaml already says that: nothing to change", changes, details=details)
+        return PrimitiveResult(True, "config.yaml already says that: nothing to change", changes,
+                               details={"restart_needed": False})
     if dry_run:
         return PrimitiveResult(True, f"would update {where} (a backup would be kept)", changes,
                                details={**details, "dry_run": True})
