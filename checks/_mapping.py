@@ -46,7 +46,7 @@ def _fix(kind: str, var: str, value: str):
     return set_env_fix(f"map {var} to {value}", {var: value}, confirm=kind == "guess")
 
 
-@check("env.mapping", "Model mapping", needs=("paths.home",), after=("auth.codex", "proxy.models"),
+@check("env.mapping", "Model mapping", needs=("paths.home",), after=("proxy.models",),
        reference=f"{REF}#model-not-offered-to-your-plan", fixes=("set-env",))
 def env_mapping(ctx):
     if not ctx.env_file.ok:

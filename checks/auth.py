@@ -51,7 +51,7 @@ def _identity(tokens: codexauth.TokenSet) -> str:
 
 # -- auth.codex -------------------------------------------------------------------
 
-@check("auth.codex", "Codex login", after=("bin.codex",), reference=f"{REF}#codex-not-logged-in", fixes=("manual",))
+@check("auth.codex", "Codex login", reference=f"{REF}#codex-not-logged-in", fixes=("manual",))
 def auth_codex(ctx):
     p = ctx.paths
     shown = display(p.codex_auth, p.user_home)

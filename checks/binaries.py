@@ -71,8 +71,30 @@ def bin_claude(ctx):
     return passed(f"Claude Code {evidence['version']} at {shown}", evidence=evidence)
 
 
+def npm_version(path: Path, package: str) -> str | None:
+    """The version npm recorded for `package` when `path` is (a link to) that package's script."""
+    import json
+
+    try:
+        script = path.resolve()
+    except OSError:
+        return None
+    for folder in (script.parent, script.parent.parent):
+        manifest = folder / "package.json"
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("name") == package and isinstance(data.get("version"), str):
+            return data["version"]
+    return None
+
+
 @check("bin.codex", "Codex CLI", reference=f"{REF}#codex-not-found", fixes=("manual",))
 def bin_codex(ctx):
+    """The version comes from npm's package.json when codex is the npm package (a file read, not a
+    second Node start-up: auth.codex runs `codex login status`, which proves codex runs); otherwise
+    from `codex --version`."""
     path = ctx.which("codex")
     install = Fix.manual("Install the Codex CLI, then log in with ChatGPT", "npm install -g @openai/codex && codex login")
     if path is None:
@@ -84,13 +106,20 @@ def bin_codex(ctx):
             return warned(text, details, {}, fix=install)
         return failed(text, details, {}, fix=install)
     shown = display(path, ctx.paths.user_home)
+    if not is_executable(path):
+        return failed(f"{shown} is not executable", [], {"path": shown}, fix=install)
+    version = npm_version(path, "@openai/codex")
+    if version:
+        return passed(f"codex-cli {version} at {shown}", evidence={"path": shown, "version": version,
+                                                                   "version_from": "package.json"})
     proc = _version(ctx, "codex", [str(path), "--version"])
     if not proc.ok:
         return failed(f"{shown} does not run: {proc.error or f'exit {proc.returncode}'}",
                       [_first_line(proc.output)] if proc.output else [], {"path": shown}, fix=install)
     match = re.search(r"(\d+\.\d+\.\d+)", proc.stdout)
     version = match.group(1) if match else _first_line(proc.stdout)
-    return passed(f"codex-cli {version} at {shown}", evidence={"path": shown, "version": version})
+    return passed(f"codex-cli {version} at {shown}", evidence={"path": shown, "version": version,
+                                                               "version_from": "codex --version"})
 
 
 def proxy_binary_state(ctx) -> tuple[str, str, dict]:
