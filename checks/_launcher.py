@@ -14,104 +14,26 @@ import re
 from pathlib import Path
 
 from claudex_doctor.files import read_text
+from claudex_doctor.shellscan import blank_comments, dequote, expand, segments
 from claudex_doctor.paths import display
 
-_ASSIGN = re.compile(r"^\s*(?:export\s+|readonly\s+|local\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_VAR = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
 _SELF_DIR = re.compile(r"dirname|\$\{0%/\*\}|\$\{BASH_SOURCE(\[0\])?%/\*\}")
+_CD_OPTION = re.compile(r"^-[LPe@]+$")
 
 
-def _strip_comment(line: str) -> str:
-    for i, ch, top in _scan(line):
-        if top and ch == "#" and (i == 0 or line[i - 1] in " \t;&|("):
-            return line[:i]
-    return line
+def _self_dir(word: str) -> bool:
+    """`$(dirname "$0")`, `${0%/*}` and friends: the directory the script itself is in (the home)."""
+    return bool(_SELF_DIR.search(word)) and ("$0" in word or "${0" in word or "BASH_SOURCE" in word)
 
 
-def _scan(line: str):
-    """Yield (index, char, top-level?) for `line`, tracking quotes, backticks and $(...) nesting."""
-    stack: list[str] = []
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        top = stack[-1] if stack else None
-        yield i, ch, top is None
-        if top == "'":
-            if ch == "'":
-                stack.pop()
-        elif top in ('"', "`"):
-            if ch == "\\":
-                i += 1
-            elif ch == top:
-                stack.pop()
-            elif ch == "$" and line[i + 1:i + 2] == "(":
-                stack.append("(")
-                i += 1
-        else:
-            if ch == "\\":
-                i += 1
-            elif ch in "'\"`":
-                stack.append(ch)
-            elif ch == "$" and line[i + 1:i + 2] == "(":
-                stack.append("(")
-                i += 1
-            elif ch == "(" and top == "(":
-                stack.append("(")
-            elif ch == ")" and top == "(":
-                stack.pop()
-        i += 1
-
-
-def _commands(line: str) -> list[str]:
-    """Top-level commands of one line, split at ; && || & | (not inside quotes or $(...))."""
-    out, start = [], 0
-    cuts = [i for i, ch, top in _scan(line) if top and ch in ";&|"]
-    for i in cuts:
-        out.append(line[start:i])
-        start = i + 1
-    out.append(line[start:])
-    return [c.strip() for c in out if c.strip()]
-
-
-def _single_word(value: str) -> bool:
-    return not any(top and ch in " \t" for _i, ch, top in _scan(value))
-
-
-def _unquote(word: str) -> str:
-    word = word.strip()
-    if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":
-        return word[1:-1]
-    return word
-
-
-def _evaluate(target: str, variables: dict[str, str], home: Path, user_home: Path, depth: int = 0) -> str:
+def _evaluate(word: str, values: dict[str, str], home: Path, user_home: Path) -> str:
     """'home' | 'elsewhere' | 'unknown' for one cd target."""
-    target = _unquote(target)
-    if depth > 5:
-        return "unknown"
-    if _SELF_DIR.search(target) and ("$0" in target or "${0" in target or "BASH_SOURCE" in target):
+    if _self_dir(word):
         return "home"
-    var = _VAR.match(target)
-    if var:
-        name = var.group(1) or var.group(2)
-        if name in variables:
-            return _evaluate(variables[name], variables, home, user_home, depth + 1)
-        if name == "HOME":
-            return "home" if _same(user_home, home) else "elsewhere"
+    text = expand(word, values) if word else values["HOME"]
+    if text is None:
         return "unknown"
-    if target in ("", "~"):
-        return "home" if _same(user_home, home) else "elsewhere"
-    text = target
-    if text.startswith("~/"):
-        text = str(user_home) + text[1:]
-    for name, value in list(variables.items()) + [("HOME", str(user_home))]:
-        value = _unquote(value)
-        if "$" in value:
-            continue
-        text = text.replace("${" + name + "}", value)
-        text = re.sub(r"\$" + name + r"(?![A-Za-z0-9_])", lambda _m: value, text)
-    if "$" in text or "`" in text:
-        return "unknown"
+    text = text or values["HOME"]
     path = Path(text)
     if not path.is_absolute():
         return "unknown"
@@ -127,27 +49,30 @@ def _same(a: Path, b: Path) -> bool:
 
 def analyse(text: str, home: Path, user_home: Path) -> tuple[str, list[str]]:
     """(state, cd targets seen). state: home | elsewhere | unknown | none."""
-    joined = re.sub(r"\\\r?\n", " ", text)
-    variables: dict[str, str] = {}
+    values = {"HOME": str(user_home)}
+    unknown: set[str] = set()
     targets: list[str] = []
     results: list[str] = []
-    for raw in joined.splitlines():
-        line = _strip_comment(raw).strip()
-        if not line:
+    for segment in segments(blank_comments(text)):
+        assignment = segment.assignment
+        if assignment:
+            name, raw = assignment
+            value = str(home) if _self_dir(raw) else expand(raw, {k: v for k, v in values.items() if k not in unknown})
+            if value is None:
+                unknown.add(name)
+            else:
+                unknown.discard(name)
+                values[name] = value
             continue
-        for command in _commands(line):
-            command = re.sub(r"^(?:(?:then|do|else|\{|!|\()\s+)+", "", command).strip().lstrip("(").strip()
-            assign = _ASSIGN.match(command)
-            if assign and _single_word(assign.group(2).strip()):
-                variables[assign.group(1)] = assign.group(2).strip()
-                continue
-            match = re.match(r"^(?:builtin\s+)?(cd|pushd)(?:\s+(.*))?$", command)
-            if not match:
-                continue
-            words = (match.group(2) or "").strip()
-            words = re.sub(r"^(?:-[LPe@]+\s+)*(?:--\s+)?", "", words)
-            targets.append(words)
-            results.append(_evaluate(words, variables, home, user_home))
+        if dequote(segment.command) not in ("cd", "pushd"):
+            continue
+        args = [a for a in segment.args if not _CD_OPTION.match(a)]
+        if args and args[0] == "--":
+            args = args[1:]
+        word = args[0] if args else ""
+        targets.append(word)
+        known = {k: v for k, v in values.items() if k not in unknown}
+        results.append(_evaluate(word, known, home, user_home))
     if "home" in results:
         return "home", targets
     if "unknown" in results:
