@@ -25,6 +25,7 @@ from typing import Any, Mapping
 
 from . import atomic, envfile, journal, redact
 from .files import read_text
+from .shellscan import word_end
 from .paths import display
 from .primitives import PrimitiveError, PrimitiveResult
 
@@ -108,41 +109,6 @@ def _config_keys(paths) -> list[str]:
 
 # -- set-env ------------------------------------------------------------------------
 
-def _shell_word_end(raw: str) -> int:
-    """Length of the first shell word of `raw` (the value of an assignment): quotes, backslashes,
-    `$(...)`, `${...}` and backticks included, up to the first unquoted blank or operator."""
-    i, stack = 0, []
-    while i < len(raw):
-        ch = raw[i]
-        top = stack[-1] if stack else None
-        if top == "'":
-            if ch == "'":
-                stack.pop()
-        elif top in ('"', "`"):
-            if ch == "\\":
-                i += 1
-            elif ch == top:
-                stack.pop()
-            elif ch == "$" and raw[i + 1:i + 2] in ("(", "{"):
-                stack.append(")" if raw[i + 1] == "(" else "}")
-                i += 1
-        elif ch == "\\":
-            i += 1
-        elif ch in "'\"`":
-            stack.append(ch)
-        elif ch == "$" and raw[i + 1:i + 2] in ("(", "{"):
-            stack.append(")" if raw[i + 1] == "(" else "}")
-            i += 1
-        elif top is not None and ch == top:
-            stack.pop()
-        elif top == ")" and ch == "(":
-            stack.append(")")
-        elif top is None and ch in " \t;&|<>":
-            return i
-        i += 1
-    return len(raw)
-
-
 def _resolve_env_value(key: str, value: Any, paths) -> str:
     if isinstance(value, bool):
         value = "1" if value else "0"
@@ -185,7 +151,7 @@ def edit_env_text(text: str, values: Mapping[str, str], where: str) -> tuple[str
         quoted = envfile.render_line(key, value).split("=", 1)[1]
         if index is not None:
             head, raw = pattern[key].match(lines[index]).groups()
-            end = _shell_word_end(raw)
+            end = word_end(raw)
             if old == value and key not in current.dynamic:
                 changes.append(f"{where}: {key} already {shown(key, value)} (line {index + 1})")
                 continue

@@ -193,6 +193,42 @@ def _is_claude(word: str) -> bool:
     return bool(re.search(r"claude(?!x)", word, re.I)) and not re.search(r"claudex[-_]doctor", word, re.I)
 
 
+def word_end(code: str, i: int = 0) -> int:
+    """Index just past the shell word starting at code[i]: quotes, backslashes, `$(...)`, `${...}`
+    and backticks belong to the word, which ends at an unquoted blank, newline or operator."""
+    n, j = len(code), i
+    while j < n:
+        ch = code[j]
+        if ch in " \t\n;|()" or (ch == "&" and not (j > i and code[j - 1] in "<>")):
+            break
+        if ch == "\\":
+            j += 2
+        elif ch == "'":
+            k = code.find("'", j + 1)
+            j = n if k < 0 else k + 1
+        elif ch == '"':
+            j += 1
+            while j < n and code[j] != '"':
+                if code[j] == "\\":
+                    j += 2
+                elif code[j] == "$" and j + 1 < n and code[j + 1] in "({":  # "$(x "y")" nests quotes
+                    j = _close(code, j + 1, code[j + 1], ")" if code[j + 1] == "(" else "}")
+                elif code[j] == "`":
+                    k = code.find("`", j + 1)
+                    j = n if k < 0 else k + 1
+                else:
+                    j += 1
+            j += 1
+        elif ch == "$" and j + 1 < n and code[j + 1] in "({":
+            j = _close(code, j + 1, code[j + 1], ")" if code[j + 1] == "(" else "}")
+        elif ch == "`":
+            k = code.find("`", j + 1)
+            j = n if k < 0 else k + 1
+        else:
+            j += 1
+    return min(j, n)
+
+
 def segments(code: str, offset_line: int = 1) -> list[Segment]:
     """Split (comment-free) shell code into simple commands."""
     result: list[Segment] = []
@@ -234,28 +270,7 @@ def segments(code: str, offset_line: int = 1) -> list[Segment]:
             continue
         if not words:
             start_line = line
-        j = i
-        while j < n:
-            ch2 = code[j]
-            if ch2 in " \t\n;|()" or (ch2 == "&" and not (j > i and code[j - 1] in "<>")):
-                break
-            if ch2 == "\\":
-                j += 2
-            elif ch2 == "'":
-                k = code.find("'", j + 1)
-                j = n if k < 0 else k + 1
-            elif ch2 == '"':
-                j += 1
-                while j < n and code[j] != '"':
-                    j += 2 if code[j] == "\\" else 1
-                j += 1
-            elif ch2 == "$" and j + 1 < n and code[j + 1] in "({":
-                j = _close(code, j + 1, code[j + 1], ")" if code[j + 1] == "(" else "}")
-            elif ch2 == "`":
-                k = code.find("`", j + 1)
-                j = n if k < 0 else k + 1
-            else:
-                j += 1
+        j = word_end(code, i)
         word = code[i:j]
         line += word.count("\n")
         words.append(word)
