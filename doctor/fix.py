@@ -108,6 +108,16 @@ def _merge_target(steps: list[Step], primitive: str, fix: Fix) -> Step | None:
             if all(ours[k] == theirs[k] for k in ours.keys() & theirs.keys()):
                 return step
             continue
+        if primitive == "bootstrap" and bool(step.args.get("force")) == bool(fix.args.get("force")):
+            # One bootstrap writes every part either asked for (no `only` = all parts).
+            ours, theirs = step.args.get("only"), fix.args.get("only")
+            merged = None if ours is None or theirs is None else tuple(dict.fromkeys((*ours, *theirs)))
+            step.args = {k: v for k, v in {**step.args, **fix.args}.items() if k != "only"}
+            if merged is not None:
+                step.args["only"] = merged
+            if merged is None and step.command != fix.command:
+                step.command = "claudex-doctor bootstrap" + (" --force" if step.args.get("force") else "")
+            return step
         if step.args == dict(fix.args):
             return step
     return None

@@ -124,3 +124,20 @@ def test_a_config_change_that_needs_a_restart_gets_one(monkeypatch):
                          finding("port.owner", fix=Fix.safe("restart", "restart"))))
     fixmod.execute(steps, None, dry_run=True, allow_confirm=False, ask=None)
     assert [s.primitive for s in steps] == ["set-config", "restart"]
+
+
+def test_bootstrap_steps_merge_their_parts():
+    steps = fixmod.plan((
+        finding("paths.home", fix=Fix.confirm("bootstrap", "create the home")),
+        finding("wrapper.installed", fix=Fix.confirm("bootstrap", "wrapper", command="claudex-doctor bootstrap --only wrapper",
+                                                     only=("wrapper",))),
+        finding("bin.proxy", fix=Fix.confirm("bootstrap", "binary", only=("binary",))),
+    ))
+    assert len(steps) == 1 and "only" not in steps[0].args and steps[0].command == "claudex-doctor bootstrap"
+    steps = fixmod.plan((
+        finding("a.a", fix=Fix.confirm("bootstrap", "w", only=("wrapper",))),
+        finding("b.b", fix=Fix.confirm("bootstrap", "b", only=("binary",))),
+        finding("c.c", fix=Fix.confirm("bootstrap", "forced", only=("wrapper",), force=True)),
+    ))
+    assert [s.args.get("only") for s in steps] == [("wrapper", "binary"), ("wrapper",)]
+    assert [bool(s.args.get("force")) for s in steps] == [False, True]
