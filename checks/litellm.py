@@ -47,19 +47,14 @@ def _is_litellm(name: str, cmdline: list[str]) -> bool:
 
 
 def listeners(ctx) -> dict[int, list[int]]:
-    """port -> pids listening on TCP (memoised; empty when the OS does not let us look)."""
-    def compute():
-        import psutil
+    """port -> pids listening on TCP (the run's one socket scan; empty when the OS does not let us look)."""
+    from .port import listen_table
 
-        out: dict[int, list[int]] = {}
-        try:
-            for conn in psutil.net_connections(kind="tcp"):
-                if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.pid:
-                    out.setdefault(conn.laddr.port, []).append(conn.pid)
-        except (psutil.Error, OSError):
-            return {}
-        return out
-    return ctx.memo("route.listeners", compute)
+    out: dict[int, list[int]] = {}
+    for port, _address, pid in listen_table(ctx) or ():
+        if pid:
+            out.setdefault(port, []).append(pid)
+    return out
 
 
 def _process(pid: int) -> tuple[str, list[str]] | None:

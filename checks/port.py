@@ -33,8 +33,15 @@ def listener(ctx):
         from claudex_doctor.service import endpoint
 
         host, port = endpoint(ctx)
-        return identify(ctx.paths, port, host)
+        return identify(ctx.paths, port, host, table=listen_table(ctx))
     return ctx.memo("port.listener", compute)
+
+
+def listen_table(ctx):
+    """Every listening TCP socket (port, address, pid), scanned once per run; None when not visible."""
+    from claudex_doctor.owner import listen_table as scan
+
+    return ctx.memo("tcp.listen_table", scan)
 
 
 def _evidence(ctx, owner) -> dict:

@@ -228,19 +228,22 @@ def connect_test(host: str, port: int, timeout: float = 0.3) -> bool:
         return False
 
 
-def _listeners(port: int) -> list[tuple[str, int | None]] | None:
-    """[(address, pid)] listening on `port`; None when the socket table is not visible at all."""
+def listen_table() -> list[tuple[int, str, int | None]] | None:
+    """Every listening TCP socket as (port, address, pid); None when the socket table is not visible."""
     import psutil
 
     try:
         conns = psutil.net_connections(kind="tcp")
     except (psutil.AccessDenied, PermissionError):
         return None
-    found: list[tuple[str, int | None]] = []
-    for conn in conns:
-        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
-            found.append((conn.laddr.ip, conn.pid))
-    return found
+    return [(c.laddr.port, c.laddr.ip, c.pid) for c in conns if c.status == psutil.CONN_LISTEN and c.laddr]
+
+
+def _listeners(port: int, table: list[tuple[int, str, int | None]] | None) -> list[tuple[str, int | None]] | None:
+    """[(address, pid)] listening on `port`; None when the socket table is not visible at all."""
+    if table is None:
+        return None
+    return [(address, pid) for p, address, pid in table if p == port]
 
 
 def _own_sockets(info: ProcInfo, port: int) -> list[str]:
@@ -275,12 +278,17 @@ def _in_our_session(listener: ProcInfo, record: PidRecord, home: Path) -> bool:
             and refers_to(listener, home))
 
 
-def identify(paths, port: int, host: str | None = None) -> Owner:
-    """The shared verdict: who listens on `port`, and is it this home's proxy."""
+_UNSET: Any = object()
+
+
+def identify(paths, port: int, host: str | None = None, table: Any = _UNSET) -> Owner:
+    """The shared verdict: who listens on `port`, and is it this home's proxy.
+
+    `table` is a `listen_table()` result the caller already has (checks share one scan per run)."""
     home = _resolve(paths.home) or Path(paths.home)
     record = read_pidfile(paths.pidfile)
     running = verify(record, home)
-    table = _listeners(port)
+    table = _listeners(port, listen_table() if table is _UNSET else table)
     visibility = "full"
     if table is None:
         visibility = "connect"

@@ -110,3 +110,21 @@ def test_cli_points_to_explain(home, cli):
     home.env_values(ANTHROPIC_BASE_URL="http://127.0.0.1:4000")
     proc = cli("--only", "route.litellm", env=home.cli_env(NO_COLOR="1"), cwd=home.project)
     assert proc.returncode == 1 and "claudex-doctor explain litellm" in proc.stdout
+
+
+def test_port_owner_and_route_litellm_share_one_socket_scan(tmp_path, monkeypatch):
+    import psutil
+
+    from claudex_doctor.checks import litellm as litellm_check
+    from claudex_doctor.checks import port as port_check
+    from claudex_doctor.context import Context, Options
+    from claudex_doctor.paths import resolve
+
+    calls = []
+    real = psutil.net_connections
+    monkeypatch.setattr(psutil, "net_connections", lambda *a, **k: calls.append(1) or real(*a, **k))
+    env = {"HOME": str(tmp_path)}
+    ctx = Context(resolve(env=env), Options(), env=env)
+    port_check.listener(ctx)
+    litellm_check.listeners(ctx)
+    assert len(calls) == 1
