@@ -115,6 +115,27 @@ def _reset_seconds(reply) -> int | None:
     return found
 
 
+_LOGGED_RESET = re.compile(r"usage_limit_reached.*?\"resets_in_seconds\":\s*(\d+)")
+
+
+def _reset_from_log(ctx):
+    """When the quota resets, from the newest usage_limit_reached line in the proxy log: CLIProxyAPI
+    logs the upstream body (with resets_in_seconds) but gives the client only the message."""
+    from .logs import _stamp, log_sources, read_tail
+
+    for path in log_sources(ctx):
+        try:
+            text, _ = read_tail(path, 64 * 1024)
+        except OSError:
+            continue
+        for line in reversed(text.splitlines()):
+            match = _LOGGED_RESET.search(line)
+            stamp = _stamp(line) if match else None
+            if stamp is not None:
+                return stamp + timedelta(seconds=int(match.group(1)))
+    return None
+
+
 def _duration(seconds: int) -> str:
     if seconds < 90:
         return f"{seconds} s"
@@ -182,10 +203,13 @@ def http_failure(ctx, reply, what: str, status: int | None = None) -> Outcome:
     if status == 429 or _contains(text, "usage_limit_reached", "usage limit"):
         seconds = _reset_seconds(reply)
         when = ""
-        if seconds is not None:
-            at = (ctx.now() + timedelta(seconds=seconds)).astimezone()
-            when = f"; it resets in {_duration(seconds)} (around {at:%Y-%m-%d %H:%M %Z})"
-            ev["resets_in_seconds"] = seconds
+        at = (ctx.now() + timedelta(seconds=seconds)) if seconds is not None else _reset_from_log(ctx)
+        if at is not None:
+            left = max(0, int((at - ctx.now()).total_seconds()))
+            when = f"; it resets in {_duration(left)} (around {at.astimezone():%Y-%m-%d %H:%M %Z})"
+            ev["resets_in_seconds"] = left
+            if seconds is None:
+                ev["reset_from"] = "the proxy log (the client's error carries no reset time)"
         plan = reply.headers.get("x-codex-plan-type")
         if plan:
             ev["plan"] = plan

@@ -8,6 +8,8 @@ the real port.owner check (they skip, saying so, while it is a placeholder).
 
 from __future__ import annotations
 
+import re
+
 import json
 import os
 import socket
@@ -51,7 +53,7 @@ class Live:
     def start(self, mode: str = "ok", api_keys=(KEY,), **home) -> FakeGateway:
         gw = FakeGateway(api_keys=api_keys, mode=mode, delay=home.pop("delay", 2.0),
                          reset_seconds=home.pop("reset_seconds", 3600),
-                         models=home.pop("models", DEFAULT_MODELS)).start()
+                         models=home.pop("models", DEFAULT_MODELS), log=home.pop("log", None)).start()
         self.gateways.append(gw)
         self.home(gw.port, **home)
         return gw
@@ -224,14 +226,30 @@ def test_safe_mode_is_detected_by_proxy_health(live):
     assert "unsafe_example_api_key" in outcome.summary
 
 
-def test_usage_limit_reports_the_reset_time(live):
-    live.start("usage_limit", reset_seconds=5400)
+def test_usage_limit_takes_the_reset_time_from_the_proxy_log(live):
+    # Like the real proxy, the fake gives the client only the message; the reset time is in its log.
+    log_file = live.root / "home" / "cli-proxy-api.log"
+
+    def log(line: str) -> None:
+        with open(log_file, "a") as handle:
+            handle.write(line + "\n")
+
+    live.start("usage_limit", reset_seconds=5400, log=log)
     found = live.run()
     messages = found["probe.messages"]
     assert messages.status is Status.FAIL and "usage_limit_reached" in messages.summary
-    assert "resets in 1 h 30 min" in messages.summary and messages.evidence["resets_in_seconds"] == 5400
+    assert re.search(r"resets in 1 h (29|30) min", messages.summary), messages.summary
+    assert 5390 <= messages.evidence["resets_in_seconds"] <= 5400
+    assert "proxy log" in messages.evidence["reset_from"]
     assert messages.reference == "references/probes.md#usage-limit-reached"
     assert found["probe.count_tokens"].status is Status.PASS  # counted locally: no quota needed
+
+
+def test_usage_limit_without_a_logged_reset_time_still_names_the_quota(live):
+    live.start("usage_limit")
+    messages = live.run()["probe.messages"]
+    assert messages.status is Status.FAIL and "quota is used up" in messages.summary
+    assert "resets in" not in messages.summary
 
 
 def test_model_not_supported_with_a_chatgpt_account(live):

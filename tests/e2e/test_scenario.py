@@ -228,3 +228,18 @@ def _snapshot(root: Path) -> dict[str, bytes]:
                 and "fake-upstream" not in str(path) and "upstream" not in path.parts:
             out[str(path.relative_to(root))] = path.read_bytes()
     return out
+
+
+def test_usage_limit_names_the_quota_and_its_reset_time(healthy):
+    healthy.upstream.set_mode("usage_limit", resets_in_seconds=5400)
+    try:
+        code, checks, _ = healthy.findings()
+    finally:
+        healthy.upstream.set_mode("ok")
+    messages = checks["probe.messages"]
+    assert code == 1 and messages["status"] == "fail", messages
+    assert "quota is used up" in messages["summary"]
+    # The real proxy drops the reset time from the client's error; the doctor reads it from the proxy log.
+    assert "resets in 1 h" in messages["summary"], messages["summary"]
+    assert messages["fix"]["safety"] == "manual"
+    healthy.must("restart")  # the proxy's cooldown lives in memory: a restart ends it for the next test

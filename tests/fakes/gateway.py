@@ -334,20 +334,23 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if not upstream:
             return model
+        # Shapes as the real CLIProxyAPI v7.2.140 gives them to clients (tests/e2e/FINDINGS.md): the
+        # upstream body survives only in the log line; the client's error drops plan and reset time.
         if mode == "usage_limit":
             secs = self.state.reset_seconds
-            self._log("warn", f"upstream execution failed: provider=codex model={model} status=429 "
-                              f"err={{\"error\":{{\"type\":\"usage_limit_reached\",\"resets_in_seconds\":{secs}}}}}")
-            self._send(429, {"type": "error", "error": {"type": "usage_limit_reached", "message":
-                             "You've hit your usage limit.", "plan_type": "plus", "resets_in_seconds": secs}},
-                       headers={"X-Codex-Plan-Type": "plus", "X-Codex-Primary-Used-Percent": "100",
-                                "X-Codex-Primary-Reset-After-Seconds": str(secs)})
+            self._log("warn", f"upstream execution failed: provider=codex model={base_model(model)} "
+                              f"auth=provider=codex auth_file=codex-current.json duration=19ms "
+                              f"err={{\"error\": {{\"type\": \"usage_limit_reached\", \"message\": "
+                              f"\"The usage limit has been reached\", \"plan_type\": \"plus\", "
+                              f"\"resets_in_seconds\": {secs}}}}}")
+            self._error(429, "usage_limit_reached", "The usage limit has been reached")
             return None
         if mode == "model_not_supported":
             text = f"The '{base_model(model)}' model is not supported when using Codex with a ChatGPT account."
-            self._log("warn", f"upstream execution failed: provider=codex model={model} status=400 "
-                              f"err={{\"detail\":\"{text}\"}}")
-            self._error(400, "invalid_request_error", text)
+            upstream_body = json.dumps({"detail": text})
+            self._log("warn", f"upstream execution failed: provider=codex model={base_model(model)} "
+                              f"auth=provider=codex auth_file=codex-current.json duration=21ms err={upstream_body}")
+            self._error(400, "invalid_request_error", upstream_body)
             return None
         if mode == "upstream_unreachable":
             text = ("Post \"https://chatgpt.com/backend-api/codex/responses\": utls: dial upstream: dial tcp: "
