@@ -4,9 +4,9 @@
    for the same primitive merge (three findings, one restart; two env edits, one
    set-env with both assignments) and run in a fixed order that follows the
    stack: create, configure, credentials, then the service.
-2. Gate by safety: `safe` steps run with --fix; `confirm` steps need --yes (or an
-   interactive yes on a TTY; never a prompt without one); `manual` steps are only
-   printed.
+2. Gate by safety: on a terminal, `safe` steps run with --fix and `confirm` steps
+   need --yes or an interactive yes; without a terminal nothing is applied unless
+   --yes (which applies both); `manual` steps are only printed.
 3. --dry-run asks each primitive for its exact changes and touches nothing.
 4. After applying, the checks run again and each step shows its checks before -> after.
 """
@@ -123,8 +123,15 @@ def _merge_target(steps: list[Step], primitive: str, fix: Fix) -> Step | None:
     return None
 
 
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _confirm(step: Step) -> bool:
-    if not sys.stdin.isatty():
+    if not _isatty(sys.stdin):
         return False
     sys.stderr.write(f"Apply '{step.command}'? {'; '.join(dict.fromkeys(step.descriptions))} [y/N] ")
     sys.stderr.flush()
@@ -136,8 +143,10 @@ def _confirm(step: Step) -> bool:
 
 
 def execute(steps: list[Step], paths, *, dry_run: bool, allow_confirm: bool,
-            ask: Callable[[Step], bool] | None = _confirm) -> None:
-    """Apply (or dry-run) each step in order; a failure never stops the steps that do not depend on it."""
+            ask: Callable[[Step], bool] | None = _confirm, allow_safe: bool = True) -> None:
+    """Apply (or dry-run) each step in order; a failure never stops the steps that do not depend on it.
+
+    allow_safe=False (no terminal and no --yes) withholds every step: nobody is there to see it happen."""
     from .primitives import PrimitiveError, apply
 
     index = 0
@@ -158,6 +167,10 @@ def execute(steps: list[Step], paths, *, dry_run: bool, allow_confirm: bool,
             except Exception as exc:  # a primitive's bug must not sink the whole plan
                 step.message = f"could not plan: {type(exc).__name__}: {exc}"
             step.status = "planned"
+            continue
+        if not allow_safe and not allow_confirm:
+            step.status = "withheld"
+            step.message = "not applied: no terminal to confirm on; run again with --fix --yes"
             continue
         if step.safety is Safety.CONFIRM and not allow_confirm:
             if ask is None or not ask(step):
@@ -201,8 +214,10 @@ def run_fix(args, paths, options) -> int:
         raise DoctorError(str(exc)) from None
     steps = plan(before.findings)
     allow_confirm = bool(args.yes or args.unsafe)
+    # The contract: without a terminal, --fix applies nothing unless --yes says so.
+    interactive = _isatty(sys.stdin)
     execute(steps, paths, dry_run=args.dry_run, allow_confirm=allow_confirm,
-            ask=None if args.json else _confirm)
+            ask=None if args.json else _confirm, allow_safe=interactive)
 
     after = before
     if any(s.status == "applied" for s in steps):
@@ -254,7 +269,8 @@ def render_plan(steps: list[Step], before: dict[str, str], after: dict[str, str]
             lines.append("       re-check: " + "; ".join(moved))
     withheld = sum(1 for s in steps if s.status == "withheld")
     if withheld:
-        lines.append(f"{withheld} fix{'es' if withheld != 1 else ''} need confirmation: run `claudex-doctor --fix --yes`.")
+        lines.append(f"{withheld} fix{'es' if withheld != 1 else ''} not applied without confirmation: "
+                     "run `claudex-doctor --fix --yes`.")
     if dry_run:
         lines.append("Run `claudex-doctor --fix` to apply the safe ones (`--yes` adds those that need confirmation).")
     return redactor("\n".join(lines) + "\n")

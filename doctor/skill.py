@@ -69,10 +69,12 @@ explain` lists them; add `--json` for {topic, title, path, headings, markdown}.
 
 1. `claudex-doctor --fix --dry-run`: shows every planned fix and the exact change; touches nothing.
    Show the plan to the user.
-2. `claudex-doctor --fix`: applies the `safe` fixes, then re-runs the affected checks and shows
-   before and after.
-3. `confirm` fixes (for example writing `~/.codex/auth.json`, re-bootstrapping) need
-   `claudex-doctor --fix --yes`. Use `--yes` only after the user has agreed to those changes.
+2. Without a terminal (as an agent runs it) `--fix` alone applies nothing. Once the user has
+   agreed to the plan, `claudex-doctor --fix --yes` applies the `safe` and the `confirm` fixes
+   (for example writing `~/.codex/auth.json`, re-bootstrapping), then checks everything again and
+   shows each fix's checks before and after.
+3. On the user's own terminal, `claudex-doctor --fix` applies the `safe` fixes and asks before
+   each `confirm` one.
 4. `manual` fixes are for the user: give them the command (`codex login`, stopping a process
    that is not the stack's own, installing a program). Do not run interactive logins yourself.
 5. Check again with `claudex-doctor --json`.

@@ -308,7 +308,7 @@ def test_fix_applies_the_safe_config_and_env_fixes_end_to_end(home, cli):
     home.write_env(ENV_TEXT.format(key=home.key) + "export ANTHROPIC_DEFAULT_SONNET_MODEL='gpt-5.6-terra(high)'\n"
                    "export ANTHROPIC_DEFAULT_HAIKU_MODEL='gpt-5.6-luna(low)'\n")
     ids = "config.exposure,env.mapping,env.context_window"
-    proc = cli("--fix", "--json", "--offline", "--only", ids, env=home.cli_env())
+    proc = cli("--fix", "--yes", "--json", "--offline", "--only", ids, env=home.cli_env())
     data = json.loads(proc.stdout)
     status = {c["id"]: c["status"] for c in data["checks"]}
     assert status["config.exposure"] == "pass" and status["env.mapping"] == "pass", data["fixes"]

@@ -141,3 +141,27 @@ def test_bootstrap_steps_merge_their_parts():
     ))
     assert [s.args.get("only") for s in steps] == [("wrapper", "binary"), ("wrapper",)]
     assert [bool(s.args.get("force")) for s in steps] == [False, True]
+
+
+def test_without_a_terminal_nothing_is_applied_unless_yes():
+    steps = fixmod.plan((finding("a.a", fix=Fix.safe("start", "start")),
+                         finding("b.b", fix=Fix.confirm("sync-auth", "reverse")),
+                         finding("c.c", fix=Fix.manual("log in", "codex login"))))
+    fixmod.execute(steps, None, dry_run=False, allow_confirm=False, ask=None, allow_safe=False)
+    assert [s.status for s in steps] == ["withheld", "withheld", "manual"] and not CALLS
+    assert "--yes" in steps[0].message
+    fixmod.execute(steps, None, dry_run=False, allow_confirm=True, ask=None, allow_safe=False)
+    assert [s.status for s in steps] == ["applied", "applied", "manual"]
+
+
+def test_cli_fix_without_a_terminal_changes_nothing_without_yes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HOME=str(tmp_path), NO_COLOR="1")
+    proc = subprocess.run([sys.executable, "-m", "claudex_doctor", "--fix", "--offline", "--only", "paths.home"],
+                          env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert proc.returncode == 1
+    assert "no terminal to confirm on" in proc.stdout
+    assert not (tmp_path / ".local" / "share" / "claudex-gateway").exists()
