@@ -29,7 +29,7 @@ from pathlib import Path
 from claudex_doctor.files import read_text
 from claudex_doctor.graph import check
 from claudex_doctor.model import Fix, failed, passed, skipped, warned
-from claudex_doctor.paths import display
+from claudex_doctor.paths import display, shell_word
 
 REF = "references/wrapper.md"
 
@@ -110,10 +110,11 @@ def wrapper_installed(ctx):
     evidence.update(path_evidence)
     if path_issue is not None:
         message, anchor = path_issue
-        details.append(f'Put its directory first on PATH, e.g. export PATH="{path.parent}:$PATH" in your shell profile.')
+        folder = shell_word(path.parent, ctx.paths.user_home)
+        command = f'export PATH={folder}:"$PATH"'
+        details.append(f"Put its directory first on PATH in your shell profile: {command}")
         return warned(message, details, evidence, reference=f"{REF}#{anchor}",
-                      fix=Fix.manual("Put the wrapper's directory first on PATH",
-                                     f'export PATH="{display(path.parent, ctx.paths.user_home)}:$PATH"'))
+                      fix=Fix.manual("Put the wrapper's directory first on PATH", command))
     if analysis.warnings:
         first = analysis.warnings[0]
         return warned(first.message, details[1:], evidence, reference=first.reference, fix=_rewrite_fix())

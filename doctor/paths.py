@@ -159,3 +159,13 @@ def display(path: Path | str, user_home: Path | None = None) -> str:
     if home and home != "/" and (text == home or text.startswith(home + os.sep)):
         return "~" + text[len(home):]
     return text
+
+
+def shell_word(path: Path | str, user_home: Path | None = None) -> str:
+    """A path as a word to paste into a shell command: `"$HOME/..."` under the home (a `~` would not
+    expand inside quotes), else the path, quoted when it needs it."""
+    shown = display(path, user_home)
+    if shown == "~" or shown.startswith("~/"):
+        return '"$HOME' + shown[1:].replace('"', '\\"') + '"'
+    import shlex
+    return shlex.quote(shown)

@@ -44,3 +44,17 @@ def test_display_uses_tilde(tmp_path):
     assert display(tmp_path / "a", tmp_path) == "~/a"
     assert display(Path("/etc/x"), tmp_path) == "/etc/x"
 
+
+
+def test_shell_word_expands_the_home_inside_quotes(tmp_path):
+    import subprocess
+
+    from claudex_doctor.paths import shell_word
+
+    odd = tmp_path / "my bin" / 'q"uote'
+    assert shell_word(tmp_path / "bin", tmp_path) == '"$HOME/bin"'
+    for path in (tmp_path / "bin", odd, Path("/opt/x y")):
+        word = shell_word(path, tmp_path)
+        out = subprocess.run(["sh", "-c", f"printf %s {word}"], capture_output=True, text=True,
+                             env={"HOME": str(tmp_path)}).stdout
+        assert out == str(path)
