@@ -229,48 +229,7 @@ def run_fix(args, paths, options) -> int:
     fixes = tuple(s.to_dict(before_status, after_status) for s in steps)
     result = RunResult(after.findings, after.home, after.started_at, after.duration_ms, after.tool_version,
                        after.strict, fixes=fixes)
-    _emit(result, args, steps, before_status, after_status)
-    return result.exit_code
-
-
-def _emit(result: RunResult, args, steps: list[Step], before: dict[str, str], after: dict[str, str]) -> None:
     from .commands.doctor import emit
-    from .redact import redact_text
 
-    if args.json:
-        emit(result, args)
-        return
-    out = sys.stdout
-    emit(RunResult(result.findings, result.home, result.started_at, result.duration_ms, result.tool_version,
-                   result.strict), args)
-    out.write("\n" + render_plan(steps, before, after, dry_run=args.dry_run, redactor=redact_text))
-    out.flush()
-
-
-def render_plan(steps: list[Step], before: dict[str, str], after: dict[str, str], *, dry_run: bool,
-                redactor: Callable[[str], str]) -> str:
-    if not steps:
-        return "Nothing to fix automatically: no failing check has a fix.\n"
-    lines = ["Fix plan (dry run: nothing was changed)" if dry_run else "Fixes"]
-    marks = {"planned": "would", "applied": "done", "failed": "FAILED", "withheld": "needs --yes", "manual": "manual"}
-    for number, step in enumerate(steps, 1):
-        lines.append(f"  {number}. [{marks.get(step.status, step.status)}] {step.command}  "
-                     f"({step.safety.value}; for {', '.join(step.checks)})")
-        for description in dict.fromkeys(step.descriptions):
-            lines.append(f"       {description}")
-        for change in step.changes:
-            lines.append(f"       - {change}")
-        if step.message and step.status != "planned":
-            lines.append(f"       {step.message}")
-        elif step.message and dry_run and step.message.startswith(("would refuse", "could not")):
-            lines.append(f"       {step.message}")
-        if step.status == "applied":
-            moved = [f"{cid}: {before.get(cid, '?')} -> {after.get(cid, '?')}" for cid in step.checks]
-            lines.append("       re-check: " + "; ".join(moved))
-    withheld = sum(1 for s in steps if s.status == "withheld")
-    if withheld:
-        lines.append(f"{withheld} fix{'es' if withheld != 1 else ''} not applied without confirmation: "
-                     "run `claudex-doctor --fix --yes`.")
-    if dry_run:
-        lines.append("Run `claudex-doctor --fix` to apply the safe ones (`--yes` adds those that need confirmation).")
-    return redactor("\n".join(lines) + "\n")
+    emit(result, args)  # the same renderers as a plain run: the fixes are part of the result
+    return result.exit_code

@@ -92,8 +92,12 @@ def test_dry_run_calls_primitives_in_dry_run_mode_only():
     assert all(dry for _, dry, _ in CALLS) and len(CALLS) == 2
     assert [s.primitive for s in steps] == ["bootstrap", "set-env"]
     assert steps[0].changes == ["bootstrap change"] and steps[1].changes == ["set-env change"]
-    text = fixmod.render_plan(steps, {}, {}, dry_run=True, redactor=str)
-    assert "nothing was changed" in text and "set-env change" in text
+    from claudex_doctor.model import RunResult
+    from claudex_doctor.render import terminal
+
+    fixes = tuple(step.to_dict({}, {}) for step in steps)
+    text = terminal.render(RunResult((), "~/x", "2026-11-24T00:00:00+00:00", 1, "0.1.0", fixes=fixes))
+    assert "nothing was changed" in text and "set-env change" in text and "[would]" in text
 
 
 def test_a_refusing_primitive_fails_its_step_and_the_rest_go_on():

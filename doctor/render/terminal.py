@@ -85,12 +85,46 @@ def _finding(console, f: Finding, symbols, id_width: int, verbose: bool) -> None
         console.print(f"{indent}[dim]see:[/] {_esc(f.reference)}  [dim](claudex-doctor explain {topic_of(f.reference)})[/]")
 
 
+FIX_MARKS = {"planned": "would", "applied": "done", "failed": "FAILED", "withheld": "not applied",
+             "manual": "manual"}
+
+
 def _fixes(console, fixes, symbols) -> None:
-    console.print("[bold underline]Fixes[/]")
-    for fix in fixes:
-        status = fix.get("status", "?")
-        sym = {"applied": symbols[Status.PASS], "failed": symbols[Status.FAIL], "planned": "*"}.get(status, symbols[Status.SKIP])
-        console.print(f"  {sym:>2} {_esc(str(fix.get('primitive')))}: {_esc(str(fix.get('message') or fix.get('description', '')))}")
+    """The fix plan, or what --fix did: one numbered step per primitive, its changes and its re-check."""
+    if not fixes:
+        console.print("Nothing to fix automatically: no failing check has a fix.")
+        console.print()
+        return
+    dry_run = all(f.get("status") in ("planned", "manual") for f in fixes)
+    console.print("[bold underline]Fix plan[/] [dim](dry run: nothing was changed)[/]" if dry_run
+                  else "[bold underline]Fixes[/]")
+    for number, fix in enumerate(fixes, 1):
+        status = str(fix.get("status", "?"))
+        style = {"applied": "green", "failed": "bold red", "withheld": "yellow"}.get(status, "")
+        mark = f"[{style}]{FIX_MARKS.get(status, status)}[/]" if style else FIX_MARKS.get(status, status)
+        checks = ", ".join(fix.get("checks") or [])
+        console.print(f"  {number}. \\[{mark}] [bold]{_esc(str(fix.get('command', '')))}[/]  "
+                      f"[dim]({_esc(str(fix.get('safety')))}; for {_esc(checks)})[/]")
+        indent = " " * 7
+        for line in str(fix.get("description", "")).split("; "):
+            if line:
+                console.print(f"{indent}{_esc(line)}")
+        for change in fix.get("changes") or []:
+            console.print(f"{indent}- {_esc(str(change))}")
+        message = str(fix.get("message") or "")
+        if message and (status != "planned" or message.startswith(("would refuse", "could not"))):
+            console.print(f"{indent}{_esc(message)}", style="dim" if status == "manual" else None)
+        if status == "applied":
+            before, after = fix.get("before") or {}, fix.get("after") or {}
+            moved = [f"{cid}: {before.get(cid, '?')} -> {after.get(cid, '?')}" for cid in fix.get("checks") or []]
+            console.print(f"{indent}re-check: " + "; ".join(moved))
+    withheld = sum(1 for f in fixes if f.get("status") == "withheld")
+    if withheld:
+        console.print(f"[yellow]{withheld} fix{'es' if withheld != 1 else ''} not applied without confirmation:[/] "
+                      "run `claudex-doctor --fix --yes`.")
+    if dry_run:
+        console.print("Run `claudex-doctor --fix` to apply the safe ones on a terminal "
+                      "(`--yes` applies those that need confirmation too).")
     console.print()
 
 
