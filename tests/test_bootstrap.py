@@ -303,8 +303,8 @@ def test_pinned_build_uses_go_install_with_a_temporary_gobin(setup, tmp_path):
     result = bootstrap.apply(paths, env=env)
     assert proxybuild.probe(paths.binary)[0] == "ok" and _mode(paths.binary) == 0o755
     calls = log.read_text().splitlines()
-    assert calls == [f"install -trimpath -ldflags -s -w -X main.Version=v7.2.140 "
-                     f"github.com/router-for-me/CLIProxyAPI/v7/cmd/server@v7.2.140"]
+    assert calls == ["install -trimpath -ldflags -s -w -X main.Version=v7.2.140 "
+                     "github.com/router-for-me/CLIProxyAPI/v7/cmd/server@v7.2.140"]
     assert "go install" in next(l for l in result.changes if "cli-proxy-api" in l)
 
 

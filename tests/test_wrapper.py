@@ -242,7 +242,7 @@ SERVICE = 'case "${1-}" in status|start|stop|restart) exec claudex-doctor "$@" ;
     (f'. "{ENV}"\nexec python3 -m claudex_doctor.cli passthrough "$@"\n', "no_claude"),
     ('ROOT=$(dirname "$0")\n. "$ROOT/env"\nexec "$CLAUDE_BIN" "$@"\n', "substitution"),
     ('. "$(dirname "$0")/claude-code-gpt54.env"\nexec "$CLAUDE_BIN" "$@"\n', "source_unknown"),
-    (f'python3 -c "print(1)"\n' + GOOD_TAIL, "python"),
+    ('python3 -c "print(1)"\n' + GOOD_TAIL, "python"),
     (f'. "{ENV}"\nexec claude "$@"\n', "literal_claude"),
     (f'. "{ENV}"\nexec "$CLAUDE_BIN" --dangerously-skip-permissions "$@"\n', "args_added"),
     (GOOD_TAIL, "service_missing"),

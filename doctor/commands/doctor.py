@@ -16,7 +16,7 @@ def options_from(args) -> Options:
 
 
 def main(args) -> int:
-    from ..console import Progress, wants_color, wants_unicode, width
+    from ..console import Progress
     from ..diagnose import diagnose
     from ..graph import GraphError
 
