@@ -71,10 +71,20 @@ def test_version_and_help(cli):
     assert proc.returncode == 0 and "Exit codes" in proc.stdout
 
 
-def test_strict_turns_warnings_into_exit_1(cli, gateway_home, user_home):
-    # A legacy home beside the current one is informational (pass); strict leaves a pass alone.
+def test_strict_turns_warnings_into_exit_1(cli, gateway_home):
+    # A port other than 8327 that the env file agrees with is a warning, never a failure.
     gateway_home.mkdir(parents=True)
-    assert cli("--only", "paths.home", "--strict").returncode == 0
+    (gateway_home / "config.yaml").write_text('host: "127.0.0.1"\nport: 8328\nauth-dir: "./auth"\n'
+                                              'api-keys:\n  - "local-key-for-strict-test-0123"\n')
+    (gateway_home / "run.sh").write_text('#!/bin/sh\ncd "$(dirname "$0")" && exec ./cli-proxy-api -config config.yaml\n')
+    (gateway_home / "auth").mkdir(mode=0o700)
+    (gateway_home / "claude-code-gpt54.env").write_text("export ANTHROPIC_BASE_URL=http://127.0.0.1:8328\n")
+    proc = cli("--only", "config.valid", "--json")
+    data = json.loads(proc.stdout)
+    assert data["checks"][-1]["id"] == "config.valid" and data["checks"][-1]["status"] == "warn", data
+    assert proc.returncode == 0 and data["status"] == "warn"
+    proc = cli("--only", "config.valid", "--json", "--strict")
+    assert proc.returncode == 1 and json.loads(proc.stdout)["status"] == "fail"
 
 
 def test_options_mean_the_same_before_and_after_a_command():
