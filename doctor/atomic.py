@@ -34,7 +34,19 @@ def write_atomic(path: Path, data: bytes | str, mode: int | None = None, keep_ba
     """Replace `path` with `data` atomically. Mode: given, else the old file's, else 0600."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    path = Path(path)
+    return _replace(Path(path), lambda handle: handle.write(data), mode, keep_backup, backup_dir)
+
+
+def install_file(source: Path, path: Path, mode: int | None = None, keep_backup: bool = True,
+                 backup_dir: Path | None = None) -> Path | None:
+    """Replace `path` with a copy of `source` (a large binary, streamed) atomically, like write_atomic."""
+    def copy(handle) -> None:
+        with open(source, "rb") as src:
+            shutil.copyfileobj(src, handle, 1 << 20)
+    return _replace(Path(path), copy, mode, keep_backup, backup_dir)
+
+
+def _replace(path: Path, write, mode: int | None, keep_backup: bool, backup_dir: Path | None) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         try:
@@ -46,7 +58,7 @@ def write_atomic(path: Path, data: bytes | str, mode: int | None = None, keep_ba
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -285,29 +285,10 @@ def _execute(paths, item: Item, built: Path | None) -> Path | None:
     backup_dir = paths.backups if paths.home.is_dir() else item.path.parent
     if item.part == "binary":
         assert built is not None
-        saved = atomic.backup(item.path, backup_dir) if item.path.exists() else None
-        _install(built, item.path, item.mode)
-        return saved
+        return atomic.install_file(built, item.path, item.mode, keep_backup=item.path.exists(),
+                                   backup_dir=backup_dir)
     return atomic.write_atomic(item.path, item.content or b"", mode=item.mode, keep_backup=item.action == "rewrite",
                                backup_dir=backup_dir)
-
-
-def _install(src: Path, dest: Path, mode: int) -> None:
-    """Put a file in place atomically (temp file beside the target, fsync, rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def _describe(item: Item, settings: Settings, user_home: Path, dry_run: bool) -> str:
