@@ -146,29 +146,35 @@ class Context:
     def run(self, argv: Sequence[str], timeout: float = 5.0, env: Mapping[str, str] | None = None,
             cwd: Path | None = None) -> Proc:
         """Run a program; never raises, never waits past the run's deadline."""
-        argv = tuple(str(a) for a in argv)
         budget = max(0.05, min(timeout, self.remaining()))
-        start = time.monotonic()
+        return run_bounded(argv, budget, env=self.env if env is None else env, cwd=cwd)
+
+
+def run_bounded(argv: Sequence[str], timeout: float, env: Mapping[str, str] | None = None,
+                cwd: Path | None = None) -> Proc:
+    """Run a program with stdin closed, in its own session; kill its whole group at `timeout`. Never raises."""
+    argv = tuple(str(a) for a in argv)
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=None if env is None else dict(env), cwd=cwd, start_new_session=True)
+    except FileNotFoundError:
+        return Proc(argv, None, error="not found")
+    except PermissionError:
+        return Proc(argv, None, error="permission denied")
+    except OSError as exc:
+        return Proc(argv, None, error=f"cannot run: {exc.strerror or exc}")
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=dict(env if env is not None else self.env), cwd=cwd, start_new_session=True)
-        except FileNotFoundError:
-            return Proc(argv, None, error="not found")
-        except PermissionError:
-            return Proc(argv, None, error="permission denied")
-        except OSError as exc:
-            return Proc(argv, None, error=f"cannot run: {exc.strerror or exc}")
-        try:
-            out, err = proc.communicate(timeout=budget)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                proc.kill()
-            out, err = proc.communicate()
-            return Proc(argv, None, _decode(out), _decode(err), error=f"timed out after {budget:.1f}s",
-                        duration_ms=int((time.monotonic() - start) * 1000))
-        return Proc(argv, proc.returncode, _decode(out), _decode(err), duration_ms=int((time.monotonic() - start) * 1000))
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+        out, err = proc.communicate()
+        return Proc(argv, None, _decode(out), _decode(err), error=f"timed out after {timeout:.1f}s",
+                    duration_ms=int((time.monotonic() - start) * 1000))
+    return Proc(argv, proc.returncode, _decode(out), _decode(err), duration_ms=int((time.monotonic() - start) * 1000))
 
 
 def _decode(data: bytes | None) -> str:

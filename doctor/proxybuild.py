@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,22 +37,14 @@ def which(name: str, env: Mapping[str, str]) -> str | None:
 def run(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
         timeout: float = 60.0) -> tuple[int | None, str]:
     """(exit code or None when it could not run / timed out, combined output). Never raises."""
-    try:
-        proc = subprocess.Popen([str(a) for a in argv], cwd=cwd, env=dict(env) if env is not None else None,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    except OSError as exc:
-        return None, f"cannot run {argv[0]}: {exc.strerror or exc}"
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            proc.kill()
-        out, _ = proc.communicate()
+    from .context import run_bounded
+
+    proc = run_bounded(argv, timeout, env=env, cwd=cwd)
+    if (proc.error or "").startswith("timed out"):
         return None, f"timed out after {timeout:.0f}s"
-    return proc.returncode, out.decode("utf-8", "replace")
+    if proc.error:
+        return None, f"cannot run {argv[0]}: {proc.error}"
+    return proc.returncode, proc.output
 
 
 def probe(path: Path) -> tuple[str, str]:
