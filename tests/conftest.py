@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -50,14 +51,26 @@ def port() -> int:
     return free_port()
 
 
+def obeying_file_modes() -> list[str]:
+    """A command prefix under which even root obeys file modes: without CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH, a chmod-000 file is unreadable to uid 0 too. Skips when that is impossible."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: a chmod-000 file would still be readable")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 60,
-            input: str | None = None) -> subprocess.CompletedProcess:
+            input: str | None = None, obey_file_modes: bool = False) -> subprocess.CompletedProcess:
     """Run the installed console entry point as a user would (a real subprocess)."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    return subprocess.run([sys.executable, "-m", "claudex_doctor.cli", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=timeout, input=input)
+    prefix = obeying_file_modes() if obey_file_modes else []
+    return subprocess.run([*prefix, sys.executable, "-m", "claudex_doctor.cli", *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd, timeout=timeout, input=input)
 
 
 @pytest.fixture

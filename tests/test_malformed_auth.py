@@ -168,3 +168,23 @@ def test_the_real_command_line_exits_1_without_a_traceback(tmp_path, name):
     refused = run_cli("sync-auth", env=env)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert stack.snapshot() == before
+
+
+@pytest.mark.parametrize("side, check_id", [("codex", "auth.codex"), ("proxy", "auth.proxy")])
+def test_a_credential_file_without_read_permission_is_named(tmp_path, side, check_id):
+    """chmod 000, and the doctor runs without the capabilities that let root read it anyway."""
+    stack = Stack(tmp_path)
+    stack.write_proxy(Login().proxy_json())
+    stack.codex_home.mkdir(parents=True, exist_ok=True)
+    stack.write_codex(Login().codex_json())
+    target = stack.codex_file if side == "codex" else stack.proxy_file
+    os.chmod(target, 0)
+    try:
+        env = dict(stack.env, PATH=os.environ.get("PATH", ""))
+        proc = run_cli("--json", "--offline", "--only", "auth.codex,auth.proxy,auth.sync", env=env,
+                       obey_file_modes=True)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        finding = {c["id"]: c for c in json.loads(proc.stdout)["checks"]}[check_id]
+        assert finding["status"] in ("fail", "warn") and "permission denied" in json.dumps(finding), finding
+    finally:
+        os.chmod(target, 0o600)
