@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from claudex_doctor import codexauth
+from claudex_doctor.checks.binaries import codex_native
 
 
 def storage(ctx) -> codexauth.Storage:
@@ -49,9 +50,14 @@ def login_status(ctx) -> tuple[str, str] | None:
             return None  # codex refuses a CODEX_HOME that does not exist; nothing to ask
         env = dict(ctx.env)
         env["CODEX_HOME"] = str(ctx.paths.codex_home)
+        program = codex
+        native = codex_native(codex)  # the binary npm's launcher would exec, without its Node start-up
+        if native is not None:
+            program, extra = native
+            env.update(extra)
         # Leave the check time to report when codex hangs: finish before the run's deadline does.
         budget = min(4.0, max(0.2, ctx.remaining() - 0.5))
-        proc = ctx.run([str(codex), "login", "status"], timeout=budget, env=env)
+        proc = ctx.run([str(program), "login", "status"], timeout=budget, env=env)
         if proc.error:
             return "unknown", f"codex login status: {proc.error}"
         lines = [line.strip() for line in proc.output.splitlines()

@@ -90,6 +90,38 @@ def npm_version(path: Path, package: str) -> str | None:
     return None
 
 
+_CODEX_TRIPLES = {
+    ("linux", "x86_64"): ("x86_64-unknown-linux-musl", "linux-x64"),
+    ("linux", "aarch64"): ("aarch64-unknown-linux-musl", "linux-arm64"),
+    ("darwin", "x86_64"): ("x86_64-apple-darwin", "darwin-x64"),
+    ("darwin", "arm64"): ("aarch64-apple-darwin", "darwin-arm64"),
+}
+
+
+def codex_native(path: Path) -> tuple[Path, dict[str, str]] | None:
+    """The native binary npm's `codex` launcher would exec, and the variables it would set.
+
+    The launcher (bin/codex.js) is a Node start-up (about 60 ms) in front of a native program that
+    answers `login status` in a few: calling the same binary the same way keeps the doctor fast.
+    None when this is not the npm package or the layout is not the one the launcher uses."""
+    import platform
+
+    if npm_version(path, "@openai/codex") is None:
+        return None
+    key = (platform.system().lower(), platform.machine().lower())
+    if key not in _CODEX_TRIPLES:
+        return None
+    triple, suffix = _CODEX_TRIPLES[key]
+    root = path.resolve().parent.parent  # <node_modules>/@openai/codex
+    for vendor in (root.parent / f"codex-{suffix}" / "vendor",
+                   root / "node_modules" / "@openai" / f"codex-{suffix}" / "vendor",
+                   root / "vendor"):
+        binary = vendor / triple / "bin" / "codex"
+        if is_executable(binary):
+            return binary, {"CODEX_MANAGED_PACKAGE_ROOT": str(root), "CODEX_MANAGED_BY_NPM": "1"}
+    return None
+
+
 @check("bin.codex", "Codex CLI", reference=f"{REF}#codex-not-found", fixes=("manual",))
 def bin_codex(ctx):
     """The version comes from npm's package.json when codex is the npm package (a file read, not a

@@ -58,3 +58,44 @@ def test_npm_version_ignores_other_packages(tmp_path):
     assert binaries.npm_version(folder / "codex", "@openai/codex") is None
     (folder / "package.json").write_text("{not json")
     assert binaries.npm_version(folder / "codex", "@openai/codex") is None
+
+
+def _layout(tmp_path: Path, platform_pkg: bool = True) -> Path:
+    import platform
+
+    key = (platform.system().lower(), platform.machine().lower())
+    if key not in binaries._CODEX_TRIPLES:
+        import pytest
+        pytest.skip(f"codex ships no native build for {key}")
+    triple, suffix = binaries._CODEX_TRIPLES[key]
+    bin_dir = npm_codex(tmp_path)
+    if platform_pkg:
+        native = tmp_path / "node_modules" / "@openai" / f"codex-{suffix}" / "vendor" / triple / "bin" / "codex"
+        native.parent.mkdir(parents=True)
+        native.write_text("#!/bin/sh\necho \"native $CODEX_MANAGED_BY_NPM $*\" >&2\n")
+        native.chmod(0o755)
+    return bin_dir
+
+
+def test_the_native_codex_behind_the_npm_launcher_is_found(tmp_path):
+    bin_dir = _layout(tmp_path)
+    native, extra = binaries.codex_native(bin_dir / "codex")
+    assert native.name == "codex" and "vendor" in native.parts
+    assert extra["CODEX_MANAGED_BY_NPM"] == "1" and extra["CODEX_MANAGED_PACKAGE_ROOT"].endswith("@openai/codex")
+
+
+def test_login_status_uses_the_native_codex_and_falls_back_to_the_launcher(tmp_path):
+    from claudex_doctor.checks._credentials import login_status
+
+    bin_dir = _layout(tmp_path)
+    (tmp_path / ".codex").mkdir()
+    ctx = ctx_with_path(tmp_path, bin_dir)
+    state, line = login_status(ctx)
+    assert line.startswith("native 1 login status")  # the native program ran, with the launcher's variable
+    other = tmp_path / "other"
+    other.mkdir()
+    bin_dir = _layout(other, platform_pkg=False)
+    (other / ".codex").mkdir()
+    assert binaries.codex_native(bin_dir / "codex") is None
+    state, line = login_status(ctx_with_path(other, bin_dir))
+    assert "codex-cli 9.9.9" in line  # no native binary: the launcher itself ran
