@@ -10,14 +10,16 @@ import sys
 import time
 
 
-def run_in_pty(args, env_extra=None, timeout=30.0) -> str:
+def run_in_pty(args, env_extra=None, timeout=30.0, answers=None) -> str:
+    """Run the CLI on a pseudo-terminal; `answers` maps a prompt's bytes to the reply typed once."""
     master, slave = pty.openpty()
     env = dict(os.environ, TERM="xterm-256color", **(env_extra or {}))
     env.pop("CI", None)
     proc = subprocess.Popen([sys.executable, "-m", "claudex_doctor.cli", *args], stdin=slave, stdout=slave,
                             stderr=slave, env=env, close_fds=True)
     os.close(slave)
-    chunks = []
+    pending = dict(answers or {})
+    seen = b""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         ready, _, _ = select.select([master], [], [], 0.2)
@@ -28,12 +30,14 @@ def run_in_pty(args, env_extra=None, timeout=30.0) -> str:
                 break
             if not data:
                 break
-            chunks.append(data)
+            seen += data
+            for prompt in [p for p in pending if p in seen]:
+                os.write(master, pending.pop(prompt))
         elif proc.poll() is not None:
             break
-    proc.wait(timeout=5)
+    proc.wait(timeout=10)
     os.close(master)
-    return b"".join(chunks).decode("utf-8", "replace")
+    return seen.decode("utf-8", "replace")
 
 
 def test_color_on_a_terminal():
@@ -53,33 +57,8 @@ def test_fix_on_a_terminal_asks_before_a_confirm_fix_and_applies_it_on_yes(tmp_p
     home = tmp_path / "gateway"
     home.mkdir()
     wrapper = tmp_path / "bin" / "claudex"
-    env = {"HOME": str(tmp_path), "CLAUDEX_GATEWAY_HOME": str(home), "CLAUDEX_WRAPPER": str(wrapper),
-           "NO_COLOR": "1"}
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "claudex_doctor.cli", "--fix", "--offline", "--only",
-                             "wrapper.installed"], stdin=slave, stdout=slave, stderr=slave,
-                            env=dict(os.environ, TERM="xterm", **env), close_fds=True)
-    os.close(slave)
-    seen, answered = b"", False
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            seen += data
-            if not answered and b"[y/N]" in seen:
-                os.write(master, b"y\n")
-                answered = True
-        elif proc.poll() is not None:
-            break
-    proc.wait(timeout=10)
-    os.close(master)
-    text = seen.decode("utf-8", "replace")
-    assert answered, text
+    env = {"HOME": str(tmp_path), "CLAUDEX_GATEWAY_HOME": str(home), "CLAUDEX_WRAPPER": str(wrapper), "NO_COLOR": "1"}
+    text = run_in_pty(["--fix", "--offline", "--only", "wrapper.installed"], env, timeout=60, answers={b"[y/N]": b"y\n"})
+    assert "Apply 'claudex-doctor bootstrap --only wrapper'?" in text, text
     assert wrapper.exists() and os.access(wrapper, os.X_OK)
     assert "wrapper.installed: fail -> warn" in text  # written; warn: its folder is not on this PATH
