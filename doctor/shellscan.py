@@ -54,18 +54,8 @@ def _close(text: str, i: int, open_ch: str, close_ch: str) -> int:
     depth, j = 0, i
     while j < len(text):
         ch = text[j]
-        if ch == "\\":
-            j += 2
-            continue
-        if ch == "'" and open_ch != "{":
-            k = text.find("'", j + 1)
-            j = len(text) if k < 0 else k + 1
-            continue
-        if ch == '"':
-            j += 1
-            while j < len(text) and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            j += 1
+        if ch == "\\" or ch == '"' or (ch == "'" and open_ch != "{"):
+            j = _skip(text, j)
             continue
         if ch == open_ch:
             depth += 1
@@ -77,28 +67,43 @@ def _close(text: str, i: int, open_ch: str, close_ch: str) -> int:
     return len(text)
 
 
+def _opens(text: str, j: int) -> bool:
+    """Does text[j] start something the shell reads as one piece: an escape, quotes, $(...), ${...}, `...`?"""
+    ch = text[j]
+    return ch in "\\'\"`" or (ch == "$" and j + 1 < len(text) and text[j + 1] in "({")
+
+
+def _skip(text: str, j: int) -> int:
+    """Index just past the piece that starts at text[j] (see `_opens`); quotes nested inside a
+    substitution within double quotes ("$(x "y z")") belong to it."""
+    n, ch = len(text), text[j]
+    if ch == "\\":
+        return min(j + 2, n)
+    if ch in "'`":
+        k = text.find(ch, j + 1)
+        return n if k < 0 else k + 1
+    if ch == "$":
+        return _close(text, j + 1, text[j + 1], ")" if text[j + 1] == "(" else "}")
+    j += 1  # a double quote
+    while j < n and text[j] != '"':
+        if text[j] in "\\`" or (text[j] == "$" and j + 1 < n and text[j + 1] in "({"):
+            j = _skip(text, j)
+        else:
+            j += 1
+    return min(j + 1, n)
+
+
 def blank_comments(text: str) -> str:
     """The script with comments replaced by spaces (same length, same offsets, same lines)."""
     out = list(text)
     i, n = 0, len(text)
     while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-        elif ch == "'":
-            k = text.find("'", i + 1)
-            i = n if k < 0 else k + 1
-        elif ch == '"':
-            i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-            i += 1
-        elif ch == "$" and i + 1 < n and text[i + 1] in "({":
-            i = _close(text, i + 1, text[i + 1], ")" if text[i + 1] == "(" else "}")
-        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n;&|()"):
+        if text[i] == "#" and (i == 0 or text[i - 1] in " \t\n;&|()"):
             while i < n and text[i] != "\n":
                 out[i] = " "
                 i += 1
+        elif _opens(text, i):
+            i = _skip(text, i)
         else:
             i += 1
     return "".join(out)
@@ -201,31 +206,7 @@ def word_end(code: str, i: int = 0) -> int:
         ch = code[j]
         if ch in " \t\n;|()" or (ch == "&" and not (j > i and code[j - 1] in "<>")):
             break
-        if ch == "\\":
-            j += 2
-        elif ch == "'":
-            k = code.find("'", j + 1)
-            j = n if k < 0 else k + 1
-        elif ch == '"':
-            j += 1
-            while j < n and code[j] != '"':
-                if code[j] == "\\":
-                    j += 2
-                elif code[j] == "$" and j + 1 < n and code[j + 1] in "({":  # "$(x "y")" nests quotes
-                    j = _close(code, j + 1, code[j + 1], ")" if code[j + 1] == "(" else "}")
-                elif code[j] == "`":
-                    k = code.find("`", j + 1)
-                    j = n if k < 0 else k + 1
-                else:
-                    j += 1
-            j += 1
-        elif ch == "$" and j + 1 < n and code[j + 1] in "({":
-            j = _close(code, j + 1, code[j + 1], ")" if code[j + 1] == "(" else "}")
-        elif ch == "`":
-            k = code.find("`", j + 1)
-            j = n if k < 0 else k + 1
-        else:
-            j += 1
+        j = _skip(code, j) if _opens(code, j) else j + 1
     return min(j, n)
 
 

@@ -34,12 +34,3 @@ def test_cd_targets(dirs, script, state):
     home, user = dirs
     assert analyse("#!/bin/sh\n" + script.replace("{home}", str(home)) + "\n", home, user)[0] == state
 
-
-def test_words_with_nested_quotes_stay_whole():
-    from claudex_doctor.shellscan import segments, word_end
-
-    for text, word in [('"$(x "y z")" rest', '"$(x "y z")"'), ('"${A:-"b c"}" z', '"${A:-"b c"}"'),
-                       ("'a b' c", "'a b'"), ("a\\ b c", "a\\ b")]:
-        assert text[:word_end(text)] == word
-    assert [s.words for s in segments('cd "$(dirname "$0")" && exec ./x')] == [
-        ["cd", '"$(dirname "$0")"'], ["exec", "./x"]]
