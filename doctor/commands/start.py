@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._service import run
+from ._primitive import service
 
 
 def main(args) -> int:
-    return run("start", args)
+    return service("start", args)
