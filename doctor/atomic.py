@@ -7,11 +7,28 @@ for undoing).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
+
+
+# Held while a child is between fork and exec, and while a program file is open for writing.
+# A child forked from one thread while another thread has a script open for writing keeps
+# that descriptor until its own exec; running the script in that window fails with
+# "Text file busy" (ETXTBSY). Popen returns only once the child has exec'd (or failed to),
+# so holding this lock around both closes the window.
+SPAWN_LOCK = threading.Lock()
+
+
+def write_program(path: Path, text: str, mode: int = 0o700) -> None:
+    """Write an executable script that this process may run at once (see SPAWN_LOCK)."""
+    with SPAWN_LOCK:
+        Path(path).write_text(text, encoding="utf-8")
+        Path(path).chmod(mode)
 
 
 def timestamp() -> str:
@@ -54,19 +71,21 @@ def _replace(path: Path, write, mode: int | None, keep_backup: bool, backup_dir:
         except FileNotFoundError:
             mode = 0o600
     saved = backup(path, backup_dir) if keep_backup else None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # A program (the wrapper, the launcher, the proxy) is written under SPAWN_LOCK: see there.
+    tmp = None
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with SPAWN_LOCK if mode & 0o111 else contextlib.nullcontext():
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
     return saved

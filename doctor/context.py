@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from . import files, redact
+from .atomic import SPAWN_LOCK
 from .paths import Paths
 
 
@@ -156,8 +157,9 @@ def run_bounded(argv: Sequence[str], timeout: float, env: Mapping[str, str] | No
     argv = tuple(str(a) for a in argv)
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=None if env is None else dict(env), cwd=cwd, start_new_session=True)
+        with SPAWN_LOCK:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=None if env is None else dict(env), cwd=cwd, start_new_session=True)
     except FileNotFoundError:
         return Proc(argv, None, error="not found")
     except PermissionError:

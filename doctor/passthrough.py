@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from .atomic import write_program
 from .redact import fingerprint
 from .wrapper import OVERRIDE_VAR
 
@@ -97,8 +98,7 @@ def _standin(directory: Path, index: int, names: Sequence[str], vector: Vector) 
     lines.append(f"}} > {q(str(env_file))}")
     lines.append("kill -TERM $$; exit 99" if vector.signal else f"exit {vector.exit_code}")
     path = directory / f"claude-stand-in-{index}"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o700)
+    write_program(path, "\n".join(lines) + "\n")
     return path
 
 

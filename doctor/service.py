@@ -22,6 +22,7 @@ import time
 from typing import Iterator
 
 from . import journal
+from .atomic import SPAWN_LOCK
 from .files import is_executable
 from .owner import Owner, identify
 from .pidfile import remove_pidfile, write_pidfile
@@ -207,8 +208,9 @@ def _launch(paths, argv: list[str], host: str, port: int, timeout: float, change
     began = time.monotonic()
     with open(paths.log_file, "ab", buffering=0) as log:
         try:
-            proc = subprocess.Popen(argv, cwd=paths.home, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True, close_fds=True)
+            with SPAWN_LOCK:
+                proc = subprocess.Popen(argv, cwd=paths.home, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
         except OSError as exc:
             raise PrimitiveError(f"cannot run {_d(paths, paths.launcher)}: {exc.strerror or exc}") from None
     adopt(proc)

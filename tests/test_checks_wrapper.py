@@ -278,3 +278,33 @@ def test_unreadable_env_file_skips_passthrough(s):
     s.paths.env_file.unlink()
     outcome = wrapper_passthrough.run(s.context())
     assert outcome.status is Status.SKIP and "env file" in outcome.summary
+
+
+def test_passthrough_is_not_broken_by_other_checks_spawning_at_the_same_time(s):
+    """A child forked by another check while a stand-in is open for writing made its exec fail with
+    "Text file busy" (ETXTBSY), which read as a wrapper that loses arguments. Reproduced here with
+    threads that spawn without pause during the whole run; before SPAWN_LOCK about one run in ten failed."""
+    import threading
+
+    from claudex_doctor import passthrough
+    from claudex_doctor.context import run_bounded
+
+    stop = threading.Event()
+
+    def spawn_forever():
+        while not stop.is_set():
+            run_bounded(["/bin/true"], 5)
+
+    spawners = [threading.Thread(target=spawn_forever, daemon=True) for _ in range(3)]
+    for thread in spawners:
+        thread.start()
+    try:
+        env = {**s.env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        for _ in range(25):
+            report = passthrough.verify(s.wrapper, {}, run_bounded, env, budget=20)
+            lost = [(o.name, o.error) for o in report.outcomes if o.recorded is None]
+            assert not lost, lost
+    finally:
+        stop.set()
+        for thread in spawners:
+            thread.join()

@@ -117,4 +117,6 @@ class Stack:
 
 
 def failing(checks: dict[str, dict]) -> dict[str, str]:
-    return {cid: f"{c['status']}: {c['summary']}" for cid, c in checks.items() if c["status"] in ("fail", "error")}
+    """Failed checks with their details, so that a red run in CI says why without a rerun."""
+    return {cid: " | ".join([f"{c['status']}: {c['summary']}", *c.get("details", [])])
+            for cid, c in checks.items() if c["status"] in ("fail", "error")}
