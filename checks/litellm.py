@@ -46,15 +46,12 @@ def _is_litellm(name: str, cmdline: list[str]) -> bool:
     return any(a == "-m" and b.split(".")[0] == "litellm" for a, b in zip(cmdline, cmdline[1:]))
 
 
-def listeners(ctx) -> dict[int, list[int]]:
-    """port -> pids listening on TCP (the run's one socket scan; empty when the OS does not let us look)."""
+def listeners(ctx, port: int) -> list[int]:
+    """The pids listening on TCP `port`, from the run's one socket table (empty when it is not visible)."""
     from .port import listen_table
 
-    out: dict[int, list[int]] = {}
-    for port, _address, pid in listen_table(ctx) or ():
-        if pid:
-            out.setdefault(port, []).append(pid)
-    return out
+    table = listen_table(ctx)
+    return [pid for _address, pid in table.on(port)] if table is not None else []
 
 
 def _process(pid: int) -> tuple[str, list[str]] | None:
@@ -67,14 +64,25 @@ def _process(pid: int) -> tuple[str, list[str]] | None:
         return None
 
 
+# A process can only be LiteLLM if it is named so (a script run through its shebang) or is an
+# interpreter or launcher that runs it; only those have their command line read.
+_MAYBE_LITELLM = ("litellm", "python", "pypy", "uv", "pipx", "uvicorn", "gunicorn")
+
+
 def _litellm_processes() -> list[int]:
     import psutil
 
     found = []
     try:
-        for proc in psutil.process_iter(["name", "cmdline"]):
-            info = proc.info
-            if _is_litellm(info.get("name") or "", info.get("cmdline") or []):
+        for proc in psutil.process_iter(["name"]):
+            name = proc.info.get("name") or ""
+            if not name.lower().startswith(_MAYBE_LITELLM):
+                continue
+            try:
+                cmdline = proc.cmdline()
+            except (psutil.Error, OSError):
+                continue
+            if _is_litellm(name, cmdline):
                 found.append(proc.pid)
     except (psutil.Error, OSError):
         return []
@@ -94,8 +102,8 @@ def _check_url(ctx, source: str, url: str, problems: Problems, evidence: dict) -
         return True
     if port is None or not (is_loopback(host) or host in ("0.0.0.0", "::")):
         return False
-    for pid in listeners(ctx).get(port, []):
-        info = _process(pid)
+    for pid in listeners(ctx, port):
+        info = _process(pid) if pid else None
         if info and _is_litellm(*info):
             evidence["owner"] = {"pid": pid, "name": info[0]}
             problems.fail(f"ANTHROPIC_BASE_URL ({source}) goes to a litellm process (pid {pid}) on port {port}",

@@ -13,7 +13,7 @@ port.owner
     touched by the doctor (manual); `bootstrap` (confirm) when there is nothing to start yet.
 
 The verdict is computed once per run (`listener(ctx)`, memoised) from one pidfile read and one
-`psutil.net_connections` call; other checks reuse it.
+socket table (`claudex_doctor.sockets`); other checks reuse both.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def listener(ctx):
 
 
 def listen_table(ctx):
-    """Every listening TCP socket (port, address, pid), scanned once per run; None when not visible."""
-    from claudex_doctor.owner import listen_table as scan
+    """The run's one `sockets.ListenTable` (owners resolved per port, on demand); None when not visible."""
+    from claudex_doctor.sockets import listen_table as scan
 
     return ctx.memo("tcp.listen_table", scan)
 

@@ -9,7 +9,8 @@ A listener counts as *this home's proxy* only when all three agree:
    the proxy may be started through run.sh, or be a script in tests).
 
 Anything else on the port is *foreign* and is never touched. The cost is one pidfile read and one
-`psutil.net_connections(kind="tcp")` call; psutil is imported lazily.
+read of the socket table (`sockets.listen_table`), in which the pidfile's pid is looked at first;
+psutil is imported lazily.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from .paths import display
 from .pidfile import PidRecord, read_pidfile  # noqa: F401  (re-exported)
+from .sockets import listen_table
 
 START_TIME_TOLERANCE = 0.05  # seconds; psutil derives create_time from clock ticks, exact for one process
 ANCESTOR_DEPTH = 4
@@ -228,22 +230,11 @@ def connect_test(host: str, port: int, timeout: float = 0.3) -> bool:
         return False
 
 
-def listen_table() -> list[tuple[int, str, int | None]] | None:
-    """Every listening TCP socket as (port, address, pid); None when the socket table is not visible."""
-    import psutil
-
-    try:
-        conns = psutil.net_connections(kind="tcp")
-    except (psutil.AccessDenied, PermissionError):
-        return None
-    return [(c.laddr.port, c.laddr.ip, c.pid) for c in conns if c.status == psutil.CONN_LISTEN and c.laddr]
-
-
-def _listeners(port: int, table: list[tuple[int, str, int | None]] | None) -> list[tuple[str, int | None]] | None:
+def _listeners(port: int, table, likely: tuple[int | None, ...] = ()) -> list[tuple[str, int | None]] | None:
     """[(address, pid)] listening on `port`; None when the socket table is not visible at all."""
     if table is None:
         return None
-    return [(address, pid) for p, address, pid in table if p == port]
+    return table.on(port, likely)
 
 
 def _own_sockets(info: ProcInfo, port: int) -> list[str]:
@@ -288,7 +279,8 @@ def identify(paths, port: int, host: str | None = None, table: Any = _UNSET) -> 
     home = _resolve(paths.home) or Path(paths.home)
     record = read_pidfile(paths.pidfile)
     running = verify(record, home)
-    table = _listeners(port, listen_table() if table is _UNSET else table)
+    table = _listeners(port, listen_table() if table is _UNSET else table,
+                       likely=(running.pid if running else None, record.pid))
     visibility = "full"
     if table is None:
         visibility = "connect"

@@ -80,6 +80,31 @@ def test_a_litellm_process_off_the_path_is_only_noted(home, litellm_process):
     assert proc.pid in finding.evidence.get("litellm_pids", [])
 
 
+def test_a_litellm_run_as_a_python_module_is_noted(home, tmp_path):
+    package = tmp_path / "modules" / "litellm"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text("import time\ntime.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "litellm", "--port", "4000"], cwd=package.parent)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "litellm" not in " ".join(psutil_cmdline(proc.pid)):
+            time.sleep(0.02)
+        finding = home.one("route.litellm")
+        assert finding.status.value == "pass" and proc.pid in finding.evidence.get("litellm_pids", [])
+    finally:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def psutil_cmdline(pid: int) -> list[str]:
+    import psutil
+    try:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return []
+
+
 def test_litellm_config_in_the_project(home):
     (home.project / "litellm_config.yaml").write_text("model_list:\n  - model_name: gpt\n")
     finding = home.one("route.litellm")
@@ -113,18 +138,17 @@ def test_cli_points_to_explain(home, cli):
 
 
 def test_port_owner_and_route_litellm_share_one_socket_scan(tmp_path, monkeypatch):
-    import psutil
-
+    from claudex_doctor import sockets
     from claudex_doctor.checks import litellm as litellm_check
     from claudex_doctor.checks import port as port_check
     from claudex_doctor.context import Context, Options
     from claudex_doctor.paths import resolve
 
     calls = []
-    real = psutil.net_connections
-    monkeypatch.setattr(psutil, "net_connections", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = sockets._read_proc_net
+    monkeypatch.setattr(sockets, "_read_proc_net", lambda: calls.append(1) or real())
     env = {"HOME": str(tmp_path)}
     ctx = Context(resolve(env=env), Options(), env=env)
     port_check.listener(ctx)
-    litellm_check.listeners(ctx)
+    litellm_check.listeners(ctx, 8327)
     assert len(calls) == 1

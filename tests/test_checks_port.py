@@ -13,7 +13,7 @@ import subprocess
 import psutil
 import pytest
 
-from claudex_doctor import service
+from claudex_doctor import service, sockets
 from claudex_doctor.checks.port import listener, port_owner
 from claudex_doctor.context import Context
 from claudex_doctor.model import Safety, Status
@@ -225,10 +225,24 @@ def test_secrets_in_the_command_line_are_redacted(home, port, spawned, tmp_path)
 
 
 # -- a socket table this user cannot fully see -------------------------------------------
-# As root we cannot be another user here; psutil is made to answer as it does for one: on Linux the
-# sockets of other users' processes come without a pid, on macOS the whole table is AccessDenied.
+# As root we cannot be another user here, so the table is made to answer as it does for one. On
+# Linux the doctor reads /proc/net/tcp* itself and cannot read other users' descriptors: their
+# sockets come without a pid. Where /proc/net is missing it asks psutil, which on Linux also gives
+# no pid, and on macOS refuses the whole table (AccessDenied). Each case runs on both paths.
 
-def _hide_pids(monkeypatch):
+@pytest.fixture(params=["proc", "psutil"])
+def table_path(request, monkeypatch):
+    if request.param == "psutil":
+        monkeypatch.setattr(sockets, "_read_proc_net", lambda: None)
+    return request.param
+
+
+def _hide_pids(monkeypatch, path):
+    if path == "proc":
+        def unreadable(pid):
+            raise PermissionError(13, "Permission denied")
+        monkeypatch.setattr(sockets, "socket_inodes", unreadable)
+        return
     real = psutil.net_connections
 
     def without_pids(kind="inet"):
@@ -239,12 +253,13 @@ def _hide_pids(monkeypatch):
 def _deny_table(monkeypatch):
     def denied(kind="inet"):
         raise psutil.AccessDenied()
+    monkeypatch.setattr(sockets, "_read_proc_net", lambda: None)
     monkeypatch.setattr(psutil, "net_connections", denied)
 
 
-def test_listener_of_an_invisible_owner_is_unknown(home, port, spawned, tmp_path, monkeypatch):
+def test_listener_of_an_invisible_owner_is_unknown(home, port, spawned, tmp_path, monkeypatch, table_path):
     spawned.http_server(port, cwd=tmp_path)
-    _hide_pids(monkeypatch)
+    _hide_pids(monkeypatch, table_path)
     outcome, _ = run_check(home)
     assert outcome.status is Status.FAIL and "cannot see" in outcome.summary
     assert outcome.reference == REF + "port-owner-not-visible"
