@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
 """claudex-doctor benchmark: is the doctor (and the wrapper) fast next to what users do by hand?
 
-    python bench/run.py [--runs N] [--markdown]
+    python bench/run.py [--runs N] [--markdown] [--python PATH] [--busy N]
 
 Builds a throwaway healthy stack (temporary HOME, random port, the real CLIProxyAPI when
 .ci/install-e2e has installed it, else the fake gateway), measures, prints one table, and
 tears everything down. Nothing leaves loopback: the proxy's start-up phone-home is pointed at
 a refused loopback port. Goals are from the performance issue; a row says whether it met its goal.
+
+The doctor measured is what a user gets: a regular (non-editable) install of this checkout in a
+fresh temporary venv, so that neither an editable-install finder nor packages the development
+environment happens to have (httpx imports click, rich and pygments for its own CLI when click is
+present; httpcore imports trio when it is there) count. `--python` measures another interpreter's
+installed claudex-doctor instead. Row 6 repeats the offline run with N extra idle processes
+holding open files, as on a desktop, to show that no check's cost grows with the process count.
 """
 
 from __future__ import annotations
@@ -41,9 +48,49 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+DOCTOR: list[str] = []  # set by main()
+
+
 def doctor_exe() -> list[str]:
-    script = Path(sys.executable).with_name("claudex-doctor")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "claudex_doctor.cli"]
+    return list(DOCTOR)
+
+
+def install_isolated(root: Path) -> tuple[list[str], str]:
+    """A fresh venv with this checkout installed as a user would install it; (argv, description)."""
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(REPO)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: cannot install claudex-doctor into a fresh venv (use --python):\n{proc.stderr[-2000:]}")
+    return [str(venv / "bin" / "claudex-doctor")], "fresh venv, regular install"
+
+
+def interpreter_doctor(python: str) -> tuple[list[str], str]:
+    script = Path(python).with_name("claudex-doctor")
+    argv = [str(script)] if script.exists() else [python, "-m", "claudex_doctor.cli"]
+    return argv, f"{python}'s install"
+
+
+class Busy:
+    """N idle processes, each holding 40 open files, as on a desktop; all killed on exit."""
+
+    CODE = "import time\nfiles = [open('/dev/null') for _ in range(40)]\ntime.sleep(3600)\n"
+
+    def __init__(self, count: int, root: Path) -> None:
+        program = root / "idle-app"  # named like an application, not like an interpreter
+        if not program.exists():
+            program.symlink_to(sys.executable)
+        self.procs = [subprocess.Popen([str(program), "-S", "-c", self.CODE], stdin=subprocess.DEVNULL)
+                      for _ in range(count)]
+        time.sleep(1.0 + count / 200)  # let them open their files
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+        for proc in self.procs:
+            proc.wait()
 
 
 def timed(argv: list[str], env: dict, runs: int, check: bool = False) -> list[float]:
@@ -118,11 +165,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="repetitions for the doctor rows (default 7)")
     parser.add_argument("--wrapper-runs", type=int, default=300, help="repetitions for the wrapper row")
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    parser.add_argument("--python", help="measure this interpreter's installed claudex-doctor "
+                        "(default: a regular install of this checkout in a fresh temporary venv)")
+    parser.add_argument("--busy", type=int, default=400, metavar="N",
+                        help="extra idle processes for row 6 (default 400; 0 skips the row)")
     args = parser.parse_args()
 
     rows: list[tuple[str, str, str, bool | None]] = []
     stack = Stack()
     try:
+        DOCTOR[:], install = (interpreter_doctor(args.python) if args.python else install_isolated(stack.root))
         stack.up()
         env = stack.env
         doctor = doctor_exe()
@@ -171,6 +223,16 @@ def main() -> int:
         if failing:
             rows.append(("   (note) failing checks on the bench stack", ", ".join(sorted(failing)), "", None))
 
+        # 6. The same run on a busy machine: nothing should scale with the number of processes.
+        if args.busy > 0:
+            busy = Busy(args.busy, stack.root)
+            try:
+                crowded = median_ms(timed([*doctor, "--json", "--offline"], env, args.runs, check=True))
+            finally:
+                busy.close()
+            rows.append((f"6. `--json --offline` with {args.busy} more processes", f"{crowded:.0f} ms",
+                         f"<= 1.2 x 2a = {1.2 * doctor_ms:.0f} ms", crowded <= 1.2 * doctor_ms))
+
         # 4. Wrapper passthrough overhead.
         wrapper = Path(env["CLAUDEX_WRAPPER"])
         target = shutil.which("true") or "/bin/true"
@@ -198,7 +260,7 @@ def main() -> int:
     finally:
         stack.down()
 
-    print_table(rows, stack.kind, args.markdown)
+    print_table(rows, f"{stack.kind}; doctor: {install}", args.markdown)
     return 0 if all(ok is not False for *_, ok in rows) else 1
 
 

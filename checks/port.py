@@ -38,10 +38,14 @@ def listener(ctx):
 
 
 def listen_table(ctx):
-    """The run's one `sockets.ListenTable` (owners resolved per port, on demand); None when not visible."""
-    from claudex_doctor.sockets import listen_table as scan
+    """The run's one `sockets.ListenTable` (owners resolved per port, on demand, the pidfile's pid looked
+    at first whichever check asks first); None when not visible."""
+    def compute():
+        from claudex_doctor.pidfile import read_pidfile
+        from claudex_doctor.sockets import listen_table as scan
 
-    return ctx.memo("tcp.listen_table", scan)
+        return scan(likely=(read_pidfile(ctx.paths.pidfile).pid,))
+    return ctx.memo("tcp.listen_table", compute)
 
 
 def _evidence(ctx, owner) -> dict:

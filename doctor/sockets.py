@@ -103,8 +103,9 @@ def _all_pids() -> list[int]:
 class ListenTable:
     """The run's listening sockets; owners are resolved per port, on demand, once. Thread-safe."""
 
-    def __init__(self, sockets: Sequence[Listening], resolve: bool = True) -> None:
+    def __init__(self, sockets: Sequence[Listening], resolve: bool = True, likely: Iterable[int | None] = ()) -> None:
         self.sockets = list(sockets)
+        self.likely = [p for p in likely if p]  # looked at first for every port
         self._resolve = resolve  # False: pids came with the table (psutil)
         self._owner: dict[int, int | None] = {}  # inode -> pid (None: no visible process holds it)
         self._held: dict[int, set[int]] = {}  # pid -> socket inodes, for every pid read so far
@@ -119,7 +120,7 @@ class ListenTable:
         if not self._resolve or not mine:
             return [(s.address, s.pid) for s in mine]
         with self._lock:
-            self._find({s.inode for s in mine if s.inode is not None}, [p for p in likely if p])
+            self._find({s.inode for s in mine if s.inode is not None}, [p for p in (*likely, *self.likely) if p])
             return [(s.address, self._owner.get(s.inode)) for s in mine]
 
     def _find(self, wanted: set[int], likely: list[int]) -> None:
@@ -147,11 +148,12 @@ class ListenTable:
             self._owner[inode] = None
 
 
-def listen_table() -> ListenTable | None:
-    """The listening TCP sockets; None when the socket table is not visible to this user at all."""
+def listen_table(likely: Iterable[int | None] = ()) -> ListenTable | None:
+    """The listening TCP sockets; None when the socket table is not visible to this user at all.
+    `likely`: pids to look at first whatever the port (the pidfile's)."""
     sockets = _read_proc_net()
     if sockets is not None:
-        return ListenTable(sockets)
+        return ListenTable(sockets, likely=likely)
     import psutil
 
     try:

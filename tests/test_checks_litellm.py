@@ -80,6 +80,14 @@ def test_a_litellm_process_off_the_path_is_only_noted(home, litellm_process):
     assert proc.pid in finding.evidence.get("litellm_pids", [])
 
 
+def test_without_proc_psutil_lists_the_processes(home, litellm_process, monkeypatch):
+    from claudex_doctor.checks import litellm as litellm_check
+
+    proc, _port = litellm_process
+    monkeypatch.setattr(litellm_check, "_names", lambda: None)
+    assert proc.pid in home.one("route.litellm").evidence.get("litellm_pids", [])
+
+
 def test_a_litellm_run_as_a_python_module_is_noted(home, tmp_path):
     package = tmp_path / "modules" / "litellm"
     package.mkdir(parents=True)

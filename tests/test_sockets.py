@@ -92,6 +92,18 @@ def test_the_likely_pid_is_read_first_and_each_pid_at_most_once(monkeypatch):
         ours.close()
 
 
+def test_pids_given_to_the_table_are_looked_at_first_for_every_port(monkeypatch):
+    read = []
+    real = sockets.socket_inodes
+    monkeypatch.setattr(sockets, "socket_inodes", lambda pid: read.append(pid) or real(pid))
+    sock = _listening_socket()
+    try:
+        table = sockets.listen_table(likely=[None, os.getpid()])
+        assert table.on(sock.getsockname()[1]) == [("127.0.0.1", os.getpid())] and read == [os.getpid()]
+    finally:
+        sock.close()
+
+
 def test_a_holder_whose_descriptors_cannot_be_read_gives_no_pid(monkeypatch):
     def unreadable(pid):
         raise PermissionError(13, "Permission denied")
