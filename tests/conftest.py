@@ -47,6 +47,16 @@ def free_port() -> int:
 
 
 @pytest.fixture
+def spawned():
+    """Processes a test starts (tests/service_home.Spawned); all stopped when it ends."""
+    from tests.service_home import Spawned
+
+    procs = Spawned()
+    yield procs
+    procs.cleanup()
+
+
+@pytest.fixture
 def port() -> int:
     return free_port()
 

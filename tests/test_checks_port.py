@@ -18,8 +18,7 @@ from claudex_doctor.checks.port import listener, port_owner
 from claudex_doctor.context import Context
 from claudex_doctor.model import Safety, Status
 from claudex_doctor.primitives import PrimitiveError
-from tests.conftest import free_port
-from tests.service_home import (Spawned, kill_home, leftover_children, make_home, paths_of, wait_listening,
+from tests.service_home import (kill_home, leftover_children, make_home, paths_of, wait_listening,
                                 write_config)
 
 REF = "references/service.md#"
@@ -30,18 +29,6 @@ def no_leftover_processes():
     yield
     left = leftover_children()
     assert not left, f"processes outlived the port.owner tests: {left}"
-
-
-@pytest.fixture
-def spawned():
-    procs = Spawned()
-    yield procs
-    procs.cleanup()
-
-
-@pytest.fixture
-def port():
-    return free_port()
 
 
 @pytest.fixture

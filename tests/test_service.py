@@ -22,7 +22,7 @@ from claudex_doctor.owner import identify, read_pidfile
 from claudex_doctor.primitives import PrimitiveError, apply
 from claudex_doctor.proxylog import exit_reason
 from tests.conftest import free_port, run_cli
-from tests.service_home import (KEY, Spawned, kill_home, leftover_children, make_home, paths_of, proxies_of,
+from tests.service_home import (KEY, kill_home, leftover_children, make_home, paths_of, proxies_of,
                                 wait_listening, write_config)
 
 
@@ -34,13 +34,6 @@ def no_leftover_processes():
         if any(str(child.pid) == entry.split(":")[0] for entry in left):
             child.kill()
     assert not left, f"processes outlived the service tests: {left}"
-
-
-@pytest.fixture
-def spawned():
-    procs = Spawned()
-    yield procs
-    procs.cleanup()
 
 
 @pytest.fixture
