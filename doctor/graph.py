@@ -174,6 +174,23 @@ def select(graph: Graph, only: Sequence[str] = (), skip: Sequence[str] = ()) -> 
     return [item for item in graph.order if item.id in wanted], set(skip)
 
 
+def _blocked_reason(blocked: Sequence[str], results: dict[str, Finding]) -> str:
+    """Why a check did not run, down to the root: "probe.messages was not run (--offline)" rather
+    than a dependency that merely "did not pass" because it was itself skipped."""
+    failed = [dep for dep in blocked if results[dep].status is not Status.SKIP]
+    skipped = [dep for dep in blocked if results[dep].status is Status.SKIP]
+    parts = [", ".join(failed) + " did not pass"] if failed else []
+    for dep in skipped:
+        finding = results[dep]
+        root = finding.summary.removeprefix("not run: ")
+        if finding.blocked_by:  # already "X did not pass" or "X was not run (...)": keep the deepest cause
+            root = root.rsplit(" (", 1)[1].rstrip(")") if root.endswith(")") and " was not run (" in root else root
+        else:
+            root = root.split(" (", 1)[0]  # "--offline (this check sends...)" -> "--offline"
+        parts.append(f"{dep} was not run ({root})")
+    return "; ".join(parts)
+
+
 def run(graph: Graph, ctx, only: Sequence[str] = (), skip: Sequence[str] = (),
         observer: Observer | None = None, max_workers: int = 16) -> tuple[Finding, ...]:
     """Run the selected checks concurrently under the context's deadline."""
@@ -216,8 +233,7 @@ def run(graph: Graph, ctx, only: Sequence[str] = (), skip: Sequence[str] = (),
                 continue
             blocked = tuple(dep for dep in item.needs if dep in results and not results[dep].status.satisfies)
             if blocked:
-                record(Finding(item.id, item.title, Status.SKIP,
-                               "not run: " + ", ".join(blocked) + " did not pass",
+                record(Finding(item.id, item.title, Status.SKIP, "not run: " + _blocked_reason(blocked, results),
                                blocked_by=blocked, reference=item.reference or None))
                 continue
             if item.live and ctx.options.offline:

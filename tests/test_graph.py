@@ -116,6 +116,18 @@ def test_skip_propagates_with_blocked_by_and_warn_does_not_block(tmp_path):
     assert findings["mid.one"].status is Status.SKIP and findings["mid.one"].blocked_by == ("root.fail",)
     assert findings["leaf.one"].status is Status.SKIP and findings["leaf.one"].blocked_by == ("mid.one",)
     assert findings["after.warn"].status is Status.PASS
+    assert findings["mid.one"].summary == "not run: root.fail did not pass"
+    assert findings["leaf.one"].summary == "not run: mid.one was not run (root.fail did not pass)"
+
+
+def test_a_skip_names_the_root_cause_not_an_intermediate_skip(tmp_path):
+    graph = Graph([make("live.one", live=True), make("next.one", ("live.one",)), make("last.one", ("next.one",)),
+                   make("bad.one", run_fn=lambda ctx: failed("broken")), make("both.one", ("bad.one", "next.one"))])
+    findings = {f.id: f for f in run(graph, ctx_for(tmp_path, offline=True))}
+    assert findings["next.one"].summary == "not run: live.one was not run (--offline)"
+    assert findings["last.one"].summary == "not run: next.one was not run (--offline)"
+    assert findings["both.one"].summary == "not run: bad.one did not pass; next.one was not run (--offline)"
+    assert findings["both.one"].blocked_by == ("bad.one", "next.one")
 
 
 def test_cycle_is_an_error_at_registration():

@@ -67,3 +67,17 @@ def test_status_and_exit_code_rules():
     for status in Status:
         assert exit_code(overall_status((Finding("a.a", "A", status, "x"),))) in (0, 1, 2)
     assert [s.applies(Safety.CONFIRM) for s in Safety] == [False, True, True]
+
+
+def test_each_heading_appears_once_even_when_its_checks_are_apart():
+    result = RunResult(
+        findings=(Finding("paths.home", "Runtime home", Status.PASS, "~/x"),
+                  Finding("bin.claude", "Claude Code", Status.PASS, "2.1"),
+                  Finding("home.layout", "Home layout", Status.PASS, "all there"),
+                  Finding("bin.codex", "Codex CLI", Status.PASS, "0.169")),
+        home="~/x", started_at="2026-11-24T00:00:00+00:00", duration_ms=1, tool_version="0.1.0")
+    lines = terminal.render(result, color=False).splitlines()
+    assert lines.count("Runtime home") == 1 and lines.count("Programs") == 1
+    order = [next(i for i, line in enumerate(lines) if cid in line)
+             for cid in ("paths.home", "home.layout", "bin.claude", "bin.codex")]
+    assert order == sorted(order)

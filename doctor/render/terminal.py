@@ -51,20 +51,25 @@ def render(result: RunResult, *, color: bool = False, unicode: bool = True, verb
     dash = "—" if unicode else "-"
     if header:
         console.print(f"[bold]claudex-doctor {result.tool_version}[/] {dash} home {_esc(result.home)}")
-    current = None
     id_width = max((len(f.id) for f in result.findings), default=10)
-    for finding in result.findings:
-        group = GROUPS.get(finding.group, finding.group)
-        if group != current:
-            console.print()
-            console.print(f"[bold underline]{_esc(group)}[/]")
-            current = group
-        _finding(console, finding, symbols, id_width, verbose)
+    for group, findings in _grouped(result.findings):
+        console.print()
+        console.print(f"[bold underline]{_esc(group)}[/]")
+        for finding in findings:
+            _finding(console, finding, symbols, id_width, verbose)
     console.print()
     if result.fixes is not None:
         _fixes(console, result.fixes, symbols)
     _tally(console, result, dash)
     return redact_text(buffer.getvalue())
+
+
+def _grouped(findings) -> list[tuple[str, list[Finding]]]:
+    """Each heading once, in the order it first appears; findings keep their order within it."""
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(GROUPS.get(finding.group, finding.group), []).append(finding)
+    return list(groups.items())
 
 
 def _finding(console, f: Finding, symbols, id_width: int, verbose: bool) -> None:
