@@ -158,7 +158,7 @@ def _start(paths, ctx, timeout: float, dry_run: bool = False, changes: list[str]
     host, port = endpoint(ctx)
     owner = identify(paths, port, host)
     changes = [] if changes is None else changes
-    url = f"http://{host}:{port}/healthz" if ":" not in host else f"http://[{host}]:{port}/healthz"
+    url = _healthz_url(host, port)
     base = {"port": port, "host": host, "log": _d(paths, paths.log_file), "owner": owner.state}
     if owner.state == "ours":
         pid = owner.process.pid
@@ -191,7 +191,7 @@ def _start(paths, ctx, timeout: float, dry_run: bool = False, changes: list[str]
     changes.append(f"launch {_d(paths, paths.launcher)} in the background "
                    f"(output appended to {_d(paths, paths.log_file)})")
     changes.append(f"record it in {_d(paths, paths.pidfile)}")
-    changes.append(f"wait up to {timeout:g}s for GET {url}")
+    changes.append(_wait_words(timeout, url))
     if dry_run:
         return PrimitiveResult(True, f"would start the proxy on {host}:{port}", changes, details=base)
     if owner.pidfile.stale:
@@ -383,6 +383,15 @@ def _stop(paths, ctx, timeout: float, dry_run: bool = False) -> PrimitiveResult:
 
 # -- restart ------------------------------------------------------------------------
 
+def _healthz_url(host: str, port: int) -> str:
+    return f"http://{host}:{port}/healthz" if ":" not in host else f"http://[{host}]:{port}/healthz"
+
+
+def _wait_words(timeout: float, healthz: str) -> str:
+    return (f"wait up to {timeout:g}s until GET {healthz} answers and, once the credential is loaded, "
+            "/v1/models lists a model")
+
+
 def restart(paths, *, dry_run: bool = False, timeout: float = 15.0, stop_timeout: float = 5.0) -> PrimitiveResult:
     """Stop (if ours runs) and start again, under one lock. Refuses like stop when a foreign process holds the port."""
     require(paths)
@@ -393,7 +402,7 @@ def restart(paths, *, dry_run: bool = False, timeout: float = 15.0, stop_timeout
         host, port = endpoint(ctx)
         changes += [f"launch {_d(paths, paths.launcher)} in the background (output appended to "
                     f"{_d(paths, paths.log_file)})", f"record it in {_d(paths, paths.pidfile)}",
-                    f"wait up to {timeout:g}s for GET /healthz on {host}:{port}"]
+                    _wait_words(timeout, _healthz_url(host, port))]
         return PrimitiveResult(True, "would restart the proxy", changes, details=stopped.details)
     with locked(paths, wait=timeout + stop_timeout + 10):
         stopped = _stop(paths, ctx, stop_timeout)
