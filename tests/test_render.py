@@ -81,3 +81,19 @@ def test_each_heading_appears_once_even_when_its_checks_are_apart():
     order = [next(i for i, line in enumerate(lines) if cid in line)
              for cid in ("paths.home", "home.layout", "bin.claude", "bin.codex")]
     assert order == sorted(order)
+
+
+def test_after_a_dry_run_the_next_step_is_to_apply_the_plan():
+    base = canonical()
+    findings = tuple(f for f in base.findings if f.status is not Status.ERROR)
+    step = {"primitive": "manual", "safety": "manual", "status": "manual", "checks": ["port.owner"],
+            "command": "kill 42", "description": "Stop nginx yourself", "message": "run it yourself: kill 42",
+            "changes": [], "before": {}, "after": {}}
+    planned = dict(step, primitive="set-env", safety="safe", status="planned", checks=["env.mapping"],
+                   command="claudex-doctor set-env X=y", message="would set X", changes=["set X"])
+    dry = RunResult(findings=findings, home=base.home, started_at=base.started_at, duration_ms=1,
+                    tool_version="0.1.0", fixes=(step, planned))
+    assert "Next: claudex-doctor --fix applies the plan above." in terminal.render(dry, color=False)
+    done = RunResult(findings=findings, home=base.home, started_at=base.started_at, duration_ms=1,
+                     tool_version="0.1.0", fixes=(step,))
+    assert "Next: follow the fix lines above" in terminal.render(done, color=False)

@@ -151,9 +151,12 @@ def _tally(console, result: RunResult, dash: str) -> None:
     elif status is Status.FAIL:
         fixable = [f for f in result.findings if f.status in (Status.FAIL, Status.WARN) and f.fix
                    and f.fix.safety is not Safety.MANUAL]
+        planned = [step for step in result.fixes or () if step.get("status") == "planned"]
         if fixable and result.fixes is None:
             console.print(f"Next: [bold]claudex-doctor --fix --dry-run[/] shows what {len(fixable)} "
                           f"automatic fix{'es' if len(fixable) != 1 else ''} would change.")
+        elif planned:
+            console.print("Next: [bold]claudex-doctor --fix[/] applies the plan above.")
         else:
             console.print("Next: follow the fix lines above, first problem first.")
     elif status is Status.WARN:
