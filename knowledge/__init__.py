@@ -11,22 +11,32 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
+
+_HERE = Path(__file__).parent
 
 
 class KnowledgeError(Exception):
     """A knowledge file is missing or does not match its schema (a packaging bug, not a user problem)."""
 
 
+def _root():
+    """The package's files: the directory itself when installed on disk (the usual case, and without
+    importing importlib.resources' readers, about 8 ms), else importlib.resources (a zipped install)."""
+    if _HERE.is_dir():
+        return _HERE
+    from importlib import resources
+    return resources.files(__name__)
+
+
 def names() -> list[str]:
-    root = resources.files(__name__)
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".json"))
+    return sorted(p.name[:-5] for p in _root().iterdir() if p.name.endswith(".json"))
 
 
 def _read(relative: str) -> Any:
     try:
-        return json.loads(resources.files(__name__).joinpath(relative).read_text(encoding="utf-8"))
+        return json.loads(_root().joinpath(relative).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise KnowledgeError(f"knowledge file {relative} cannot be read: {exc}") from None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import types
 from importlib import resources
 from pathlib import Path
 
@@ -33,6 +32,17 @@ def test_the_installed_package_holds_the_same_files():
     assert installed == [f"{name}.schema.json" for name in SCHEMAS]
 
 
+def test_without_a_package_directory_importlib_resources_reads_the_files(monkeypatch, tmp_path):
+    """A zipped install has no directory on disk: the loader falls back to importlib.resources."""
+    monkeypatch.setattr(knowledge, "_HERE", tmp_path / "not-a-directory")
+    knowledge.load.cache_clear()
+    try:
+        assert knowledge.names() == DATA
+        assert knowledge.load("models") == json.loads((REPO / "knowledge" / "models.json").read_text(encoding="utf-8"))
+    finally:
+        knowledge.load.cache_clear()
+
+
 @pytest.mark.parametrize("name", SCHEMAS)
 def test_every_schema_is_a_valid_json_schema(name):
     schema = json.loads((REPO / "knowledge" / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
@@ -54,13 +64,13 @@ def test_every_data_file_validates(name):
 
 @pytest.fixture
 def fake_root(tmp_path, monkeypatch):
-    """Point the loader's importlib.resources at a temporary folder with one good file."""
+    """Point the loader's package root at a temporary folder with one good file."""
     (tmp_path / "schemas").mkdir()
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
               "required": ["as_of"], "properties": {"as_of": {"type": "string"}}}
     (tmp_path / "schemas" / "demo.schema.json").write_text(json.dumps(schema))
     (tmp_path / "demo.json").write_text(json.dumps({"as_of": "2026-08-22"}))
-    monkeypatch.setattr(knowledge, "resources", types.SimpleNamespace(files=lambda package: tmp_path))
+    monkeypatch.setattr(knowledge, "_HERE", tmp_path)
     knowledge.load.cache_clear()
     yield tmp_path
     knowledge.load.cache_clear()
