@@ -106,7 +106,7 @@ def _stamp(line: str) -> datetime | None:
     return None
 
 
-def scan(text: str, signatures: list[tuple[dict, re.Pattern]], source: str, mtime: datetime | None,
+def scan(text: str, signatures: list[tuple[dict, re.Pattern, bool]], source: str, mtime: datetime | None,
          found: dict[str, dict]) -> None:
     """Count signature matches in `text` (lines; once per request dump), keeping the last occurrence of each."""
     context: datetime | None = None
@@ -125,8 +125,9 @@ def scan(text: str, signatures: list[tuple[dict, re.Pattern]], source: str, mtim
             context = when
         if skipping or not line.strip():
             continue
-        for sig, pattern in signatures:
-            if pattern.search(line):
+        lowered = line.lower()
+        for sig, pattern, on_lowered in signatures:
+            if pattern.search(lowered if on_lowered else line):
                 entry = found.setdefault(sig["id"], {"signature": sig, "count": 0})
                 if not (dump and sig["id"] in counted):
                     entry["count"] += 1
@@ -141,9 +142,23 @@ def scan(text: str, signatures: list[tuple[dict, re.Pattern]], source: str, mtim
                 break
 
 
-def _signatures() -> list[tuple[dict, re.Pattern]]:
+_UPPER_ESCAPE = re.compile(r"\\[A-Z]")  # \S, \W, \D, \B...: lower-casing would change their meaning
+
+
+def compile_signature(pattern: str) -> re.Pattern:
+    """Signatures match without regard to case. Python's re cannot use its literal-prefix search under
+    IGNORECASE (twice as slow here), so a pattern that means the same in lower case is compiled lower-case
+    and run against the lower-cased line (a pattern without IGNORECASE flag); the rest keep the flag."""
+    if _UPPER_ESCAPE.search(pattern):
+        return re.compile(pattern, re.IGNORECASE)
+    return re.compile(pattern.lower())
+
+
+def _signatures() -> list[tuple[dict, re.Pattern, bool]]:
+    """(signature, compiled pattern, whether it runs on the lower-cased line)."""
     from claudex_doctor.knowledge import load
-    return [(sig, re.compile(sig["pattern"], re.IGNORECASE)) for sig in load("signatures")["signatures"]]
+    compiled = [(sig, compile_signature(sig["pattern"])) for sig in load("signatures")["signatures"]]
+    return [(sig, pattern, not pattern.flags & re.IGNORECASE) for sig, pattern in compiled]
 
 
 def _when(entry: dict) -> str:

@@ -44,6 +44,18 @@ def test_every_signature_matches_its_examples_and_claims_them_first():
         for example in sig["examples"]:
             first = next(s for s in signatures if re.search(s["pattern"], example, re.IGNORECASE))
             assert first["id"] == sig["id"], (sig["id"], example)
+            # the check's own matcher (lower-cased patterns where that means the same) agrees, in any case
+            for text in (example, example.upper(), example.lower()):
+                found: dict = {}
+                logs.scan(text, logs._signatures(), "log", None, found)
+                assert list(found) == [sig["id"]], (sig["id"], text)
+
+
+def test_patterns_whose_meaning_depends_on_case_keep_ignorecase():
+    assert logs.compile_signature(r"token\S+expired").flags & re.IGNORECASE
+    assert logs.compile_signature(r"token\S+expired").search("TOKEN_X_EXPIRED")
+    fast = logs.compile_signature(r"Unsafe Example API key|\bchatgpt\.com[^\n]*refused")
+    assert not fast.flags & re.IGNORECASE and fast.pattern == r"unsafe example api key|\bchatgpt\.com[^\n]*refused"
 
 
 def test_no_log_is_a_clear_skip(home, user_home):
