@@ -106,3 +106,20 @@ def test_expected_errors_are_one_line_and_exit_2_under_python_m(cli, tmp_path):
     import sys
     proc = subprocess.run([sys.executable, "-m", "claudex_doctor", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("claudex-doctor ")
+
+
+def test_the_command_exits_with_mains_code_and_a_reader_that_leaves_early_is_no_error(user_home):
+    """The command (`entry()`, which leaves through os._exit): the exit code is main()'s, stdout is
+    complete, and a pipe the reader has closed gives neither a traceback nor an "Exception ignored"."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HOME": str(user_home), "NO_COLOR": "1"}
+    full = subprocess.run([sys.executable, "-m", "claudex_doctor", "--json", "--offline"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert full.returncode == 1 and json.loads(full.stdout)["status"] == "fail"
+    # `true` reads nothing and exits at once: the doctor's write meets a closed pipe.
+    piped = subprocess.run(f'"{sys.executable}" -m claudex_doctor.cli --offline | true; exit "${{PIPESTATUS[0]}}"',
+                           shell=True, executable="/bin/bash", env=env, capture_output=True, text=True, timeout=60)
+    assert piped.stderr == "" and piped.returncode in (0, 1), piped.stderr
