@@ -7,11 +7,9 @@ no token value reaches any output.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
-import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,18 +17,12 @@ from typing import Any
 
 from claudex_doctor import paths as paths_mod
 from claudex_doctor.context import Context, Options
+from tests.homekit import ThrowawayHome, make_jwt, run_checks, snapshot, text_of, write_file  # noqa: F401
+
+# text_of is re-exported for the tests that import it from here.
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def b64url(data: Any) -> str:
-    raw = data if isinstance(data, bytes) else json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def make_jwt(claims: dict) -> str:
-    return f"{b64url({'alg': 'HS256', 'typ': 'JWT'})}.{b64url(claims)}.{b64url(b'not-a-real-signature')}"
 
 
 def rfc3339(moment: datetime) -> str:
@@ -83,18 +75,13 @@ class Login:
         return data
 
 
-class Stack:
+class Stack(ThrowawayHome):
     """A temporary runtime home and Codex home, and the environment that points at them."""
 
     def __init__(self, root: Path, bin_dir: Path | None = None) -> None:
-        self.root = root
-        self.user_home = Path(os.environ["HOME"])
-        self.home = root / "gateway"
-        self.codex_home = root / "codex"
         self.bin = bin_dir or (root / "bin")
         self.bin.mkdir(parents=True, exist_ok=True)
-        self.env = {"HOME": str(self.user_home), "PATH": str(self.bin), "CODEX_HOME": str(self.codex_home),
-                    "CLAUDEX_GATEWAY_HOME": str(self.home)}
+        super().__init__(root, path=str(self.bin))
 
     # layout ---------------------------------------------------------------
     def make_home(self, auth_dir: bool = True) -> "Stack":
@@ -106,26 +93,10 @@ class Stack:
 
     def make_full_home(self) -> "Stack":
         self.make_home()
-        (self.home / "config.yaml").write_text("host: 127.0.0.1\nport: 8327\nauth-dir: ./auth\n")
-        launcher = self.home / "run.sh"
-        launcher.write_text("#!/bin/sh\ncd \"$(dirname \"$0\")\" && exec ./cli-proxy-api -config config.yaml\n")
-        os.chmod(launcher, 0o755)
-        env = self.home / paths_mod.ENV_FILE_NAME
-        env.write_text("ANTHROPIC_BASE_URL=http://127.0.0.1:8327\n")
-        os.chmod(env, 0o600)
+        write_file(self.config, "host: 127.0.0.1\nport: 8327\nauth-dir: ./auth\n", 0o644)
+        write_file(self.launcher, '#!/bin/sh\ncd "$(dirname "$0")" && exec ./cli-proxy-api -config config.yaml\n', 0o755)
+        write_file(self.env_file, "ANTHROPIC_BASE_URL=http://127.0.0.1:8327\n", 0o600)
         return self
-
-    @property
-    def auth_dir(self) -> Path:
-        return self.home / "auth"
-
-    @property
-    def proxy_file(self) -> Path:
-        return self.auth_dir / paths_mod.PROXY_AUTH_NAME
-
-    @property
-    def codex_file(self) -> Path:
-        return self.codex_home / "auth.json"
 
     # files ------------------------------------------------------------------
     def write_codex(self, data: Any, raw: bytes | str | None = None, mode: int = 0o600) -> Path:
@@ -165,36 +136,13 @@ class Stack:
         return self.run_with_deadline(10.0, *ids)
 
     def run_with_deadline(self, deadline: float, *ids: str) -> dict:
-        from claudex_doctor.checks import graph
-        from claudex_doctor.graph import run
-
-        return {f.id: f for f in run(graph(), self.context(deadline), only=ids)}
+        return run_checks(self.context(deadline), ids)
 
     def snapshot(self) -> dict:
         """Bytes and modes of every file under the root, to prove nothing changed."""
-        out = {}
-        for path in sorted(self.root.rglob("*")):
-            try:
-                st = path.lstat()
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                out[str(path)] = (path.read_bytes(), stat.S_IMODE(st.st_mode))
-            else:
-                out[str(path)] = (None, stat.S_IMODE(st.st_mode))
-        return out
+        return snapshot(self.root)
 
 
 def _write(path: Path, data: Any, raw: bytes | str | None, mode: int) -> Path:
-    if raw is None:
-        raw = json.dumps(data, indent=2)
-    if isinstance(raw, str):
-        raw = raw.encode()
-    path.write_bytes(raw)
-    os.chmod(path, mode)
-    return path
-
-
-def text_of(finding) -> str:
-    """Everything a finding would show, as one string (to look for leaks)."""
-    return json.dumps(finding.to_dict(), default=str)
+    """`raw` as is, else `data` as indented JSON."""
+    return write_file(path, json.dumps(data, indent=2) if raw is None else raw, mode)

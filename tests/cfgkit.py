@@ -7,17 +7,17 @@ secret is a canary (`CANARY...`), so a test can prove no value reaches any outpu
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import secrets
-import stat
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from claudex_doctor import paths as paths_mod
 from claudex_doctor.context import Context, Options
+from tests.homekit import ThrowawayHome, make_jwt, run_checks, snapshot, text_of, write_file  # noqa: F401
+
+# text_of is re-exported for the tests that import it from here.
 
 STANDARD_MAPPING = {
     "ANTHROPIC_DEFAULT_OPUS_MODEL": "gpt-5.6-sol(xhigh)",
@@ -31,15 +31,9 @@ def canary(label: str = "") -> str:
     return f"CANARY{label}{secrets.token_hex(10)}"
 
 
-def _b64(data: Any) -> str:
-    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
 def id_token(plan: str) -> str:
-    claims = {"exp": 4102444800, "iat": 1700000000, "email": "me@example.com",
-              "https://api.openai.com/auth": {"chatgpt_plan_type": plan, "chatgpt_account_id": "acct-1"}}
-    return f"{_b64({'alg': 'none'})}.{_b64(claims)}.{_b64(b'sig')}"
+    return make_jwt({"exp": 4102444800, "iat": 1700000000, "email": "me@example.com",
+                     "https://api.openai.com/auth": {"chatgpt_plan_type": plan, "chatgpt_account_id": "acct-1"}})
 
 
 def config_text(key: str, host: str = "127.0.0.1", port: Any = 8327, auth_dir: str = "./auth", extra: str = "") -> str:
@@ -71,19 +65,16 @@ class FixedContext(Context):
         return self._now
 
 
-class Home:
+class Home(ThrowawayHome):
+    """A complete, healthy-looking home (config, env file, launcher, auth/, a Codex login) and a project."""
+
     def __init__(self, root: Path, plan: str | None = "plus") -> None:
-        self.root = root
-        self.user_home = Path(os.environ["HOME"])
-        self.home = root / "gateway"
-        self.codex_home = root / "codex"
+        super().__init__(root, path="/usr/bin:/bin")
         self.project = root / "project"
         self.home.mkdir(parents=True)
         self.project.mkdir()
-        (self.home / "auth").mkdir(mode=0o700)
+        self.auth_dir.mkdir(mode=0o700)
         self.key = canary("KEY")
-        self.env = {"HOME": str(self.user_home), "PATH": "/usr/bin:/bin", "CODEX_HOME": str(self.codex_home),
-                    "CLAUDEX_GATEWAY_HOME": str(self.home)}
         self.write_config(config_text(self.key))
         self.write_env({"ANTHROPIC_BASE_URL": "http://127.0.0.1:8327", "ANTHROPIC_AUTH_TOKEN": self.key,
                         **STANDARD_MAPPING, "CLAUDE_CODE_AUTO_COMPACT_WINDOW": "372000"})
@@ -92,27 +83,15 @@ class Home:
             self.set_plan(plan)
 
     # files ------------------------------------------------------------------
-    @property
-    def config(self) -> Path:
-        return self.home / "config.yaml"
-
-    @property
-    def env_file(self) -> Path:
-        return self.home / paths_mod.ENV_FILE_NAME
-
-    @property
-    def launcher(self) -> Path:
-        return self.home / "run.sh"
-
     def write_config(self, text: str | bytes) -> Path:
-        _write(self.config, text, 0o600)
+        write_file(self.config, text, 0o600)
         return self.config
 
     def write_env(self, values: dict[str, str] | str | bytes) -> Path:
         if isinstance(values, dict):
             import shlex
             values = "# claudex env\n" + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items())
-        _write(self.env_file, values, 0o600)
+        write_file(self.env_file, values, 0o600)
         return self.env_file
 
     def env_values(self, **changes: str | None) -> Path:
@@ -127,7 +106,7 @@ class Home:
         return self.write_env(values)
 
     def write_launcher(self, text: str) -> Path:
-        _write(self.launcher, text, 0o755)
+        write_file(self.launcher, text, 0o755)
         return self.launcher
 
     def set_plan(self, plan: str) -> None:
@@ -135,7 +114,7 @@ class Home:
         data = {"OPENAI_API_KEY": None, "last_refresh": "2026-11-20T08:00:00Z",
                 "tokens": {"id_token": id_token(plan), "access_token": canary("AT"), "refresh_token": canary("RT"),
                            "account_id": "acct-1"}}
-        _write(self.codex_home / "auth.json", json.dumps(data), 0o600)
+        write_file(self.codex_file, json.dumps(data), 0o600)
 
     def claude_file(self, relative: str, data: Any, raw: str | bytes | None = None) -> Path:
         """A Claude Code settings file: '~/.claude/settings.json', 'project/.claude/settings.local.json', ..."""
@@ -144,7 +123,7 @@ class Home:
         else:
             path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write(path, raw if raw is not None else json.dumps(data), 0o600)
+        write_file(path, raw if raw is not None else json.dumps(data), 0o600)
         return path
 
     # running ----------------------------------------------------------------
@@ -157,13 +136,10 @@ class Home:
 
     def run(self, *ids: str, env: dict | None = None, offered: list[str] | None = None, now: datetime = TODAY):
         """Run the given checks (and what they need); findings by id."""
-        from claudex_doctor.checks import graph
-        from claudex_doctor.graph import run
-
         ctx = self.context(env, now)
         if offered is not None:
             ctx.publish("offered_models", offered)
-        return {f.id: f for f in run(graph(), ctx, only=ids)}
+        return run_checks(ctx, ids)
 
     def one(self, check_id: str, **kwargs):
         return self.run(check_id, **kwargs)[check_id]
@@ -172,28 +148,7 @@ class Home:
         return {**self.env, **extra}
 
     def snapshot(self) -> dict:
-        out = {}
-        for base in (self.root, self.user_home):
-            for path in sorted(base.rglob("*")):
-                try:
-                    st = path.lstat()
-                except OSError:
-                    continue
-                if stat.S_ISREG(st.st_mode):
-                    out[str(path)] = (path.read_bytes(), stat.S_IMODE(st.st_mode))
-                else:
-                    out[str(path)] = (None, stat.S_IMODE(st.st_mode))
-        return out
-
-
-def _write(path: Path, data: str | bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.chmod(path, mode)
-
-
-def text_of(finding) -> str:
-    return json.dumps(finding.to_dict(), default=str)
+        return snapshot(self.root, self.user_home)
 
 
 def apply_fix(home: Home, finding, dry_run: bool = False):
