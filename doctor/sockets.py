@@ -10,6 +10,8 @@ hundred processes. The doctor asks about one or two ports, so on Linux it does i
    unknown, stopping as soon as every inode has its pid.
 
 A socket whose holder cannot be read (another user's process) keeps pid None, as with psutil.
+A socket held by several processes (a server's forked workers) names the first one found, where
+psutil lists each; the verdicts built on it (ours, foreign, another home's) do not change.
 Where /proc/net is not there (macOS, BSD), `psutil.net_connections` answers as before; when that
 is refused too, `listen_table()` returns None and callers fall back to connecting.
 """
