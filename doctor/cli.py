@@ -144,7 +144,20 @@ def paths_for(args: argparse.Namespace):
     return resolve(home_option=args.home, wrapper_option=args.wrapper)
 
 
+def _say(message: str) -> None:
+    """One line on stderr, if there is a stderr to write to (print(file=None) would pick stdout)."""
+    if sys.stderr is None:
+        return
+    try:
+        print(message, file=sys.stderr)
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to put the answer
+        _say("claudex-doctor: standard output is closed; nothing was done")
+        return 2
     args = parse(argv)
     try:
         if args.command is None:
@@ -155,22 +168,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return module.main(args)
     except DoctorError as exc:
         from .redact import redact_text
-        print(f"claudex-doctor: {redact_text(str(exc))}", file=sys.stderr)
+        _say(f"claudex-doctor: {redact_text(str(exc))}")
         return exc.code
     except KeyboardInterrupt:
-        print("claudex-doctor: interrupted", file=sys.stderr)
+        _say("claudex-doctor: interrupted")
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a full disk or a broken device under a write: the machine, not a bug
+        from .redact import redact_text
+        where = f" ({redact_text(str(exc.filename))})" if exc.filename else " (standard output)"
+        _say(f"claudex-doctor: a write failed: {exc.strerror or exc}{where}")
+        return 2
     except Exception as exc:  # the last line of defence: a message, never a traceback with secrets
         from .redact import redact_text
         import traceback
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
-        print(f"claudex-doctor: internal error: {type(exc).__name__}{where}: {redact_text(str(exc))[:300]}",
-              file=sys.stderr)
-        print("This is a bug in claudex-doctor. Please report it with the output of "
-              "`claudex-doctor report`.", file=sys.stderr)
+        _say(f"claudex-doctor: internal error: {type(exc).__name__}{where}: {redact_text(str(exc))[:300]}")
+        _say("This is a bug in claudex-doctor. Please report it with the output of `claudex-doctor report`.")
         return 2
 
 
@@ -181,13 +197,24 @@ def entry() -> None:
     Nothing is lost by it: every file the doctor writes is fsynced and closed before its primitive
     returns, and clients are closed by the commands; what remains are daemon threads of checks that
     ran out of time, which a normal exit abandons as well. Tests call main(), which returns."""
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            pass  # a reader that went away (head, a closed pipe) is not an error
-    os._exit(int(code or 0))
+    try:
+        code = int(main() or 0)
+    except SystemExit as exc:  # argparse's --help, --version and usage errors end this way
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        pass  # a reader that went away (head, a closed pipe) is not an error
+    except (OSError, ValueError) as exc:  # the answer did not get out (a full disk, say)
+        _say(f"claudex-doctor: a write failed: {getattr(exc, 'strerror', None) or exc} (standard output)")
+        code = max(code, 2)
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -123,3 +123,22 @@ def test_the_command_exits_with_mains_code_and_a_reader_that_leaves_early_is_no_
     piped = subprocess.run(f'"{sys.executable}" -m claudex_doctor.cli --offline | true; exit "${{PIPESTATUS[0]}}"',
                            shell=True, executable="/bin/bash", env=env, capture_output=True, text=True, timeout=60)
     assert piped.stderr == "" and piped.returncode in (0, 1), piped.stderr
+
+
+def test_an_output_that_cannot_be_written_is_a_clear_exit_2_not_a_bug_report(user_home):
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    env = {**os.environ, "HOME": str(user_home), "NO_COLOR": "1"}
+    closed = subprocess.run(f'"{sys.executable}" -m claudex_doctor --json >&-', shell=True, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert closed.returncode == 2 and closed.stderr == "claudex-doctor: standard output is closed; nothing was done\n"
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    full = subprocess.run(f'"{sys.executable}" -m claudex_doctor --json --offline > /dev/full', shell=True, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert full.returncode == 2, full.stderr
+    assert full.stderr.strip() == "claudex-doctor: a write failed: No space left on device (standard output)"
