@@ -11,6 +11,7 @@ binary is rebuilt by `bootstrap` (confirm), which keeps config, auth and env fil
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -104,11 +105,10 @@ def codex_native(path: Path) -> tuple[Path, dict[str, str]] | None:
     The launcher (bin/codex.js) is a Node start-up (about 60 ms) in front of a native program that
     answers `login status` in a few: calling the same binary the same way keeps the doctor fast.
     None when this is not the npm package or the layout is not the one the launcher uses."""
-    import platform
-
     if npm_version(path, "@openai/codex") is None:
         return None
-    key = (platform.system().lower(), platform.machine().lower())
+    system = os.uname()  # what platform.system()/machine() read, without importing platform
+    key = (system.sysname.lower(), system.machine.lower())
     if key not in _CODEX_TRIPLES:
         return None
     triple, suffix = _CODEX_TRIPLES[key]
