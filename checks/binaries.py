@@ -107,6 +107,8 @@ def codex_native(path: Path) -> tuple[Path, dict[str, str]] | None:
     None when this is not the npm package or the layout is not the one the launcher uses."""
     if npm_version(path, "@openai/codex") is None:
         return None
+    if not hasattr(os, "uname"):  # Windows: none of the layouts below
+        return None
     system = os.uname()  # what platform.system()/machine() read, without importing platform
     key = (system.sysname.lower(), system.machine.lower())
     if key not in _CODEX_TRIPLES:
