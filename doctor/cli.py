@@ -8,6 +8,7 @@ Imports stay lazy: `--version` and `--help` load nothing but argparse.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from typing import Sequence
@@ -144,6 +145,10 @@ def paths_for(args: argparse.Namespace):
     return resolve(home_option=args.home, wrapper_option=args.wrapper)
 
 
+# A full disk or quota, a read-only file system, a device error, a closed descriptor.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EBADF}
+
+
 def _say(message: str) -> None:
     """One line on stderr, if there is a stderr to write to (print(file=None) would pick stdout)."""
     if sys.stderr is None:
@@ -175,13 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except OSError as exc:  # a full disk or a broken device under a write: the machine, not a bug
-        from .redact import redact_text
-        where = f" ({redact_text(str(exc.filename))})" if exc.filename else " (standard output)"
-        _say(f"claudex-doctor: a write failed: {exc.strerror or exc}{where}")
-        return 2
     except Exception as exc:  # the last line of defence: a message, never a traceback with secrets
         from .redact import redact_text
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:  # the machine, not a bug
+            where = f" ({redact_text(str(exc.filename))})" if exc.filename else " (standard output)"
+            _say(f"claudex-doctor: a write failed: {exc.strerror or exc}{where}")
+            return 2
         import traceback
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
