@@ -97,3 +97,13 @@ def test_after_a_dry_run_the_next_step_is_to_apply_the_plan():
     done = RunResult(findings=findings, home=base.home, started_at=base.started_at, duration_ms=1,
                      tool_version="0.1.0", fixes=(step,))
     assert "Next: follow the fix lines above" in terminal.render(done, color=False)
+
+
+def test_the_tally_says_how_long_the_run_took_in_a_readable_unit():
+    base = canonical()
+    quick = RunResult(findings=base.findings[:1], home="~/x", started_at=base.started_at, duration_ms=42,
+                      tool_version="0.1.0")
+    slow = RunResult(findings=base.findings[:1], home="~/x", started_at=base.started_at, duration_ms=5234,
+                     tool_version="0.1.0")
+    assert "1 passed in 42 ms" in terminal.render(quick, color=False)
+    assert "1 passed in 5.2 s" in terminal.render(slow, color=False)

@@ -144,7 +144,8 @@ def _tally(console, result: RunResult, dash: str) -> None:
         parts.append(f"{t['skip']} skipped")
     if t["error"]:
         parts.append(f"[bold magenta]{t['error']} crashed[/]")
-    console.print(", ".join(parts) + f" [dim]in {result.duration_ms / 1000:.1f}s[/]")
+    took = f"{result.duration_ms} ms" if result.duration_ms < 1000 else f"{result.duration_ms / 1000:.1f} s"
+    console.print(", ".join(parts) + f" [dim]in {took}[/]")
     status = result.status
     if status is Status.ERROR:
         console.print("The doctor could not finish every check (see the crashed ones above).")
