@@ -134,14 +134,7 @@ def _forward(paths, now: datetime, *, dry_run: bool, force: bool) -> PrimitiveRe
     message = f"copied the Codex login into the proxy credential ({why})"
     if dry_run:
         return PrimitiveResult(True, "would have " + message, changes, details=details)
-    try:
-        _ensure_dir(paths.auth_dir)
-        saved = atomic.write_atomic(target, text, mode=0o600, backup_dir=paths.backups)
-    except OSError as exc:
-        raise PrimitiveError(f"could not write {shown}: {exc.strerror or exc}") from None
-    backups = [_show(paths, saved)] if saved else []
-    journal.record(paths, "sync-auth", "applied", message, changes, backups, direction="codex->proxy")
-    return PrimitiveResult(True, message, changes, backups, details)
+    return _write(paths, target, text, shown, message, changes, details, "codex->proxy")
 
 
 def _already(paths, proxy: codexauth.ProxyAuth, tokens, dry_run: bool, details: dict) -> PrimitiveResult:
@@ -236,14 +229,8 @@ def _reverse(paths, now: datetime, *, dry_run: bool, yes: bool, force: bool) -> 
     if not yes:
         raise PrimitiveError(f"--reverse writes the Codex CLI's own {shown}: run again with --yes to confirm "
                              "(a backup is kept); nothing was changed")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        saved = atomic.write_atomic(target, text, mode=0o600, backup_dir=paths.backups)
-    except OSError as exc:
-        raise PrimitiveError(f"could not write {shown}: {exc.strerror or exc}") from None
-    backups = [_show(paths, saved)] if saved else []
-    journal.record(paths, "sync-auth", "applied", message, changes, backups, direction="proxy->codex")
-    return PrimitiveResult(True, message, changes, backups, details)
+    # The Codex home keeps the mode Codex gave it; only a missing one is created (0700).
+    return _write(paths, target, text, shown, message, changes, details, "proxy->codex", tighten=False)
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -264,7 +251,21 @@ def _dir_changes(paths, directory: Path) -> list[str]:
     return [f"chmod 0700 {_show(paths, directory)}/ (was {mode:04o})"] if mode != 0o700 else []
 
 
-def _ensure_dir(directory: Path) -> None:
+def _ensure_dir(directory: Path, tighten: bool = True) -> None:
+    """Create `directory` (0700) if needed; `tighten` also brings an existing one to 0700."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if directory.stat().st_mode & 0o777 != 0o700:
+    if tighten and directory.stat().st_mode & 0o777 != 0o700:
         os.chmod(directory, 0o700)
+
+
+def _write(paths, target: Path, text: str, shown: str, message: str, changes: list[str], details: dict,
+           direction: str, tighten: bool = True) -> PrimitiveResult:
+    """Write one credential file atomically (0600, backup kept, its directory made) and journal it."""
+    try:
+        _ensure_dir(target.parent, tighten)
+        saved = atomic.write_atomic(target, text, mode=0o600, backup_dir=paths.backups)
+    except OSError as exc:
+        raise PrimitiveError(f"could not write {shown}: {exc.strerror or exc}") from None
+    backups = [_show(paths, saved)] if saved else []
+    journal.record(paths, "sync-auth", "applied", message, changes, backups, direction=direction)
+    return PrimitiveResult(True, message, changes, backups, details)
