@@ -46,6 +46,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_listening(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    """Return once something accepts connections on host:port; fail the test after `timeout`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listened on {host}:{port} within {timeout}s")
+
+
 @pytest.fixture
 def spawned():
     """Processes a test starts (tests/service_home.Spawned); all stopped when it ends."""

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 
 from claudex_doctor.paths import resolve
+from tests.conftest import wait_listening  # noqa: F401  (re-exported)
 from tests.fakes.gateway import install_binary
 
 KEY = "canary-local-key-7f3a9c2e51"
@@ -48,15 +47,18 @@ def paths_of(home: Path):
     return resolve(env={"HOME": os.environ["HOME"], "CLAUDEX_GATEWAY_HOME": str(home)})
 
 
-def wait_listening(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listened on {host}:{port} within {timeout}s")
+def made_home(tmp_path: Path, port: int):
+    """A service home on `port` for a fixture to yield; whatever it ran is stopped or killed afterwards."""
+    from claudex_doctor import service
+    from claudex_doctor.primitives import PrimitiveError
+
+    made = make_home(tmp_path, port)
+    yield made
+    try:
+        service.stop(paths_of(made), timeout=2)
+    except PrimitiveError:
+        pass
+    kill_home(made)
 
 
 class Spawned:

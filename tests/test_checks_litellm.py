@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.cfgkit import Home, text_of
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_listening
 
 REF = "references/litellm.md#litellm-in-the-path"
 
@@ -52,13 +52,7 @@ def litellm_process(tmp_path):
                       "time.sleep(60)\n")
     os.chmod(script, 0o755)
     proc = subprocess.Popen([str(script), "--port", str(port)])
-    deadline = time.monotonic() + 10
-    import socket
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
+    wait_listening(port)
     yield proc, port
     proc.kill()
     proc.wait(timeout=5)

@@ -18,7 +18,7 @@ from claudex_doctor.checks.port import listener, port_owner
 from claudex_doctor.context import Context
 from claudex_doctor.model import Safety, Status
 from claudex_doctor.primitives import PrimitiveError
-from tests.service_home import (kill_home, leftover_children, make_home, paths_of, wait_listening,
+from tests.service_home import (kill_home, leftover_children, made_home, make_home, paths_of, wait_listening,
                                 write_config)
 
 REF = "references/service.md#"
@@ -33,13 +33,7 @@ def no_leftover_processes():
 
 @pytest.fixture
 def home(tmp_path, port):
-    made = make_home(tmp_path, port)
-    yield made
-    try:
-        service.stop(paths_of(made), timeout=2)
-    except PrimitiveError:
-        pass
-    kill_home(made)
+    yield from made_home(tmp_path, port)
 
 
 def run_check(home):

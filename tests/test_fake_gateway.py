@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_listening
 from tests.fakes.gateway import MODES, VERSION_LINE, FakeGateway, disguise, install_binary
 
 GATEWAY = Path(__file__).resolve().parent / "fakes" / "gateway.py"
@@ -148,16 +148,6 @@ def _write_config(folder: Path, port: int, keys=(KEY,)) -> None:
     (folder / "config.yaml").write_text("\n".join(lines) + "\n")
 
 
-def _wait_port(port: int, timeout: float = 10) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
-
-
 def test_help_prints_the_version_line_and_exits_0():
     proc = subprocess.run([sys.executable, str(GATEWAY), "-h"], capture_output=True, text=True, timeout=20)
     assert proc.returncode == 0 and proc.stdout.startswith(VERSION_LINE) and "-config" in proc.stdout
@@ -173,7 +163,7 @@ def test_runs_from_a_config_switches_mode_and_stops_on_sigterm(tmp_path, http):
     proc = subprocess.Popen([str(binary), "-config", "config.yaml"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env={**os.environ, "FAKE_GATEWAY_MODE": "invalid_key"})
     try:
-        assert _wait_port(port), "the fake gateway did not listen"
+        wait_listening(port)
         url = f"http://127.0.0.1:{port}"
         assert http.get(f"{url}/v1/models", headers=AUTH).status_code == 401
         assert http.post(f"{url}/_fake/mode", json={"mode": "ok"}).json() == {"mode": "ok"}
@@ -213,7 +203,7 @@ def test_safe_mode_is_logged_at_start(tmp_path, http):
     proc = subprocess.Popen([sys.executable, str(GATEWAY), "-config", "config.yaml"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        assert _wait_port(port)
+        wait_listening(port)
         assert http.get(f"http://127.0.0.1:{port}/v1/models").status_code == 403
     finally:
         proc.terminate()

@@ -12,7 +12,6 @@ import re
 
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -31,7 +30,7 @@ from claudex_doctor.paths import resolve
 from claudex_doctor.render import json as json_render
 from claudex_doctor.render import terminal
 from claudex_doctor.schema import SCHEMA
-from tests.conftest import free_port, run_cli
+from tests.conftest import free_port, run_cli, wait_listening
 from tests.fakes.gateway import DEFAULT_MODELS, FakeGateway, install_binary
 from tests.fakes.home import make_home
 
@@ -424,24 +423,6 @@ def test_validators_name_what_is_wrong():
 
 
 # -- the real CLI against a fake proxy started from a real home ---------------------------------
-def _port_owner_is_real() -> bool:
-    from claudex_doctor.checks import port
-    return "_pending" not in getattr(port.port_owner.run, "__module__", "")
-
-
-needs_port_owner = pytest.mark.skipif(not _port_owner_is_real(), reason="port.owner is still a placeholder")
-
-
-def _wait_port(port: int, timeout: float = 10) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.fixture
 def proxy_home(tmp_path):
     """A home whose cli-proxy-api is the fake gateway, started from the home like run.sh does."""
@@ -455,7 +436,7 @@ def proxy_home(tmp_path):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 env={**os.environ, "FAKE_GATEWAY_MODE": mode})
         procs.append(proc)
-        assert _wait_port(port), "the fake proxy did not start"
+        wait_listening(port)
         return home, proc
 
     yield start
@@ -464,7 +445,6 @@ def proxy_home(tmp_path):
         proc.wait(timeout=10)
 
 
-@needs_port_owner
 def test_cli_probe_reports_a_healthy_proxy(proxy_home):
     home, _ = proxy_home()
     proc = run_cli("probe", "--home", str(home), "--json")
@@ -477,7 +457,6 @@ def test_cli_probe_reports_a_healthy_proxy(proxy_home):
     assert KEY not in proc.stdout and KEY not in proc.stderr
 
 
-@needs_port_owner
 def test_cli_probe_offline_sends_no_model_request(proxy_home):
     home, _ = proxy_home()
     proc = run_cli("probe", "--home", str(home), "--offline", env={"NO_COLOR": "1"})
@@ -485,7 +464,6 @@ def test_cli_probe_offline_sends_no_model_request(proxy_home):
     assert "Traceback" not in proc.stderr and KEY not in proc.stdout
 
 
-@needs_port_owner
 def test_cli_hang_finishes_within_the_deadline_with_every_check_reported(proxy_home):
     home, _ = proxy_home("hang")
     start = time.monotonic()

@@ -22,7 +22,7 @@ from claudex_doctor.owner import identify, read_pidfile
 from claudex_doctor.primitives import PrimitiveError, apply
 from claudex_doctor.proxylog import exit_reason
 from tests.conftest import free_port, run_cli
-from tests.service_home import (KEY, kill_home, leftover_children, make_home, paths_of, proxies_of,
+from tests.service_home import (KEY, kill_home, leftover_children, made_home, make_home, paths_of, proxies_of,
                                 wait_listening, write_config)
 
 
@@ -38,14 +38,7 @@ def no_leftover_processes():
 
 @pytest.fixture
 def home(tmp_path):
-    port = free_port()
-    made = make_home(tmp_path, port)
-    yield made
-    try:
-        service.stop(paths_of(made), timeout=2)
-    except PrimitiveError:
-        pass
-    kill_home(made)
+    yield from made_home(tmp_path, free_port())
 
 
 def _port(home) -> int:

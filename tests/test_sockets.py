@@ -72,7 +72,7 @@ def test_the_likely_pid_is_read_first_and_each_pid_at_most_once(monkeypatch):
     read = []
     real = sockets.socket_inodes
     monkeypatch.setattr(sockets, "socket_inodes", lambda pid: read.append(pid) or real(pid))
-    ours, child_sock = _listening_socket(), None
+    ours = _listening_socket()
     child = subprocess.Popen([sys.executable, "-c", "import socket,sys,time\n"
                               "s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen()\n"
                               "print(s.getsockname()[1], flush=True); time.sleep(60)"],

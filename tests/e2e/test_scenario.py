@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import wait_listening
 
 from .scenario import Stack, failing
 
@@ -99,7 +100,7 @@ def test_a_foreign_process_on_the_port_is_named_and_never_touched(healthy):
     foreign = subprocess.Popen([sys.executable, "-m", "http.server", str(healthy.port), "--bind", "127.0.0.1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_listening(healthy.port)
+        wait_listening(healthy.port)
         code, checks, _ = healthy.findings()
         assert code == 1 and checks["port.owner"]["status"] == "fail"
         assert str(foreign.pid) in checks["port.owner"]["summary"]
@@ -198,19 +199,6 @@ def test_litellm_style_base_url(healthy):
         healthy.must("set-env", f"ANTHROPIC_BASE_URL=http://127.0.0.1:{healthy.port}")
         code, checks, _ = healthy.findings()
     assert code == 0, failing(checks)
-
-
-def _wait_listening(port: int, seconds: float = 10) -> None:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 def test_dry_run_changes_nothing_on_a_broken_stack(healthy):
