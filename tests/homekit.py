@@ -34,6 +34,11 @@ def write_file(path: Path, data: str | bytes, mode: int) -> Path:
     return path
 
 
+def executable(path: Path, text: str) -> Path:
+    """A script (0755), its directory made."""
+    return write_file(path, text, 0o755)
+
+
 def snapshot(*bases: Path) -> dict:
     """Bytes and modes of every file under `bases`, to prove that nothing changed."""
     out = {}

@@ -21,23 +21,17 @@ import pytest
 from claudex_doctor import bootstrap, envfile, files, proxybuild
 from claudex_doctor.paths import resolve
 from claudex_doctor.primitives import PrimitiveError, apply as apply_primitive
+from tests.homekit import executable
 
 FAKE_PROXY = "#!/bin/sh\necho 'CLIProxyAPI Version: v7.2.140, Commit: test'\nexit 0\n"
-
-
-def _exe(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(0o755)
-    return path
 
 
 @pytest.fixture
 def setup(tmp_path, user_home):
     """(paths, env, stand-in proxy binary): a home under HOME, a wrapper under ~/.local/bin, a PATH without go."""
     tools = tmp_path / "tools"
-    _exe(tools / "claude", "#!/bin/sh\nexit 0\n")
-    proxy = _exe(tmp_path / "proxy-standin", FAKE_PROXY)
+    executable(tools / "claude", "#!/bin/sh\nexit 0\n")
+    proxy = executable(tmp_path / "proxy-standin", FAKE_PROXY)
     env = {"HOME": str(user_home), "PATH": f"{tools}:/usr/bin:/bin"}
     paths = resolve(env=env)
     return paths, env, proxy
@@ -118,7 +112,7 @@ def test_fresh_bootstrap_writes_every_part_with_its_mode(setup):
 def test_launcher_cds_into_a_home_with_spaces_and_execs_the_binary(tmp_path, setup):
     _, env, _ = setup
     paths = resolve(env=env, home_option=str(tmp_path / "my home"))
-    recorder = _exe(tmp_path / "rec-proxy",
+    recorder = executable(tmp_path / "rec-proxy",
                     "#!/bin/sh\n[ \"$1\" = -h ] && { echo 'CLIProxyAPI Version: v7'; exit 0; }\n"
                     "pwd > \"$0.cwd\"; printf '%s\\n' \"$@\" > \"$0.args\"\n")
     bootstrap.apply(paths, binary=str(recorder), env=env)
@@ -195,7 +189,7 @@ def test_dry_run_writes_nothing_and_prints_no_secret(setup):
 def test_binary_kept_unless_forced_or_broken(setup, tmp_path):
     paths, env, proxy = setup
     bootstrap.apply(paths, binary=str(proxy), env=env)
-    other = _exe(tmp_path / "other-proxy", FAKE_PROXY.replace("test", "other"))
+    other = executable(tmp_path / "other-proxy", FAKE_PROXY.replace("test", "other"))
     result = bootstrap.apply(paths, binary=str(other), env=env)
     assert paths.binary.read_bytes() == proxy.read_bytes()
     assert "--force replaces it" in next(l for l in result.changes if "cli-proxy-api" in l)
@@ -214,7 +208,7 @@ def test_a_broken_or_missing_binary_argument_is_refused_before_writing(setup, tm
     paths, env, _ = setup
     with pytest.raises(PrimitiveError, match="does not exist"):
         bootstrap.apply(paths, binary=str(tmp_path / "nope"), env=env)
-    bad = _exe(tmp_path / "bad", "#!/bin/sh\necho boom >&2\nexit 1\n")
+    bad = executable(tmp_path / "bad", "#!/bin/sh\necho boom >&2\nexit 1\n")
     with pytest.raises(PrimitiveError, match="exits with 1"):
         bootstrap.apply(paths, binary=str(bad), env=env)
     assert not paths.home.exists() and not paths.wrapper.exists()
@@ -293,7 +287,7 @@ def _fake_go(directory: Path, *, install: bool, download_dir: Path | None = None
                 'chmod 755 "$2"; fi; shift; done; exit 0') if build else 'echo "build failed" >&2; exit 1'
     script = (f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{log}'\ncase \"$1\" in\n"
               f"install) {on_install} ;;\nmod) echo '{module}'; {on_mod} ;;\nbuild) {on_build} ;;\nesac\nexit 2\n")
-    _exe(directory / "go", script)
+    executable(directory / "go", script)
     return log
 
 
@@ -336,7 +330,7 @@ def test_build_failure_without_git_names_everything_missing(setup, tmp_path):
 def test_build_failure_with_git_reports_the_clone(setup, tmp_path):
     paths, env, _ = setup
     _fake_go(tmp_path / "tools", install=False)
-    _exe(tmp_path / "tools" / "git", "#!/bin/sh\necho 'fatal: unable to access https://github.com/: Could not resolve host' >&2\nexit 128\n")
+    executable(tmp_path / "tools" / "git", "#!/bin/sh\necho 'fatal: unable to access https://github.com/: Could not resolve host' >&2\nexit 128\n")
     with pytest.raises(PrimitiveError, match=r"git clone: fatal: unable to access .*Could not resolve host"):
         bootstrap.apply(paths, env=env)
 

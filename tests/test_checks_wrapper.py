@@ -20,15 +20,9 @@ from claudex_doctor.context import Context, Options
 from claudex_doctor.diagnose import diagnose
 from claudex_doctor.model import Safety, Status
 from claudex_doctor.paths import resolve
+from tests.homekit import executable
 
 TOKEN = "canary-local-token-7f3a9c2e5b1d"
-
-
-def _exe(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(0o755)
-    return path
 
 
 class Setup:
@@ -36,8 +30,8 @@ class Setup:
         self.tmp = tmp_path
         self.tripwire = tmp_path / "real-claude-ran"
         tools = tmp_path / "tools"
-        _exe(tools / "claude", f"#!/bin/sh\ntouch '{self.tripwire}'\nexit 0\n")
-        proxy = _exe(tmp_path / "proxy", "#!/bin/sh\necho 'CLIProxyAPI Version: v7.2.140'\n")
+        executable(tools / "claude", f"#!/bin/sh\ntouch '{self.tripwire}'\nexit 0\n")
+        proxy = executable(tmp_path / "proxy", "#!/bin/sh\necho 'CLIProxyAPI Version: v7.2.140'\n")
         self.env = {"HOME": str(user_home), "PATH": f"{user_home}/.local/bin:{tools}:/usr/bin:/bin"}
         self.paths = resolve(env=self.env)
         bootstrap.apply(self.paths, binary=str(proxy), env=self.env, plan="plus")
@@ -168,7 +162,7 @@ def test_intercepting_claudes_doctor_subcommand_fails(s):
 
 
 def test_shadowed_on_path_warns(s, tmp_path):
-    other = _exe(tmp_path / "early" / "claudex", "#!/bin/sh\nexec claude \"$@\"\n")
+    other = executable(tmp_path / "early" / "claudex", "#!/bin/sh\nexec claude \"$@\"\n")
     env = {**s.env, "PATH": f"{other.parent}:{s.env['PATH']}"}
     finding = s.run("wrapper.installed", env=env)["wrapper.installed"]
     assert finding.status is Status.WARN and "not this wrapper" in finding.summary

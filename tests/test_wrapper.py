@@ -14,6 +14,7 @@ import pytest
 
 from claudex_doctor import shellscan
 from claudex_doctor.wrapper import OVERRIDE_VAR, SERVICE_COMMANDS, analyse, doctor_argv, render
+from tests.homekit import executable
 
 SHELLS = [s for s in dict.fromkeys(["/bin/sh", shutil.which("dash"), shutil.which("bash")]) if s]
 
@@ -49,20 +50,13 @@ exit "${STANDIN_EXIT:-0}"
 """
 
 
-def _exe(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(0o755)
-    return path
-
-
 @pytest.fixture
 def stack(tmp_path):
     """A home with spaces in its path, an env file, a recording claude, a stub claudex-doctor, the wrapper."""
     home = tmp_path / "my home" / "claudex gateway"
     home.mkdir(parents=True)
-    claude = _exe(tmp_path / "bin dir" / "claude", RECORDER)
-    doctor = _exe(tmp_path / "bin dir" / "claudex-doctor stub",
+    claude = executable(tmp_path / "bin dir" / "claude", RECORDER)
+    doctor = executable(tmp_path / "bin dir" / "claudex-doctor stub",
                   "#!/bin/sh\nprintf '%s\\0' \"$#\" \"$@\" > \"$RECORD_DIR/doctor\"\nexit 5\n")
     env_file = home / "claude-code-gpt54.env"
     env_file.write_text(
@@ -72,7 +66,7 @@ def stack(tmp_path):
         "export ANTHROPIC_DEFAULT_OPUS_MODEL='gpt-5.6-sol(xhigh)'\n"
         "PLAIN_ASSIGNMENT='no export here'\n"
         f"export CLAUDE_BIN='{claude}'\n")
-    wrapper = _exe(tmp_path / "wrapper dir" / "claudex", render(home, env_file, [str(doctor)]))
+    wrapper = executable(tmp_path / "wrapper dir" / "claudex", render(home, env_file, [str(doctor)]))
     record = tmp_path / "record"
     record.mkdir()
     cwd = tmp_path / "cwd"
@@ -138,7 +132,7 @@ def test_claude_killed_by_sigterm_shows_as_the_signal(stack, shell):
 
 
 def test_a_signal_sent_to_the_wrapper_reaches_claude(stack, tmp_path):
-    sleeper = _exe(tmp_path / "sleeper", "#!/bin/sh\necho ready > \"$RECORD_DIR/ready\"\nexec sleep 30\n")
+    sleeper = executable(tmp_path / "sleeper", "#!/bin/sh\necho ready > \"$RECORD_DIR/ready\"\nexec sleep 30\n")
     env = {"PATH": "/usr/bin:/bin", "RECORD_DIR": str(stack["record"]), OVERRIDE_VAR: str(sleeper)}
     proc = subprocess.Popen([str(stack["wrapper"])], env=env)
     try:
@@ -170,7 +164,7 @@ def test_claude_bin_unset_falls_back_to_claude_on_path(stack):
 
 
 def test_override_variable_wins_over_the_env_file(stack, tmp_path):
-    other = _exe(tmp_path / "other", "#!/bin/sh\nprintf '%s\\0' \"$#\" \"$@\" > \"$RECORD_DIR/other\"\nexit 9\n")
+    other = executable(tmp_path / "other", "#!/bin/sh\nprintf '%s\\0' \"$#\" \"$@\" > \"$RECORD_DIR/other\"\nexit 9\n")
     proc = _run(stack, ["a"], extra={OVERRIDE_VAR: str(other)})
     assert proc.returncode == 9 and _recorded(stack["record"] / "other") == [b"a"]
     assert not (stack["record"] / "argv").exists()
@@ -196,9 +190,9 @@ def test_render_is_deterministic_and_quotes_odd_paths(tmp_path):
 
 
 def test_doctor_argv_prefers_the_console_script(tmp_path):
-    python = _exe(tmp_path / "venv" / "bin" / "python", "#!/bin/sh\n")
+    python = executable(tmp_path / "venv" / "bin" / "python", "#!/bin/sh\n")
     assert doctor_argv(str(python)) == [str(python), "-m", "claudex_doctor.cli"]
-    script = _exe(tmp_path / "venv" / "bin" / "claudex-doctor", "#!/bin/sh\n")
+    script = executable(tmp_path / "venv" / "bin" / "claudex-doctor", "#!/bin/sh\n")
     assert doctor_argv(str(python)) == [str(script)]
     assert Path(doctor_argv()[0]).is_absolute()
 
