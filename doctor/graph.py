@@ -178,17 +178,20 @@ def _blocked_reason(blocked: Sequence[str], results: dict[str, Finding]) -> str:
     """Why a check did not run, down to the root: "probe.messages was not run (--offline)" rather
     than a dependency that merely "did not pass" because it was itself skipped."""
     failed = [dep for dep in blocked if results[dep].status is not Status.SKIP]
-    skipped = [dep for dep in blocked if results[dep].status is Status.SKIP]
     parts = [", ".join(failed) + " did not pass"] if failed else []
-    for dep in skipped:
-        finding = results[dep]
-        root = finding.summary.removeprefix("not run: ")
-        if finding.blocked_by:  # already "X did not pass" or "X was not run (...)": keep the deepest cause
-            root = root.rsplit(" (", 1)[1].rstrip(")") if root.endswith(")") and " was not run (" in root else root
-        else:
-            root = root.split(" (", 1)[0]  # "--offline (this check sends...)" -> "--offline"
-        parts.append(f"{dep} was not run ({root})")
+    parts += [f"{dep} was not run ({_root_cause(dep, results)})" for dep in blocked if dep not in failed]
     return "; ".join(parts)
+
+
+def _root_cause(cid: str, results: dict[str, Finding]) -> str:
+    """What stopped `cid`, following blocked_by to the checks that failed or were skipped for a reason
+    of their own ("--offline (this check sends...)" -> "--offline")."""
+    finding = results[cid]
+    if finding.status is not Status.SKIP:
+        return f"{cid} did not pass"
+    if finding.blocked_by:
+        return "; ".join(dict.fromkeys(_root_cause(dep, results) for dep in finding.blocked_by))
+    return finding.summary.removeprefix("not run: ").split(" (", 1)[0]
 
 
 def run(graph: Graph, ctx, only: Sequence[str] = (), skip: Sequence[str] = (),
