@@ -158,7 +158,7 @@ def _start(paths, ctx, timeout: float, dry_run: bool = False, changes: list[str]
     host, port = endpoint(ctx)
     owner = identify(paths, port, host)
     changes = [] if changes is None else changes
-    url = _healthz_url(host, port)
+    url = _url(host, port, "/healthz")
     base = {"port": port, "host": host, "log": _d(paths, paths.log_file), "owner": owner.state}
     if owner.state == "ours":
         pid = owner.process.pid
@@ -260,40 +260,44 @@ def _exited(paths, pid: int, code: int, offset: int, port: int, changes: list[st
 
 def health(host: str, port: int, timeout: float = 1.0) -> dict:
     """GET /healthz with short timeouts: {"ok", "status", "body"} or {"ok": False, "error"}."""
-    import http.client
     import json
 
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    answer = _get(host, port, "/healthz", {}, timeout, 4096)
+    if isinstance(answer, str):
+        return {"ok": False, "error": answer}
+    status, text = answer
     try:
-        conn.request("GET", "/healthz", headers={"User-Agent": "claudex-doctor", "Connection": "close"})
-        resp = conn.getresponse()
-        body = resp.read(4096)
-    except (OSError, http.client.HTTPException) as exc:
-        return {"ok": False, "error": type(exc).__name__ if not str(exc) else str(exc)[:120]}
-    finally:
-        conn.close()
-    text = body.decode("utf-8", "replace")
-    try:
-        ok = resp.status == 200 and json.loads(text).get("status") == "ok"
+        ok = status == 200 and json.loads(text).get("status") == "ok"
     except (ValueError, AttributeError):
         ok = False
-    return {"ok": ok, "status": resp.status, "body": text[:200]}
+    return {"ok": ok, "status": status, "body": text[:200]}
 
 
 def _models_listed(host: str, port: int, key: str, timeout: float = 0.5) -> bool:
-    import http.client
     import json
 
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("GET", "/v1/models", headers={"Authorization": f"Bearer {key}", "Connection": "close"})
-        resp = conn.getresponse()
-        data = json.loads(resp.read(1 << 20).decode("utf-8", "replace")) if resp.status == 200 else {}
-    except (OSError, http.client.HTTPException, ValueError):
+    answer = _get(host, port, "/v1/models", {"Authorization": f"Bearer {key}"}, timeout, 1 << 20)
+    if isinstance(answer, str) or answer[0] != 200:
         return False
-    finally:
-        conn.close()
+    try:
+        data = json.loads(answer[1])
+    except ValueError:
+        return False
     return bool(isinstance(data, dict) and data.get("data"))
+
+
+def _get(host: str, port: int, path: str, headers: dict[str, str], timeout: float, limit: int) -> tuple[int, str] | str:
+    """(status, body) of one GET to the proxy on loopback, or what went wrong, in a few words."""
+    import httpx
+
+    try:
+        # Plain http on loopback: no proxy from the environment, no CA bundle to load.
+        with httpx.Client(trust_env=False, verify=False, timeout=timeout,
+                          headers={"User-Agent": "claudex-doctor", "Connection": "close"}) as client:
+            response = client.get(_url(host, port, path), headers=headers)
+            return response.status_code, response.content[:limit].decode("utf-8", "replace")
+    except httpx.HTTPError as exc:
+        return str(exc)[:120] or type(exc).__name__
 
 
 def _wait_models(host: str, port: int, key: str | None, seconds: float) -> bool | None:
@@ -383,8 +387,8 @@ def _stop(paths, ctx, timeout: float, dry_run: bool = False) -> PrimitiveResult:
 
 # -- restart ------------------------------------------------------------------------
 
-def _healthz_url(host: str, port: int) -> str:
-    return f"http://{host}:{port}/healthz" if ":" not in host else f"http://[{host}]:{port}/healthz"
+def _url(host: str, port: int, path: str) -> str:
+    return f"http://{host}:{port}{path}" if ":" not in host else f"http://[{host}]:{port}{path}"
 
 
 def _wait_words(timeout: float, healthz: str) -> str:
@@ -402,7 +406,7 @@ def restart(paths, *, dry_run: bool = False, timeout: float = 15.0, stop_timeout
         host, port = endpoint(ctx)
         changes += [f"launch {_d(paths, paths.launcher)} in the background (output appended to "
                     f"{_d(paths, paths.log_file)})", f"record it in {_d(paths, paths.pidfile)}",
-                    _wait_words(timeout, _healthz_url(host, port))]
+                    _wait_words(timeout, _url(host, port, "/healthz"))]
         return PrimitiveResult(True, "would restart the proxy", changes, details=stopped.details)
     with locked(paths, wait=timeout + stop_timeout + 10):
         stopped = _stop(paths, ctx, stop_timeout)
