@@ -72,9 +72,10 @@ _MAYBE_LITELLM = ("litellm", "python", "pypy", "uv", "pipx", "uvicorn", "gunicor
 def _names() -> list[tuple[int, str]] | None:
     """(pid, name) of every process from /proc/<pid>/comm, a quarter of what psutil.process_iter costs
     (it also reads each process's start time); None without /proc."""
-    try:
-        pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
-    except OSError:
+    from claudex_doctor.sockets import all_pids
+
+    pids = all_pids()
+    if pids is None:
         return None
     found = []
     for pid in pids:

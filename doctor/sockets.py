@@ -95,11 +95,12 @@ def socket_inodes(pid: int) -> set[int]:
     return inodes
 
 
-def _all_pids() -> list[int]:
+def all_pids() -> list[int] | None:
+    """Every pid in /proc; None where there is no /proc to list."""
     try:
         return [int(name) for name in os.listdir(PROC) if name.isdigit()]
     except OSError:
-        return []
+        return None
 
 
 class ListenTable:
@@ -133,7 +134,7 @@ class ListenTable:
             missing -= held
         if not missing:
             return
-        for pid in [*likely, *_all_pids()]:
+        for pid in [*likely, *(all_pids() or ())]:
             if pid in self._held:
                 continue
             try:
