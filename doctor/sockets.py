@@ -106,10 +106,9 @@ def all_pids() -> list[int] | None:
 class ListenTable:
     """The run's listening sockets; owners are resolved per port, on demand, once. Thread-safe."""
 
-    def __init__(self, sockets: Sequence[Listening], resolve: bool = True, likely: Iterable[int | None] = ()) -> None:
+    def __init__(self, sockets: Sequence[Listening], likely: Iterable[int | None] = ()) -> None:
         self.sockets = list(sockets)
         self.likely = [p for p in likely if p]  # looked at first for every port
-        self._resolve = resolve  # False: pids came with the table (psutil)
         self._owner: dict[int, int | None] = {}  # inode -> pid (None: no visible process holds it)
         self._held: dict[int, set[int]] = {}  # pid -> socket inodes, for every pid read so far
         self._lock = threading.Lock()
@@ -120,11 +119,12 @@ class ListenTable:
     def on(self, port: int, likely: Iterable[int | None] = ()) -> list[tuple[str, int | None]]:
         """[(address, pid)] listening on `port`; `likely` pids are looked at before the others."""
         mine = [s for s in self.sockets if s.port == port]
-        if not self._resolve or not mine:
+        inodes = {s.inode for s in mine if s.inode is not None}  # none when psutil gave the pids
+        if not inodes:
             return [(s.address, s.pid) for s in mine]
         with self._lock:
-            self._find({s.inode for s in mine if s.inode is not None}, [p for p in (*likely, *self.likely) if p])
-            return [(s.address, self._owner.get(s.inode)) for s in mine]
+            self._find(inodes, [p for p in (*likely, *self.likely) if p])
+            return [(s.address, self._owner.get(s.inode) if s.inode is not None else s.pid) for s in mine]
 
     def _find(self, wanted: set[int], likely: list[int]) -> None:
         missing = {i for i in wanted if i not in self._owner}
@@ -164,4 +164,4 @@ def listen_table(likely: Iterable[int | None] = ()) -> ListenTable | None:
     except (psutil.AccessDenied, PermissionError):
         return None
     return ListenTable([Listening(c.laddr.port, c.laddr.ip, None, c.pid) for c in conns
-                        if c.status == psutil.CONN_LISTEN and c.laddr], resolve=False)
+                        if c.status == psutil.CONN_LISTEN and c.laddr])
