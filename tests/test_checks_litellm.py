@@ -147,8 +147,8 @@ def test_port_owner_and_route_litellm_share_one_socket_scan(tmp_path, monkeypatc
     from claudex_doctor.paths import resolve
 
     calls = []
-    real = sockets._read_proc_net
-    monkeypatch.setattr(sockets, "_read_proc_net", lambda: calls.append(1) or real())
+    real = sockets.read_listening
+    monkeypatch.setattr(sockets, "read_listening", lambda: calls.append(1) or real())
     env = {"HOME": str(tmp_path)}
     ctx = Context(resolve(env=env), Options(), env=env)
     port_check.listener(ctx)

@@ -207,14 +207,15 @@ def test_secrets_in_the_command_line_are_redacted(home, port, spawned, tmp_path)
 
 # -- a socket table this user cannot fully see -------------------------------------------
 # As root we cannot be another user here, so the table is made to answer as it does for one. On
-# Linux the doctor reads /proc/net/tcp* itself and cannot read other users' descriptors: their
-# sockets come without a pid. Where /proc/net is missing it asks psutil, which on Linux also gives
-# no pid, and on macOS refuses the whole table (AccessDenied). Each case runs on both paths.
+# Linux the doctor reads the socket table itself (netlink, else /proc/net/tcp*) and cannot read
+# other users' descriptors: their sockets come without a pid. Where the kernel offers neither it
+# asks psutil, which on Linux also gives no pid, and on macOS refuses the whole table
+# (AccessDenied). Each case runs on both paths.
 
 @pytest.fixture(params=["proc", "psutil"])
 def table_path(request, monkeypatch):
     if request.param == "psutil":
-        monkeypatch.setattr(sockets, "_read_proc_net", lambda: None)
+        monkeypatch.setattr(sockets, "read_listening", lambda: None)
     return request.param
 
 
@@ -234,7 +235,7 @@ def _hide_pids(monkeypatch, path):
 def _deny_table(monkeypatch):
     def denied(kind="inet"):
         raise psutil.AccessDenied()
-    monkeypatch.setattr(sockets, "_read_proc_net", lambda: None)
+    monkeypatch.setattr(sockets, "read_listening", lambda: None)
     monkeypatch.setattr(psutil, "net_connections", denied)
 
 

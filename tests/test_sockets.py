@@ -1,13 +1,15 @@
-"""sockets: the listening-socket table read from /proc/net, with owners found per port.
+"""sockets: the listening-socket table read over netlink (else /proc/net), with owners found per port.
 
-Checked against psutil.net_connections (what it replaces) on real sockets this test opens, and
-on hand-written /proc/net texts for the parsing corners.
+Checked against psutil.net_connections (what it replaces) on real sockets this test opens, the two
+kernel sources against each other, and hand-written /proc/net texts and netlink answers for the
+parsing corners.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 import sys
 
@@ -120,7 +122,7 @@ def test_without_proc_net_psutil_answers_the_same(monkeypatch):
     try:
         port = sock.getsockname()[1]
         expected = sockets.listen_table().on(port)
-        monkeypatch.setattr(sockets, "_read_proc_net", lambda: None)
+        monkeypatch.setattr(sockets, "read_listening", lambda: None)
         table = sockets.listen_table()
         assert table.on(port) == expected and port in table.ports()
         monkeypatch.setattr(psutil, "net_connections", lambda kind="inet": (_ for _ in ()).throw(psutil.AccessDenied()))
@@ -134,3 +136,74 @@ def test_a_port_nobody_listens_on_is_empty():
     port = sock.getsockname()[1]
     sock.close()
     assert sockets.listen_table().on(port) == []
+
+
+def _diag_message(family, state, port, address, inode, sequence=1):
+    width = 4 if family == socket.AF_INET else 16
+    raw = socket.inet_pton(family, address).ljust(16, b"\0")
+    assert len(raw) == 16 and width in (4, 16)
+    body = struct.pack("=BBBB", family, state, 0, 0) + struct.pack(">HH", port, 0) + raw + bytes(16) \
+        + bytes(4) + bytes(8) + struct.pack("=IIIII", 0, 0, 0, 1000, inode)
+    assert len(body) == 72
+    return struct.pack("=IHHII", 16 + len(body), sockets.SOCK_DIAG_BY_FAMILY, 2, sequence, 0) + body
+
+
+def _nl(kind, payload=b""):
+    return struct.pack("=IHHII", 16 + len(payload), kind, 2, 1, 0) + payload
+
+
+def test_parse_sock_diag_keeps_listening_sockets_and_sees_the_end():
+    data = (_diag_message(socket.AF_INET, sockets.TCP_LISTEN, 8327, "127.0.0.1", 4242)
+            + _diag_message(socket.AF_INET, 1, 8327, "127.0.0.1", 4444)  # established: not a listener
+            + _diag_message(socket.AF_INET6, sockets.TCP_LISTEN, 8080, "::1", 5252))
+    assert sockets.parse_sock_diag(data) == (
+        [sockets.Listening(8327, "127.0.0.1", 4242), sockets.Listening(8080, "::1", 5252)], False)
+    assert sockets.parse_sock_diag(data + _nl(sockets.NLMSG_DONE, bytes(4)))[1] is True
+    assert sockets.parse_sock_diag(b"") == ([], False)
+
+
+def test_parse_sock_diag_raises_on_a_kernel_error_or_a_cut_message():
+    with pytest.raises(OSError) as refused:
+        sockets.parse_sock_diag(_nl(sockets.NLMSG_ERROR, struct.pack("=i", -13) + bytes(16)))
+    assert refused.value.errno == 13
+    whole = _diag_message(socket.AF_INET, sockets.TCP_LISTEN, 8327, "127.0.0.1", 4242)
+    with pytest.raises(ValueError):
+        sockets.parse_sock_diag(whole[:40])
+    with pytest.raises(ValueError):
+        sockets.parse_sock_diag(struct.pack("=IHHII", 8, 20, 0, 0, 0))
+
+
+def test_netlink_and_proc_net_see_the_same_listeners():
+    if sockets._read_sock_diag() is None:
+        pytest.skip("this kernel or sandbox refuses sock_diag netlink sockets")
+    v4 = _listening_socket()
+    v6 = _listening_socket(socket.AF_INET6, "::") if socket.has_ipv6 else None
+    try:
+        ours = {sock.getsockname()[1] for sock in filter(None, (v4, v6))}
+        by_netlink = {s for s in sockets._read_sock_diag() if s.port in ours}
+        by_proc = {s for s in sockets._read_proc_net() if s.port in ours}
+        assert by_netlink == by_proc and len(by_netlink) == len(ours)
+    finally:
+        for sock in filter(None, (v4, v6)):
+            sock.close()
+
+
+def test_when_netlink_is_refused_proc_net_answers(monkeypatch):
+    real = socket.socket
+
+    def no_netlink(family=-1, *args, **kwargs):
+        if family == getattr(socket, "AF_NETLINK", None):
+            raise PermissionError(1, "Operation not permitted")
+        return real(family, *args, **kwargs)
+
+    sock = _listening_socket()
+    try:
+        port = sock.getsockname()[1]
+        monkeypatch.setattr(socket, "socket", no_netlink)
+        assert sockets._read_sock_diag() is None
+        read = []
+        real_proc = sockets._read_proc_net
+        monkeypatch.setattr(sockets, "_read_proc_net", lambda: read.append(1) or real_proc())
+        assert sockets.listen_table().on(port) == [("127.0.0.1", os.getpid())] and read == [1]
+    finally:
+        sock.close()
