@@ -96,6 +96,7 @@ _REQUEST = struct.Struct("=BBBBI48x")  # inet_diag_req_v2: family, protocol, ext
 # inet_diag_msg: family, state, timer, retrans; id: sport (big-endian), dport, src[16], dst[16],
 # interface, cookie[2]; then expires, rqueue, wqueue, uid, inode.
 _DIAG_SIZE = 72
+_ADDRESS_BYTES = {socket.AF_INET: 4, socket.AF_INET6: 16}
 
 
 def parse_sock_diag(data: bytes) -> tuple[list[Listening], bool]:
@@ -115,7 +116,7 @@ def parse_sock_diag(data: bytes) -> tuple[list[Listening], bool]:
             raise OSError(errno, os.strerror(errno) if errno else "netlink error")
         if kind == SOCK_DIAG_BY_FAMILY and length >= _NLMSG.size + _DIAG_SIZE:
             family, state = data[body], data[body + 1]
-            width = {socket.AF_INET: 4, socket.AF_INET6: 16}.get(family)
+            width = _ADDRESS_BYTES.get(family)
             if state == TCP_LISTEN and width:
                 port = struct.unpack_from(">H", data, body + 4)[0]
                 address = socket.inet_ntop(family, data[body + 8:body + 8 + width])

@@ -139,9 +139,7 @@ def test_a_port_nobody_listens_on_is_empty():
 
 
 def _diag_message(family, state, port, address, inode, sequence=1):
-    width = 4 if family == socket.AF_INET else 16
-    raw = socket.inet_pton(family, address).ljust(16, b"\0")
-    assert len(raw) == 16 and width in (4, 16)
+    raw = socket.inet_pton(family, address).ljust(16, b"\0")  # src[16]: an IPv4 address fills the first 4
     body = struct.pack("=BBBB", family, state, 0, 0) + struct.pack(">HH", port, 0) + raw + bytes(16) \
         + bytes(4) + bytes(8) + struct.pack("=IIIII", 0, 0, 0, 1000, inode)
     assert len(body) == 72
