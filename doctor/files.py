@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 MAX_BYTES = 4 * 1024 * 1024
+# No file the stack keeps nests deeper than a handful of levels; a parser given thousands of levels
+# spends seconds (ruamel.yaml) or recurses until it fails (json on some Pythons, not on others).
+# Depth is measured before parsing, so a pathological file costs one linear scan, the same everywhere.
+MAX_DEPTH = 64
+# A JSON number longer than this is not a port, a timestamp or a count: refused before int() sees it.
+MAX_NUMBER_DIGITS = 64
 
 
 @dataclass(frozen=True)
@@ -75,12 +82,12 @@ def read_json(path: Path, expect: type | tuple[type, ...] = dict) -> Loaded:
     if not text.strip():
         return Loaded(path, problem="invalid", message=f"{path.name} is empty", mode=loaded.mode, text=text)
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except json.JSONDecodeError as exc:
         where = "it ends early (truncated?)" if exc.pos >= len(text.rstrip()) else f"line {exc.lineno} column {exc.colno}"
         return Loaded(path, problem="invalid", message=f"{path.name} is not valid JSON: {exc.msg} at {where}", mode=loaded.mode, text=text)
-    except RecursionError:
-        return Loaded(path, problem="invalid", message=f"{path.name} is nested too deeply to be valid", mode=loaded.mode, text=text)
+    except TooComplex as exc:
+        return Loaded(path, problem="invalid", message=f"{path.name} {exc}", mode=loaded.mode, text=text)
     if not isinstance(data, expect):
         want = "an object" if expect is dict else "a list" if expect is list else "the right type"
         return Loaded(path, problem="wrong_type", message=f"{path.name} holds {_json_type(data)}, not {want}", mode=loaded.mode, text=text)
@@ -96,6 +103,10 @@ def read_yaml(path: Path) -> Loaded:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    depth = flow_depth(_YAML_QUOTED.sub("", text)) + block_depth(text)
+    if depth > MAX_DEPTH:
+        return Loaded(path, problem="invalid", message=f"{path.name} is not valid YAML: nested more than {MAX_DEPTH} "
+                      "levels deep, which no config is", mode=loaded.mode, text=text)
     yaml = YAML(typ="safe", pure=True)
     try:
         data = yaml.load(text)
@@ -117,6 +128,66 @@ def read_yaml(path: Path) -> Loaded:
 
 
 MAX_YAML_VALUES = 100_000
+
+
+class TooComplex(ValueError):
+    """A JSON text nested or numbered beyond anything the stack writes; the message completes '<file> ...'."""
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# Quoted YAML scalars and comments, whose brackets are text, not structure.
+_YAML_QUOTED = re.compile(r'(?<![^\s\[{,:])(?:"(?:[^"\\]|\\.)*"|\'(?:[^\']|\'\')*\')|(?<!\S)#[^\n]*', re.DOTALL)
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+_LEADING = re.compile(r"^([ \t]*)((?:-[ \t]+)*)", re.MULTILINE)
+
+
+def flow_depth(text: str) -> int:
+    """The deepest bracket nesting in `text` (strings already removed): one linear pass."""
+    depth = deepest = 0
+    for char in _BRACKETS.sub("", text):
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif depth:
+            depth -= 1
+    return deepest
+
+
+def block_depth(text: str) -> int:
+    """How many indentation levels YAML's block structure opens at most (`- ` entries count as a level)."""
+    levels: list[int] = []
+    deepest = 0
+    for match in _LEADING.finditer(text):
+        start = match.end()
+        if start >= len(text) or text[start] in "\n#":
+            continue  # blank or comment-only line
+        indent, dashes = len(match.group(1)), match.group(2)
+        while levels and levels[-1] > indent:
+            levels.pop()
+        if not levels or levels[-1] < indent:
+            levels.append(indent)
+        deepest = max(deepest, len(levels) + dashes.count("-"))
+    return deepest
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise TooComplex(f"holds a number of {len(digits)} digits, which no real value has")
+    return int(digits)
+
+
+def loads_json(text: str | bytes) -> Any:
+    """json.loads with the depth and number bounds every reader of outside data needs.
+    Raises json.JSONDecodeError (not JSON) or TooComplex (JSON, but beyond any real file)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if flow_depth(_JSON_STRING.sub("", text)) > MAX_DEPTH:
+        raise TooComplex(f"is nested too deeply (more than {MAX_DEPTH} levels) to be valid")
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except RecursionError:  # unreachable after the depth scan; kept so no Python version can crash here
+        raise TooComplex("is nested too deeply to be valid") from None
 
 
 def expands_beyond(data: Any, limit: int) -> bool:

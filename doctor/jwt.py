@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+from .files import TooComplex, loads_json
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
@@ -30,8 +31,10 @@ def decode(token: Any) -> dict[str, Any]:
     payload = parts[1]
     try:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        claims = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        claims = loads_json(raw.decode("utf-8"))
+    except TooComplex:
+        raise JWTError("payload is nested or numbered beyond any real token") from None
+    except (binascii.Error, ValueError, UnicodeDecodeError):
         raise JWTError("payload is not base64url-encoded JSON") from None
     if not isinstance(claims, dict):
         raise JWTError("payload is not a JSON object")
