@@ -6,9 +6,9 @@ Order here is the report's order within the dependency order.
 
 from __future__ import annotations
 
-from claudex_doctor.graph import Check, Graph
+from claudex_doctor.core.graph import Check, Graph
 
-from . import auth, binaries, claude_settings, config, env, home, litellm, logs, port, probes, proxy, wrapper
+from claudex_doctor.checks import auth, binaries, claude_settings, config, env, home, litellm, logs, port, probes, proxy, wrapper
 
 CHECKS: tuple[Check, ...] = (
     home.paths_home,

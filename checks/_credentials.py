@@ -1,7 +1,7 @@
 """Credential facts shared by the auth.* checks, computed once per run through `ctx.memo`.
 
 Other checks may use them too (e.g. the plan or account behind the login): `codex_state(ctx)` and
-`proxy_state(ctx)` give the parsed `claudex_doctor.codexauth` views of the two files, `storage(ctx)`
+`proxy_state(ctx)` give the parsed `claudex_doctor.auth.credentials` views of the two files, `storage(ctx)`
 Codex's credential store, and `login_status(ctx)` what `codex login status` says (bounded, run
 with the doctor's own CODEX_HOME, never when that directory is missing). All read-only.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from claudex_doctor import codexauth
+from claudex_doctor.auth import credentials as codexauth
 from claudex_doctor.checks.binaries import codex_native
 
 

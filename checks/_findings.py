@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from claudex_doctor.model import Fix, Outcome, Status, failed, passed, warned
+from claudex_doctor.core.model import Fix, Outcome, Status, failed, passed, warned
 
 MERGEABLE = ("set-env", "set-config")
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from claudex_doctor.files import read_text
-from claudex_doctor.shellscan import blank_comments, dequote, expand, segments
-from claudex_doctor.paths import display
+from claudex_doctor.base.files import read_text
+from claudex_doctor.base.shellscan import blank_comments, dequote, expand, segments
+from claudex_doctor.base.paths import display
 
 _SELF_DIR = re.compile(r"dirname|\$\{0%/\*\}|\$\{BASH_SOURCE(\[0\])?%/\*\}")
 _CD_OPTION = re.compile(r"^-[LPe@]+$")

@@ -11,9 +11,9 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from claudex_doctor import stack
-from claudex_doctor.model import Fix, Outcome, failed, skipped, warned
-from claudex_doctor.redact import fingerprint
+from claudex_doctor.config import facts as stack
+from claudex_doctor.core.model import Fix, Outcome, failed, skipped, warned
+from claudex_doctor.base.redact import fingerprint
 
 REF = "references/probes.md"
 RESTART = Fix.safe("restart", "Restart the proxy from this home")
@@ -121,7 +121,7 @@ _LOGGED_RESET = re.compile(r"usage_limit_reached.*?\"resets_in_seconds\":\s*(\d+
 def _reset_from_log(ctx):
     """When the quota resets, from the newest usage_limit_reached line in the proxy log: CLIProxyAPI
     logs the upstream body (with resets_in_seconds) but gives the client only the message."""
-    from .logs import _stamp, log_sources, read_tail
+    from claudex_doctor.checks.logs import _stamp, log_sources, read_tail
 
     for path in log_sources(ctx):
         try:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from claudex_doctor import stack
-from claudex_doctor.graph import check
-from claudex_doctor.model import skipped
+from claudex_doctor.config import facts as stack
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import skipped
 
-from . import _models
-from ._findings import Problems, set_env_fix
+from claudex_doctor.knowledge import models as _models
+from claudex_doctor.checks._findings import Problems, set_env_fix
 
 REF = "references/models.md"
 

@@ -1,6 +1,6 @@
 """Stand-in body for catalog entries whose implementation has not landed yet."""
 
-from claudex_doctor.model import Outcome, skipped
+from claudex_doctor.core.model import Outcome, skipped
 
 
 def not_implemented(ctx) -> Outcome:

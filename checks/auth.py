@@ -23,12 +23,12 @@ auth.sync
 
 from __future__ import annotations
 
-from claudex_doctor import codexauth
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix, failed, passed, skipped, warned
-from claudex_doctor.paths import display
+from claudex_doctor.auth import credentials as codexauth
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix, failed, passed, skipped, warned
+from claudex_doctor.base.paths import display
 
-from ._credentials import codex_state, login_status, parse_login_status, proxy_state, storage
+from claudex_doctor.checks._credentials import codex_state, login_status, parse_login_status, proxy_state, storage
 
 __all__ = ["auth_codex", "auth_proxy", "auth_sync", "parse_login_status"]
 

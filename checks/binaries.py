@@ -15,10 +15,10 @@ import os
 import re
 from pathlib import Path
 
-from claudex_doctor.files import is_executable
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix, failed, passed, warned
-from claudex_doctor.paths import display
+from claudex_doctor.base.files import is_executable
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix, failed, passed, warned
+from claudex_doctor.base.paths import display
 
 REF = "references/binaries.md"
 

@@ -19,14 +19,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from claudex_doctor import redact
-from claudex_doctor.files import read_json
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix
-from claudex_doctor.paths import display
+from claudex_doctor.base import redact
+from claudex_doctor.base.files import read_json
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix
+from claudex_doctor.base.paths import display
 
-from . import _models
-from ._findings import Problems
+from claudex_doctor.knowledge import models as _models
+from claudex_doctor.checks._findings import Problems
 
 REF = "references/claude-code.md"
 ALIASES = ("default", "opus", "sonnet", "haiku", "fable", "opusplan", "best")

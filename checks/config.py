@@ -29,14 +29,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix, failed, skipped
-from claudex_doctor.paths import DEFAULT_PORT, display
-from claudex_doctor.redact import PUBLIC_VALUES, fingerprint
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix, failed, skipped
+from claudex_doctor.base.paths import DEFAULT_PORT, display
+from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint
 
-from ._findings import Problems, set_config_fix, set_env_fix
-from ._launcher import launcher_cd
-from ._net import binds_everywhere, is_loopback, split_url
+from claudex_doctor.checks._findings import Problems, set_config_fix, set_env_fix
+from claudex_doctor.checks._launcher import launcher_cd
+from claudex_doctor.base.net import binds_everywhere, is_loopback, split_url
 
 REF = "references/config.md"
 BCRYPT = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
@@ -82,7 +82,7 @@ def unreadable_config(ctx):
                       evidence, reference=f"{REF}#config-missing",
                       fix=Fix.confirm("bootstrap", "Create the missing config.yaml (existing files are kept)"))
     if loaded.problem == "invalid" and loaded.text and loaded.text.strip():
-        from claudex_doctor.yamledit import parse_error
+        from claudex_doctor.config.yamledit import parse_error
         where = parse_error(loaded.text) if "not valid YAML" in loaded.message else None
         line = re.search(r"line (\d+)", where or "")
         evidence["position"] = where

@@ -28,16 +28,16 @@ from __future__ import annotations
 
 import re
 
-from claudex_doctor import stack
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix, failed, skipped
-from claudex_doctor.paths import DEFAULT_HOST, DEFAULT_PORT, display
-from claudex_doctor.redact import PUBLIC_VALUES, fingerprint
+from claudex_doctor.config import facts as stack
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix, failed, skipped
+from claudex_doctor.base.paths import DEFAULT_HOST, DEFAULT_PORT, display
+from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint
 
-from . import _models
-from ._findings import Problems, set_config_fix, set_env_fix
-from ._mapping import env_mapping  # registered from here: checks.env.env_mapping
-from ._net import binds_everywhere, bare_host, is_loopback, split_url
+from claudex_doctor.knowledge import models as _models
+from claudex_doctor.checks._findings import Problems, set_config_fix, set_env_fix
+from claudex_doctor.checks._mapping import env_mapping  # registered from here: checks.env.env_mapping
+from claudex_doctor.base.net import binds_everywhere, bare_host, is_loopback, split_url
 
 __all__ = ["env_consistency", "env_mapping", "env_context_window", "env_file_problem", "parse_size"]
 

@@ -19,9 +19,9 @@ home.layout
 
 from __future__ import annotations
 
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix, failed, passed, warned
-from claudex_doctor.paths import HOME_NAME, LEGACY_HOME_NAME, display, resolve_home
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix, failed, passed, warned
+from claudex_doctor.base.paths import HOME_NAME, LEGACY_HOME_NAME, display, resolve_home
 
 REF = "references/home.md"
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import os
 import re
 
-from claudex_doctor.files import read_text
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix
-from claudex_doctor.paths import display
+from claudex_doctor.base.files import read_text
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix
+from claudex_doctor.base.paths import display
 
-from ._findings import Problems
-from ._net import is_loopback, split_url
+from claudex_doctor.checks._findings import Problems
+from claudex_doctor.base.net import is_loopback, split_url
 
 REF = "references/litellm.md#litellm-in-the-path"
 LITELLM_PORT = 4000
@@ -48,7 +48,7 @@ def _is_litellm(name: str, cmdline: list[str]) -> bool:
 
 def listeners(ctx, port: int) -> list[int]:
     """The pids listening on TCP `port`, from the run's one socket table (empty when it is not visible)."""
-    from .port import listen_table
+    from claudex_doctor.checks.port import listen_table
 
     table = listen_table(ctx)
     return [pid for _address, pid in table.on(port)] if table is not None else []
@@ -72,7 +72,7 @@ _MAYBE_LITELLM = ("litellm", "python", "pypy", "uv", "pipx", "uvicorn", "gunicor
 def _names() -> list[tuple[int, str]] | None:
     """(pid, name) of every process from /proc/<pid>/comm, a quarter of what psutil.process_iter costs
     (it also reads each process's start time); None without /proc."""
-    from claudex_doctor.sockets import all_pids
+    from claudex_doctor.service.sockets import all_pids
 
     pids = all_pids()
     if pids is None:

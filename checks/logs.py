@@ -19,10 +19,11 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from claudex_doctor import redact, stack
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix, failed, passed, skipped, warned
-from claudex_doctor.paths import display
+from claudex_doctor.base import redact
+from claudex_doctor.config import facts as stack
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix, failed, passed, skipped, warned
+from claudex_doctor.base.paths import display
 
 REF = "references/probes.md#errors-in-the-proxy-log"
 TAIL_BYTES = 256 * 1024
@@ -171,8 +172,8 @@ def _when(entry: dict) -> str:
 
 def last_repair(ctx) -> datetime | None:
     """When a primitive last changed the stack (the newest applied journal entry)."""
-    from claudex_doctor import journal
-    from claudex_doctor.jwt import parse_time
+    from claudex_doctor.base import journal
+    from claudex_doctor.auth.jwt import parse_time
 
     for entry in reversed(journal.read(ctx.paths, limit=200)):
         if entry.get("status") == "applied":

@@ -13,24 +13,24 @@ port.owner
     touched by the doctor (manual); `bootstrap` (confirm) when there is nothing to start yet.
 
 The verdict is computed once per run (`listener(ctx)`, memoised) from one pidfile read and one
-socket table (`claudex_doctor.sockets`); other checks reuse both.
+socket table (`claudex_doctor.service.sockets`); other checks reuse both.
 """
 
 from __future__ import annotations
 
 import time
 
-from claudex_doctor.files import is_executable
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix, failed, passed, warned
-from claudex_doctor.paths import display
+from claudex_doctor.base.files import is_executable
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix, failed, passed, warned
+from claudex_doctor.base.paths import display
 
 
 def listener(ctx):
-    """The shared verdict about the gateway port (`claudex_doctor.owner.Owner`), computed once per run."""
+    """The shared verdict about the gateway port (`claudex_doctor.service.owner.Owner`), computed once per run."""
     def compute():
-        from claudex_doctor.owner import identify
-        from claudex_doctor.service import endpoint
+        from claudex_doctor.service.owner import identify
+        from claudex_doctor.service.control import endpoint
 
         host, port = endpoint(ctx)
         return identify(ctx.paths, port, host, table=listen_table(ctx))
@@ -41,8 +41,8 @@ def listen_table(ctx):
     """The run's one `sockets.ListenTable` (owners resolved per port, on demand, the pidfile's pid looked
     at first whichever check asks first); None when not visible."""
     def compute():
-        from claudex_doctor.pidfile import read_pidfile
-        from claudex_doctor.sockets import listen_table as scan
+        from claudex_doctor.service.pidfile import read_pidfile
+        from claudex_doctor.service.sockets import listen_table as scan
 
         return scan(likely=(read_pidfile(ctx.paths.pidfile).pid,))
     return ctx.memo("tcp.listen_table", compute)
@@ -134,8 +134,8 @@ def port_owner(ctx):
 
     exposed = owner.exposed
     if exposed:
-        from claudex_doctor.owner import is_loopback
-        from claudex_doctor.stack import config_host
+        from claudex_doctor.service.owner import is_loopback
+        from claudex_doctor.config.facts import config_host
         host = config_host(ctx)
         config_ok = host is not None and is_loopback(host)
         details = [f"The live socket accepts connections from the network on {', '.join(exposed)}: anyone who "

@@ -17,13 +17,11 @@ Fix safety: none of them fixes anything itself; each finding names the primitive
 
 from __future__ import annotations
 
-from claudex_doctor.graph import check
-from claudex_doctor.model import failed, passed, warned
-from claudex_doctor.probe import (SLOW_LOCAL, SLOW_MODEL, TOOL_NAME, client, count_body, message_body,
-                                  message_problems, probe_model, stream_problems, tool_body, tool_result_body,
-                                  tool_use_block)
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import failed, passed, warned
+from claudex_doctor.proxy.client import SLOW_LOCAL, SLOW_MODEL, TOOL_NAME, client, count_body, message_body, message_problems, probe_model, stream_problems, tool_body, tool_result_body, tool_use_block
 
-from ._live import evidence, http_failure, ref, slow, transport
+from claudex_doctor.checks._live import evidence, http_failure, ref, slow, transport
 
 
 def _model(ctx) -> tuple[str, str]:

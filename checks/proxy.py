@@ -17,12 +17,12 @@ Both run with --offline: they are answered by the proxy itself and spend no Code
 
 from __future__ import annotations
 
-from claudex_doctor import stack
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix, failed, passed
-from claudex_doctor.probe import LOCAL_CAP, SLOW_LOCAL, client
+from claudex_doctor.config import facts as stack
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix, failed, passed
+from claudex_doctor.proxy.client import LOCAL_CAP, SLOW_LOCAL, client
 
-from ._live import SAFE_MODE_FIX, SYNC, evidence, http_failure, ref, slow, transport
+from claudex_doctor.checks._live import SAFE_MODE_FIX, SYNC, evidence, http_failure, ref, slow, transport
 
 HEALTH_CAP = 5.0
 

@@ -26,10 +26,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from claudex_doctor.files import read_text
-from claudex_doctor.graph import check
-from claudex_doctor.model import Fix, failed, passed, skipped, warned
-from claudex_doctor.paths import display, shell_word
+from claudex_doctor.base.files import read_text
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix, failed, passed, skipped, warned
+from claudex_doctor.base.paths import display, shell_word
 
 REF = "references/wrapper.md"
 
@@ -45,7 +45,7 @@ def _rewrite_fix(missing: bool = False) -> Fix:
 def installed_state(ctx):
     """(Loaded wrapper text, Analysis or None), read once per run."""
     def compute():
-        from claudex_doctor.wrapper import analyse
+        from claudex_doctor.wrapper.script import analyse
         loaded = read_text(ctx.paths.wrapper)
         if not loaded.ok:
             return loaded, None
@@ -128,7 +128,7 @@ def wrapper_installed(ctx):
 @check("wrapper.passthrough", "Wrapper passthrough", needs=("wrapper.installed",), timeout=15.0,
        reference=f"{REF}#arguments-mangled", fixes=("bootstrap",))
 def wrapper_passthrough(ctx):
-    from claudex_doctor import passthrough
+    from claudex_doctor.wrapper import passthrough
 
     path = ctx.paths.wrapper
     shown = display(path, ctx.paths.user_home)
@@ -152,7 +152,7 @@ def wrapper_passthrough(ctx):
 
 
 def _judge(report, shown: str):
-    from claudex_doctor.redact import redact_text
+    from claudex_doctor.base.redact import redact_text
 
     canary = report.outcomes[0]
     evidence: dict = {"path": shown, "runs": len(report.outcomes),

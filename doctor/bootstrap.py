@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from . import atomic, files, journal, proxybuild, redact
-from .paths import display
-from .primitives import PrimitiveError, PrimitiveResult
-from .templates import Settings, render_config, render_env, render_launcher
+from claudex_doctor.base import atomic, files, journal, redact
+from claudex_doctor.proxy import build as proxybuild
+from claudex_doctor.base.paths import display
+from claudex_doctor.primitives import PrimitiveError, PrimitiveResult
+from claudex_doctor.config.templates import Settings, render_config, render_env, render_launcher
 
 PARTS = ("home", "auth", "config", "env", "launcher", "binary", "wrapper")
 HOME_PARTS = ("home", "auth", "config", "env", "launcher", "binary")
@@ -132,8 +133,8 @@ def _refuse_protected(paths, parts: tuple[str, ...]) -> None:
 
 
 def _settings(paths, env: Mapping[str, str], plan: str | None, parts) -> Settings:
-    from .templates import catalog_mapping, find_claude, resolve_plan
-    from .envfile import parse
+    from claudex_doctor.config.templates import catalog_mapping, find_claude, resolve_plan
+    from claudex_doctor.config.envfile import parse
 
     config = files.read_yaml(paths.config)
     config_data = config.data if config.ok else {}
@@ -190,7 +191,7 @@ def _env_port(url: str | None) -> int | None:
 
 
 def _plan_files(paths, settings: Settings, parts, force: bool, doctor) -> list[Item]:
-    from .wrapper import doctor_argv, render
+    from claudex_doctor.wrapper.script import doctor_argv, render
 
     items: list[Item] = []
     if "home" in parts or any(p in HOME_PARTS for p in parts):

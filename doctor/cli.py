@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Sequence
 
-from . import __version__
+from claudex_doctor import __version__
 
 COMMANDS = {
     "checks": "list the checks: id, title, dependencies, fix",
@@ -141,7 +141,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def paths_for(args: argparse.Namespace):
-    from .paths import resolve
+    from claudex_doctor.base.paths import resolve
     return resolve(home_option=args.home, wrapper_option=args.wrapper)
 
 
@@ -166,13 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     try:
         if args.command is None:
-            from .commands import doctor
+            from claudex_doctor.commands import doctor
             return doctor.main(args)
         import importlib
         module = importlib.import_module(f".commands.{args.command.replace('-', '_')}", __package__)
         return module.main(args)
     except DoctorError as exc:
-        from .redact import redact_text
+        from claudex_doctor.base.redact import redact_text
         _say(f"claudex-doctor: {redact_text(str(exc))}")
         return exc.code
     except KeyboardInterrupt:
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: a message, never a traceback with secrets
-        from .redact import redact_text
+        from claudex_doctor.base.redact import redact_text
         if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:  # the machine, not a bug
             where = f" ({redact_text(str(exc.filename))})" if exc.filename else " (standard output)"
             _say(f"claudex-doctor: a write failed: {exc.strerror or exc}{where}")

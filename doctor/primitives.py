@@ -15,12 +15,12 @@ from typing import Any
 # name -> "module:function" (imported lazily)
 PRIMITIVES: dict[str, str] = {
     "bootstrap": "claudex_doctor.bootstrap:apply",
-    "sync-auth": "claudex_doctor.syncauth:apply",
-    "start": "claudex_doctor.service:start",
-    "stop": "claudex_doctor.service:stop",
-    "restart": "claudex_doctor.service:restart",
-    "set-env": "claudex_doctor.edit:set_env",
-    "set-config": "claudex_doctor.edit:set_config",
+    "sync-auth": "claudex_doctor.auth.sync:apply",
+    "start": "claudex_doctor.service.control:start",
+    "stop": "claudex_doctor.service.control:stop",
+    "restart": "claudex_doctor.service.control:restart",
+    "set-env": "claudex_doctor.config.edit:set_env",
+    "set-config": "claudex_doctor.config.edit:set_config",
 }
 
 

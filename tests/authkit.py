@@ -15,8 +15,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from claudex_doctor import paths as paths_mod
-from claudex_doctor.context import Context, Options
+from claudex_doctor.base import paths as paths_mod
+from claudex_doctor.core.context import Context, Options
 from tests.homekit import ThrowawayHome, make_jwt, run_checks, snapshot, text_of, write_file  # noqa: F401
 
 # text_of is re-exported for the tests that import it from here.

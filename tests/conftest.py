@@ -23,7 +23,7 @@ def isolated_env(tmp_path_factory, monkeypatch):
                 "OPENAI_API_KEY", "NO_COLOR", "FORCE_COLOR"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
-    from claudex_doctor import redact
+    from claudex_doctor.base import redact
     redact.REGISTRY.clear()
     yield home
     redact.REGISTRY.clear()

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from claudex_doctor import paths as paths_mod
+from claudex_doctor.base import paths as paths_mod
 
 
 def b64url(data: Any) -> str:
@@ -63,7 +63,7 @@ def text_of(finding) -> str:
 def run_checks(ctx, ids) -> dict:
     """Run the given checks (and what they need) in `ctx`; findings by id."""
     from claudex_doctor.checks import graph
-    from claudex_doctor.graph import run
+    from claudex_doctor.core.graph import run
 
     return {f.id: f for f in run(graph(), ctx, only=ids)}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 
-from claudex_doctor.paths import resolve
+from claudex_doctor.base.paths import resolve
 from tests.conftest import wait_listening  # noqa: F401  (re-exported)
 from tests.fakes.gateway import install_binary
 
@@ -49,7 +49,7 @@ def paths_of(home: Path):
 
 def made_home(tmp_path: Path, port: int):
     """A service home on `port` for a fixture to yield; whatever it ran is stopped or killed afterwards."""
-    from claudex_doctor import service
+    from claudex_doctor.service import control as service
     from claudex_doctor.primitives import PrimitiveError
 
     made = make_home(tmp_path, port)

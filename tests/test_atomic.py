@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from claudex_doctor import atomic
+from claudex_doctor.base import atomic
 
 
 def test_write_keeps_the_mode_and_a_backup(tmp_path):

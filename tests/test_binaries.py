@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 from claudex_doctor.checks import binaries
-from claudex_doctor.context import Context, Options
-from claudex_doctor.model import Status
-from claudex_doctor.paths import resolve
+from claudex_doctor.core.context import Context, Options
+from claudex_doctor.core.model import Status
+from claudex_doctor.base.paths import resolve
 
 
 def ctx_with_path(tmp_path: Path, bin_dir: Path) -> Context:

@@ -18,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from claudex_doctor import bootstrap, envfile, files, proxybuild
-from claudex_doctor.paths import resolve
+from claudex_doctor import bootstrap
+from claudex_doctor.config import envfile
+from claudex_doctor.base import files
+from claudex_doctor.proxy import build as proxybuild
+from claudex_doctor.base.paths import resolve
 from claudex_doctor.primitives import PrimitiveError, apply as apply_primitive
 from tests.homekit import executable
 

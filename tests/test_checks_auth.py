@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from claudex_doctor import refs
+from claudex_doctor.help import refs
 from claudex_doctor.checks.auth import parse_login_status
-from claudex_doctor.model import Safety, Status
+from claudex_doctor.core.model import Safety, Status
 from tests.authkit import NOW, Login, Stack, text_of
 
 
@@ -513,7 +513,7 @@ def test_checks_change_nothing_leak_nothing_and_every_reference_resolves(stack, 
 def test_storage_mode_is_read_with_or_without_tomllib(tmp_path, monkeypatch, text, mode, have_tomllib):
     import sys
 
-    from claudex_doctor import codexauth
+    from claudex_doctor.auth import credentials as codexauth
 
     if not have_tomllib:
         monkeypatch.setitem(sys.modules, "tomllib", None)  # Python 3.10: no tomllib

@@ -203,8 +203,8 @@ def test_template_keys_put_the_proxy_in_safe_mode_and_one_fix_changes_both_files
     assert finding.fix.args == {"assignments": {"api-keys": "@random"}}
     result = apply_fix(home, finding)
     assert result.ok
-    from claudex_doctor.files import read_yaml
-    from claudex_doctor import envfile
+    from claudex_doctor.base.files import read_yaml
+    from claudex_doctor.config import envfile
     keys = read_yaml(home.config).data["api-keys"]
     token = envfile.parse(home.env_file.read_text()).values["ANTHROPIC_AUTH_TOKEN"]
     assert len(keys) == 1 and keys[0] == token and token.startswith("claudex-") and len(token) > 40

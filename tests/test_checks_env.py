@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from claudex_doctor.redact import fingerprint
+from claudex_doctor.base.redact import fingerprint
 from tests.cfgkit import Home, apply_fix, config_text, text_of
 
 

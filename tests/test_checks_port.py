@@ -13,10 +13,10 @@ import subprocess
 import psutil
 import pytest
 
-from claudex_doctor import service, sockets
+from claudex_doctor.service import control as service, sockets
 from claudex_doctor.checks.port import listener, port_owner
-from claudex_doctor.context import Context
-from claudex_doctor.model import Safety, Status
+from claudex_doctor.core.context import Context
+from claudex_doctor.core.model import Safety, Status
 from claudex_doctor.primitives import PrimitiveError
 from tests.service_home import (kill_home, leftover_children, made_home, make_home, paths_of, wait_listening,
                                 write_config)

@@ -10,11 +10,11 @@ import subprocess
 
 import pytest
 
-from claudex_doctor import envfile
-from claudex_doctor.edit import set_config, set_env
-from claudex_doctor.files import read_yaml
+from claudex_doctor.config import envfile
+from claudex_doctor.config.edit import set_config, set_env
+from claudex_doctor.base.files import read_yaml
 from claudex_doctor.primitives import PrimitiveError, apply
-from claudex_doctor.redact import fingerprint
+from claudex_doctor.base.redact import fingerprint
 from tests.cfgkit import Home, canary
 
 ENV_TEXT = """\

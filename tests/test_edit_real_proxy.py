@@ -11,9 +11,9 @@ import time
 import httpx
 import pytest
 
-from claudex_doctor import paths as paths_mod
+from claudex_doctor.base import paths as paths_mod
 from claudex_doctor import primitives
-from claudex_doctor.context import Context, Options
+from claudex_doctor.core.context import Context, Options
 from tests.e2e.harness import ProxyRuntime, components_required, find_component
 from tests.fakes.upstream import FakeUpstream
 
@@ -51,7 +51,7 @@ def _models_status(rt: ProxyRuntime, key: str) -> tuple[int, str]:
 
 def _run(rt: ProxyRuntime, *ids: str):
     from claudex_doctor.checks import graph
-    from claudex_doctor.graph import run
+    from claudex_doctor.core.graph import run
 
     env = {"HOME": str(rt.user_home), "CLAUDEX_GATEWAY_HOME": str(rt.home), "PATH": "/usr/bin:/bin",
            "CODEX_HOME": str(rt.root / "codex")}
@@ -68,7 +68,7 @@ def test_template_keys_one_fix_and_the_restarted_proxy_accepts_the_new_key(runti
     assert finding.status.value == "fail" and "safe mode" in finding.summary
     result = primitives.apply(finding.fix.primitive, paths, **finding.fix.args)
     assert result.details["restart_needed"] and "claudex-doctor restart" in result.message
-    from claudex_doctor import envfile
+    from claudex_doctor.config import envfile
     token = envfile.parse((runtime.home / paths_mod.ENV_FILE_NAME).read_text()).values["ANTHROPIC_AUTH_TOKEN"]
     # CLIProxyAPI does not notice a config.yaml replaced by rename (an atomic write): still in safe mode.
     time.sleep(1.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from claudex_doctor.envfile import parse, render_line
+from claudex_doctor.config.envfile import parse, render_line
 
 
 def test_assignments_quotes_comments_and_exports():

@@ -6,16 +6,8 @@ import io
 import json
 
 import pytest
-from claudex_doctor import explain, refs
-from claudex_doctor.explain import (
-    ALIASES,
-    UnknownTopic,
-    lookup,
-    render_list,
-    render_plain,
-    render_rich,
-    topics,
-)
+from claudex_doctor.help import explain, refs
+from claudex_doctor.help.explain import ALIASES, UnknownTopic, lookup, render_list, render_plain, render_rich, topics
 
 
 @pytest.fixture
@@ -161,7 +153,7 @@ def test_cli_unknown_topic_exits_2_with_suggestions(cli, tmp_path):
 def test_module_keeps_heavy_imports_lazy():
     import subprocess
     import sys
-    code = ("import sys, claudex_doctor.explain, claudex_doctor.refs, claudex_doctor.commands.explain; "
+    code = ("import sys, claudex_doctor.help.explain, claudex_doctor.help.refs, claudex_doctor.commands.explain; "
             "print(sorted(m for m in ('rich', 'markdown_it') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"

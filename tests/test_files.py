@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from claudex_doctor import files
+from claudex_doctor.base import files
 
 
 def _write(tmp_path, name, text):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from claudex_doctor import fix as fixmod
+from claudex_doctor.core import fix as fixmod
 from claudex_doctor import primitives
-from claudex_doctor.model import Finding, Fix, Status
+from claudex_doctor.core.model import Finding, Fix, Status
 from claudex_doctor.primitives import PrimitiveError, PrimitiveResult
 
 CALLS: list[tuple[str, bool, dict]] = []
@@ -92,7 +92,7 @@ def test_dry_run_calls_primitives_in_dry_run_mode_only():
     assert all(dry for _, dry, _ in CALLS) and len(CALLS) == 2
     assert [s.primitive for s in steps] == ["bootstrap", "set-env"]
     assert steps[0].changes == ["bootstrap change"] and steps[1].changes == ["set-env change"]
-    from claudex_doctor.model import RunResult
+    from claudex_doctor.core.model import RunResult
     from claudex_doctor.render import terminal
 
     fixes = tuple(step.to_dict({}, {}) for step in steps)

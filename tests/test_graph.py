@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from claudex_doctor.context import Context, Options
-from claudex_doctor.graph import Check, Graph, GraphError, check, run
-from claudex_doctor.model import Status, failed, passed, warned
-from claudex_doctor.paths import resolve
+from claudex_doctor.core.context import Context, Options
+from claudex_doctor.core.graph import Check, Graph, GraphError, check, run
+from claudex_doctor.core.model import Status, failed, passed, warned
+from claudex_doctor.base.paths import resolve
 
 
 def ctx_for(tmp_path, **options) -> Context:

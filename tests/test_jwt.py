@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from claudex_doctor.jwt import JWTError, decode
+from claudex_doctor.auth.jwt import JWTError, decode
 
 
 def test_jwt_decode_never_raises_anything_but_jwterror():

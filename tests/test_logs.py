@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from claudex_doctor.checks import logs
-from claudex_doctor.context import Context, Options
+from claudex_doctor.core.context import Context, Options
 from claudex_doctor.knowledge import load
-from claudex_doctor.model import Status
-from claudex_doctor.paths import resolve
+from claudex_doctor.core.model import Status
+from claudex_doctor.base.paths import resolve
 from tests.fakes.home import make_home
 
 CANARY = "canary-local-key-7f3a9c2e5b"
@@ -89,7 +89,7 @@ def test_counts_last_occurrence_and_fails_on_a_recent_serious_one(home, user_hom
 
 
 def test_a_serious_line_from_before_the_last_repair_only_warns(home, user_home):
-    from claudex_doctor import journal
+    from claudex_doctor.base import journal
 
     (home / "cli-proxy-api.log").write_text(
         f"{stamp(timedelta(minutes=5))} [--------] [warn ] [openai_auth.go:320] Token refresh attempt 1 failed with "

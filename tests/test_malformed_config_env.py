@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from claudex_doctor import refs
+from claudex_doctor.help import refs
 from tests.cfgkit import Home, canary, config_text
 from tests.conftest import run_cli
 

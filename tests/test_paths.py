@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from claudex_doctor.paths import display, resolve
+from claudex_doctor.base.paths import display, resolve
 
 
 def test_default_is_xdg_data_home_or_local_share(tmp_path):
@@ -49,7 +49,7 @@ def test_display_uses_tilde(tmp_path):
 def test_shell_word_expands_the_home_inside_quotes(tmp_path):
     import subprocess
 
-    from claudex_doctor.paths import shell_word
+    from claudex_doctor.base.paths import shell_word
 
     odd = tmp_path / "my bin" / 'q"uote'
     assert shell_word(tmp_path / "bin", tmp_path) == '"$HOME/bin"'

@@ -21,15 +21,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from claudex_doctor import probe as probe_client
+from claudex_doctor.proxy import client as probe_client
 from claudex_doctor.checks import CHECKS, probes, proxy
-from claudex_doctor.context import Context, Options
-from claudex_doctor.graph import Graph, check, run
-from claudex_doctor.model import RunResult, Status, passed
-from claudex_doctor.paths import resolve
+from claudex_doctor.core.context import Context, Options
+from claudex_doctor.core.graph import Graph, check, run
+from claudex_doctor.core.model import RunResult, Status, passed
+from claudex_doctor.base.paths import resolve
 from claudex_doctor.render import json as json_render
 from claudex_doctor.render import terminal
-from claudex_doctor.schema import SCHEMA
+from claudex_doctor.core.schema import SCHEMA
 from tests.conftest import free_port, run_cli, wait_listening
 from tests.fakes.gateway import DEFAULT_MODELS, FakeGateway, install_binary
 from tests.fakes.home import make_home

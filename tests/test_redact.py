@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import json
 
-from claudex_doctor import redact
-from claudex_doctor.model import Finding, Fix, RunResult, Status
-from claudex_doctor.redact import REGISTRY, Secret, fingerprint, redact_text
+from claudex_doctor.base import redact
+from claudex_doctor.core.model import Finding, Fix, RunResult, Status
+from claudex_doctor.base.redact import REGISTRY, Secret, fingerprint, redact_text
 from claudex_doctor.render import json as json_render
 from claudex_doctor.render import terminal
 

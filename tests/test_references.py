@@ -2,7 +2,7 @@
 
 A finding's `reference` is `references/<page>.md#<anchor>`; the anchor is the
 GitHub slug of a heading. These tests parse the pages with markdown-it-py (through
-`claudex_doctor.refs`, the one implementation explain and the report use too)
+`claudex_doctor.help.refs`, the one implementation explain and the report use too)
 and check:
 - the slug rules (GitHub's, including duplicates);
 - every page has a `#` title, first;
@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from claudex_doctor import refs
+from claudex_doctor.help import refs
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES_DIR = REPO / "references"

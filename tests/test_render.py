@@ -6,11 +6,11 @@ import json
 
 import jsonschema
 
-from claudex_doctor.model import Finding, Fix, RunResult, Safety, Status, exit_code, overall_status
+from claudex_doctor.core.model import Finding, Fix, RunResult, Safety, Status, exit_code, overall_status
 from claudex_doctor.render import Format
 from claudex_doctor.render import json as json_render
 from claudex_doctor.render import terminal
-from claudex_doctor.schema import SCHEMA
+from claudex_doctor.core.schema import SCHEMA
 
 
 def canonical() -> RunResult:

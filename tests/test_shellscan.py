@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claudex_doctor.shellscan import blank_comments, segments, word_end
+from claudex_doctor.base.shellscan import blank_comments, segments, word_end
 
 
 @pytest.mark.parametrize("text, word", [

@@ -6,8 +6,8 @@ import hashlib
 import json
 
 import pytest
-from claudex_doctor import skill
-from claudex_doctor.paths import resolve
+from claudex_doctor.help import skill
+from claudex_doctor.base.paths import resolve
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import sys
 import psutil
 import pytest
 
-from claudex_doctor import sockets
+from claudex_doctor.service import sockets
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="Linux /proc/net only")
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from claudex_doctor import codexauth, paths as paths_mod
-from claudex_doctor.model import Status
+from claudex_doctor.auth import credentials as codexauth
+from claudex_doctor.base import paths as paths_mod
+from claudex_doctor.core.model import Status
 from claudex_doctor.primitives import PrimitiveError
-from claudex_doctor.syncauth import apply
+from claudex_doctor.auth.sync import apply
 from tests.e2e import harness  # imported now: it captures the environment before the fixtures scrub it
 
 pytestmark = pytest.mark.e2e
@@ -63,8 +64,8 @@ def _env(runtime) -> dict[str, str]:
 
 def _checks(env: dict[str, str], *ids: str) -> dict:
     from claudex_doctor.checks import graph
-    from claudex_doctor.context import Context, Options
-    from claudex_doctor.graph import run
+    from claudex_doctor.core.context import Context, Options
+    from claudex_doctor.core.graph import run
 
     ctx = Context(paths_mod.resolve(env), Options(deadline=10), env=env)
     return {f.id: f for f in run(graph(), ctx, only=ids)}

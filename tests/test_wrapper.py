@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from claudex_doctor import shellscan
-from claudex_doctor.wrapper import OVERRIDE_VAR, SERVICE_COMMANDS, analyse, doctor_argv, render
+from claudex_doctor.base import shellscan
+from claudex_doctor.wrapper.script import OVERRIDE_VAR, SERVICE_COMMANDS, analyse, doctor_argv, render
 from tests.homekit import executable
 
 SHELLS = [s for s in dict.fromkeys(["/bin/sh", shutil.which("dash"), shutil.which("bash")]) if s]

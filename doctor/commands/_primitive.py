@@ -15,8 +15,8 @@ from typing import Callable
 
 def report(name: str, args, call: Callable[[], object], hint: Callable[[object], str | None] | None = None) -> int:
     """Run `call()` (a primitive applied with the command's arguments) and report it."""
-    from ..primitives import PrimitiveError
-    from ..redact import redact, redact_text
+    from claudex_doctor.primitives import PrimitiveError
+    from claudex_doctor.base.redact import redact, redact_text
 
     dry_run = bool(getattr(args, "dry_run", False))
     try:
@@ -49,7 +49,7 @@ def _emit(data: dict) -> None:
 
 
 def _human(data: dict, hint: str | None) -> None:
-    from ..redact import redact_text
+    from claudex_doctor.base.redact import redact_text
 
     out = sys.stdout if data["ok"] else sys.stderr
     lines = [data["message"]]
@@ -69,8 +69,8 @@ def _human(data: dict, hint: str | None) -> None:
 
 def service(name: str, args) -> int:
     """start, stop and restart: the service primitive with the command's --timeout and --dry-run."""
-    from ..cli import DoctorError, paths_for
-    from ..primitives import apply
+    from claudex_doctor.cli import DoctorError, paths_for
+    from claudex_doctor.primitives import apply
 
     timeout = getattr(args, "timeout", None)
     if timeout is not None and timeout <= 0:

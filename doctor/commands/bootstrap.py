@@ -11,7 +11,7 @@ from contextlib import contextmanager
 @contextmanager
 def _progress():
     """A rich spinner on stderr for the long steps (building the proxy); only on a TTY."""
-    from ..console import _isatty, wants_color
+    from claudex_doctor.console import _isatty, wants_color
 
     if not _isatty(sys.stderr) or os.environ.get("CI"):
         yield None
@@ -27,10 +27,10 @@ def _progress():
 
 
 def main(args) -> int:
-    from ..bootstrap import apply
-    from ..cli import paths_for
-    from ..primitives import PrimitiveError
-    from ..redact import redact, redact_text
+    from claudex_doctor.bootstrap import apply
+    from claudex_doctor.cli import paths_for
+    from claudex_doctor.primitives import PrimitiveError
+    from claudex_doctor.base.redact import redact, redact_text
 
     paths = paths_for(args)
     parts = tuple(getattr(args, "parts", ()) or ()) or None

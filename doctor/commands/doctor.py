@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from ..cli import DoctorError, paths_for
-from ..context import Options
+from claudex_doctor.cli import DoctorError, paths_for
+from claudex_doctor.core.context import Options
 
 
 def options_from(args) -> Options:
@@ -16,14 +16,14 @@ def options_from(args) -> Options:
 
 
 def main(args) -> int:
-    from ..console import Progress
-    from ..diagnose import diagnose
-    from ..graph import GraphError
+    from claudex_doctor.console import Progress
+    from claudex_doctor.core.diagnose import diagnose
+    from claudex_doctor.core.graph import GraphError
 
     paths = paths_for(args)
     options = options_from(args)
     if args.fix:
-        from ..fix import run_fix
+        from claudex_doctor.core.fix import run_fix
         return run_fix(args, paths, options)
     from claudex_doctor.checks import CHECKS
     try:
@@ -36,8 +36,8 @@ def main(args) -> int:
 
 
 def emit(result, args) -> None:
-    from ..console import wants_color, wants_unicode, width
-    from ..render import Format
+    from claudex_doctor.console import wants_color, wants_unicode, width
+    from claudex_doctor.render import Format
 
     if args.json:
         sys.stdout.write(Format.JSON.renderer()(result))

@@ -12,16 +12,9 @@ import sys
 
 
 def main(args) -> int:
-    from ..cli import DoctorError
-    from ..console import _isatty, wants_color, width
-    from ..explain import (
-        UnknownTopic,
-        lookup,
-        render_list,
-        render_plain,
-        render_rich,
-        topics,
-    )
+    from claudex_doctor.cli import DoctorError
+    from claudex_doctor.console import _isatty, wants_color, width
+    from claudex_doctor.help.explain import UnknownTopic, lookup, render_list, render_plain, render_rich, topics
 
     if not args.topic:
         items = topics()

@@ -7,19 +7,19 @@ takes. `--offline` keeps the model requests out (health, models and count_tokens
 
 from __future__ import annotations
 
-from ..cli import DoctorError, paths_for
-from ..context import Options
+from claudex_doctor.cli import DoctorError, paths_for
+from claudex_doctor.core.context import Options
 
 PROBE_CHECKS = ("proxy.health", "proxy.models", "probe.messages", "probe.stream", "probe.tool_use",
                 "probe.count_tokens")
 
 
 def main(args) -> int:
-    from .. import probe
-    from ..console import Progress
-    from ..diagnose import diagnose
-    from ..graph import GraphError
-    from .doctor import emit
+    from claudex_doctor.proxy import client as probe
+    from claudex_doctor.console import Progress
+    from claudex_doctor.core.diagnose import diagnose
+    from claudex_doctor.core.graph import GraphError
+    from claudex_doctor.commands.doctor import emit
 
     if args.deadline is None or args.deadline <= 0:
         raise DoctorError("--deadline must be a positive number of seconds")

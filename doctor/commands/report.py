@@ -14,13 +14,13 @@ from pathlib import Path
 
 
 def main(args) -> int:
-    from ..atomic import write_atomic
-    from ..cli import DoctorError, paths_for
-    from ..console import Progress
-    from ..context import Options
-    from ..graph import GraphError
-    from ..paths import display
-    from ..report import ReportError, collect, new_id, to_json, to_markdown
+    from claudex_doctor.base.atomic import write_atomic
+    from claudex_doctor.cli import DoctorError, paths_for
+    from claudex_doctor.console import Progress
+    from claudex_doctor.core.context import Options
+    from claudex_doctor.core.graph import GraphError
+    from claudex_doctor.base.paths import display
+    from claudex_doctor.help.report import ReportError, collect, new_id, to_json, to_markdown
 
     fmt = "json" if getattr(args, "json", False) else (getattr(args, "format", None) or "md")
     deadline = getattr(args, "deadline", 10.0)

@@ -7,7 +7,7 @@ import sys
 
 
 def main(args) -> int:
-    from ..schema import SCHEMA
+    from claudex_doctor.core.schema import SCHEMA
 
     sys.stdout.write(json.dumps(SCHEMA, indent=2) + "\n")
     return 0

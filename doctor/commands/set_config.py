@@ -7,9 +7,9 @@ Exit codes as for set-env: 0 written or nothing to do, 1 refused, 2 bad usage.
 
 from __future__ import annotations
 
-from .set_env import run
+from claudex_doctor.commands.set_env import run
 
 
 def main(args) -> int:
-    from ..edit import set_config
+    from claudex_doctor.config.edit import set_config
     return run(args, "set-config", set_config)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import sys
 
-from ..cli import paths_for
+from claudex_doctor.cli import paths_for
 
 
 def run(args, name: str, primitive) -> int:
     """Shared by set-env and set-config: parse KEY=VALUE words, apply, report."""
-    from ..edit import parse_assignments
-    from ..primitives import PrimitiveError
-    from ..redact import redact_text
-    from ._primitive import report
+    from claudex_doctor.config.edit import parse_assignments
+    from claudex_doctor.primitives import PrimitiveError
+    from claudex_doctor.base.redact import redact_text
+    from claudex_doctor.commands._primitive import report
 
     try:
         assignments = parse_assignments(list(args.assignments))
@@ -30,5 +30,5 @@ def run(args, name: str, primitive) -> int:
 
 
 def main(args) -> int:
-    from ..edit import set_env
+    from claudex_doctor.config.edit import set_env
     return run(args, "set-env", set_env)

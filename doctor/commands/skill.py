@@ -12,9 +12,9 @@ import sys
 
 
 def main(args) -> int:
-    from ..cli import paths_for
-    from ..paths import display
-    from ..skill import install, read_existing, render, state, target
+    from claudex_doctor.cli import paths_for
+    from claudex_doctor.base.paths import display
+    from claudex_doctor.help.skill import install, read_existing, render, state, target
 
     paths = paths_for(args)
     path = target(paths)
@@ -30,7 +30,7 @@ def main(args) -> int:
     try:
         result = install(paths, force=args.force, dry_run=getattr(args, "dry_run", False))
     except OSError as exc:
-        from ..cli import DoctorError
+        from claudex_doctor.cli import DoctorError
         raise DoctorError(f"cannot write {shown}: {exc.strerror or exc}") from None
     backup = display(result.backup, paths.user_home) if result.backup else None
     if args.json:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._primitive import service
+from claudex_doctor.commands._primitive import service
 
 
 def main(args) -> int:

@@ -1,7 +1,7 @@
 """`claudex-doctor status`: the home's files, the env file's mapping, who holds the port, health, pid, uptime.
 
 Exit 0 when this home's proxy runs and answers /healthz, 1 otherwise. `--json` prints the same data
-(`claudex_doctor.service.status`) and nothing else on stdout. Read-only: nothing is started or written.
+(`claudex_doctor.service.control.status`) and nothing else on stdout. Read-only: nothing is started or written.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..cli import paths_for
+from claudex_doctor.cli import paths_for
 
 STATE_WORDS = {
     "ours": "running",
@@ -22,7 +22,7 @@ STATE_WORDS = {
 
 
 def main(args) -> int:
-    from ..service import status
+    from claudex_doctor.service.control import status
 
     data = status(paths_for(args))
     healthy = bool(data["running"] and data["health"].get("ok"))
@@ -48,7 +48,7 @@ def _uptime(seconds: int | None) -> str:
 
 
 def render(data: dict, healthy: bool) -> str:
-    from ..owner import is_loopback
+    from claudex_doctor.service.owner import is_loopback
 
     owner = data["owner"]
     state = STATE_WORDS.get(owner["state"], owner["state"])

@@ -7,12 +7,12 @@ fingerprint; everything printed passes through the redaction layer as well.
 
 from __future__ import annotations
 
-from ..cli import paths_for
+from claudex_doctor.cli import paths_for
 
 
 def main(args) -> int:
-    from ..syncauth import apply
-    from ._primitive import report
+    from claudex_doctor.auth.sync import apply
+    from claudex_doctor.commands._primitive import report
 
     paths = paths_for(args)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from ..model import Finding, Fix, RunResult
-from ..redact import redact, redact_text
+from claudex_doctor.core.model import Finding, Fix, RunResult
+from claudex_doctor.base.redact import redact, redact_text
 
 
 class Format(str, enum.Enum):
@@ -20,13 +20,13 @@ class Format(str, enum.Enum):
 
     def renderer(self):
         if self is Format.TERMINAL:
-            from . import terminal
+            from claudex_doctor.render import terminal
             return terminal.render
         if self is Format.JSON:
-            from . import json as json_renderer
+            from claudex_doctor.render import json as json_renderer
             return json_renderer.render
         if self is Format.MARKDOWN:
-            from . import markdown
+            from claudex_doctor.render import markdown
             return markdown.render
         raise AssertionError(f"unhandled format {self}")
 

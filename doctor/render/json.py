@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ..model import RunResult
-from ..redact import redact
-from . import redacted
+from claudex_doctor.core.model import RunResult
+from claudex_doctor.base.redact import redact
+from claudex_doctor.render import redacted
 
 
 def render(result: RunResult) -> str:

@@ -13,9 +13,9 @@ import json
 import re
 from typing import Any
 
-from ..model import Finding, RunResult, Status
-from ..redact import redact_text
-from . import redacted
+from claudex_doctor.core.model import Finding, RunResult, Status
+from claudex_doctor.base.redact import redact_text
+from claudex_doctor.render import redacted
 
 LABELS = {Status.PASS: "✅ pass", Status.WARN: "⚠️ warn", Status.FAIL: "❌ fail", Status.SKIP: "⏭️ skip",
           Status.ERROR: "💥 error"}

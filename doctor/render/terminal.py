@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import io
 
-from ..model import Finding, RunResult, Safety, Status
-from ..redact import redact_text
-from . import redacted
+from claudex_doctor.core.model import Finding, RunResult, Safety, Status
+from claudex_doctor.base.redact import redact_text
+from claudex_doctor.render import redacted
 
 GROUPS = {
     "paths": "Runtime home", "home": "Runtime home", "bin": "Programs", "config": "Proxy config",

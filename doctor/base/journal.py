@@ -1,0 +1,50 @@
+"""The fix journal: one JSON line per applied primitive, in the runtime home.
+
+Read by the support report and by anyone undoing a change (each entry names
+its backups). Secrets never reach it: entries are redacted before writing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from claudex_doctor.base.redact import redact
+
+
+def record(paths, primitive: str, status: str, message: str, changes=(), backups=(), **extra: Any) -> None:
+    if not paths.home.is_dir():
+        return
+    entry = {
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "primitive": primitive,
+        "status": status,
+        "message": message,
+        "changes": list(changes),
+        "backups": [str(b) for b in backups],
+        **extra,
+    }
+    line = json.dumps(redact(entry), ensure_ascii=False) + "\n"
+    fd = os.open(paths.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
+def read(paths, limit: int = 50) -> list[dict]:
+    path: Path = paths.journal
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    entries = []
+    for line in lines[-limit:]:
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            entries.append(value)
+    return entries

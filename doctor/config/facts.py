@@ -1,0 +1,139 @@
+"""Facts about the configured stack, derived once from config.yaml and the env file.
+
+Checks, probes and primitives ask these questions the same way; nothing here
+reads a file twice (the context memoises the parses) or writes anything.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from claudex_doctor.base.paths import DEFAULT_HOST, DEFAULT_PORT
+
+ALIASES = {
+    "opus": "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "sonnet": "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "haiku": "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "fable": "ANTHROPIC_DEFAULT_FABLE_MODEL",
+    "subagent": "CLAUDE_CODE_SUBAGENT_MODEL",
+    "default": "ANTHROPIC_MODEL",
+}
+
+
+def config_data(ctx) -> dict | None:
+    loaded = ctx.config
+    return loaded.data if loaded.ok else None
+
+
+def env_values(ctx) -> dict[str, str]:
+    loaded = ctx.env_file
+    return dict(loaded.data.values) if loaded.ok else {}
+
+
+def _port(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and 0 < value < 65536:
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and 0 < int(value) < 65536:
+        return int(value)
+    return None
+
+
+def config_port(ctx) -> int | None:
+    data = config_data(ctx)
+    return _port(data.get("port")) if data else None
+
+
+def config_host(ctx) -> str | None:
+    data = config_data(ctx)
+    if not data:
+        return None
+    host = data.get("host")
+    return host if isinstance(host, str) else None
+
+
+def api_keys(ctx) -> list[str]:
+    data = config_data(ctx) or {}
+    keys = data.get("api-keys")
+    return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
+
+
+def base_url(ctx) -> str | None:
+    """ANTHROPIC_BASE_URL from the env file, as Claude Code will see it."""
+    return env_values(ctx).get("ANTHROPIC_BASE_URL") or None
+
+
+def env_port(ctx) -> int | None:
+    url = base_url(ctx)
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+
+
+def gateway_port(ctx) -> int:
+    """Where the proxy should listen: the config's port, else the env file's, else 8327."""
+    return config_port(ctx) or env_port(ctx) or DEFAULT_PORT
+
+
+def probe_base(ctx) -> str:
+    """The URL probes use: the one Claude Code uses (env file), else the config's loopback address."""
+    url = base_url(ctx)
+    if url:
+        return url.rstrip("/")
+    host = config_host(ctx) or DEFAULT_HOST
+    if host in ("", "0.0.0.0", "::"):
+        host = DEFAULT_HOST
+    return f"http://{host}:{gateway_port(ctx)}"
+
+
+def local_key(ctx) -> str | None:
+    """The key Claude Code sends (ANTHROPIC_AUTH_TOKEN in the env file), else the config's first key."""
+    token = env_values(ctx).get("ANTHROPIC_AUTH_TOKEN")
+    if token:
+        return token
+    keys = api_keys(ctx)
+    return keys[0] if keys else None
+
+
+def mapping(ctx) -> dict[str, str]:
+    """alias -> model string (e.g. 'opus' -> 'gpt-5.6-sol(xhigh)') for the aliases the env file sets."""
+    values = env_values(ctx)
+    return {alias: values[var] for alias, var in ALIASES.items() if values.get(var)}
+
+
+def split_model(text: str) -> tuple[str, str | None, bool]:
+    """'gpt-5.5(high)[1m]' -> ('gpt-5.5', 'high', True). Effort None when absent."""
+    name = text.strip()
+    one_m = False
+    if name.lower().endswith("[1m]"):
+        name, one_m = name[:-4], True
+    effort = None
+    if name.endswith(")") and "(" in name:
+        name, _, rest = name.partition("(")
+        effort = rest[:-1]
+    return name, effort, one_m
+
+
+def plan(ctx) -> tuple[str | None, str]:
+    """The ChatGPT plan from the Codex login's id_token (else the proxy credential's); (plan, source)."""
+    from claudex_doctor.auth.jwt import JWTError, claims
+
+    for source, loaded, getter in (
+        ("~/.codex/auth.json", ctx.codex_auth, lambda d: (d.get("tokens") or {}).get("id_token")),
+        ("proxy credential", ctx.proxy_auth, lambda d: d.get("id_token")),
+    ):
+        if not loaded.ok or not isinstance(loaded.data, dict):
+            continue
+        try:
+            token = getter(loaded.data)
+            value = claims(token).plan if token else None
+        except (JWTError, AttributeError):
+            value = None
+        if value:
+            return value, source
+    return None, "unknown"

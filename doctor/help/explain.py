@@ -1,0 +1,241 @@
+"""Topics for `claudex-doctor explain`: the reference pages, aliases, check ids and references.
+
+A topic is found, in this order, as:
+1. a reference as findings print it: `references/<page>.md#<anchor>`, `<page>.md`, `<page>#<anchor>`;
+2. a page name (every `references/*.md` installed; discovered, never listed by hand);
+3. an alias (`auth-sync` -> the auth page; `oauth` -> one heading of the LiteLLM page);
+4. a check id (`port.owner`): the heading the check links to.
+Anything else is an `UnknownTopic` carrying close matches (difflib) for the message.
+
+An alias whose page is not installed is not offered; an alias whose heading has
+gone falls back to the whole page, so renaming a heading never breaks `explain`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from claudex_doctor.help.refs import Heading, Library, Page, PageNotFound, library, split
+
+# alias -> (page, anchor or None). Anchors only where a narrower answer helps.
+ALIASES: dict[str, tuple[str, str | None]] = {
+    # credentials
+    "auth-sync": ("auth", None), "sync-auth": ("auth", None), "credentials": ("auth", None),
+    "login": ("auth", None), "codex-login": ("auth", None), "tokens": ("auth", None),
+    "refresh-token-race": ("auth", "refresh-token-race"),
+    # models and the context window
+    "mapping": ("models", None), "model-mapping": ("models", None), "effort": ("models", None),
+    "model": ("models", None), "window": ("context-window", None), "compaction": ("context-window", None),
+    "auto-compact": ("context-window", None),
+    # the service and the probes
+    "port": ("service", None), "proxy": ("service", None), "restart": ("service", None),
+    "probe": ("probes", None), "health": ("probes", None), "count-tokens": ("probes", None),
+    # files
+    "config-yaml": ("config", None), "env-file": ("config", None), "env": ("config", None),
+    "exposure": ("config", None), "runtime-home": ("home", None), "layout": ("home", None),
+    "paths": ("stack", "runtime-layout"), "files": ("stack", "runtime-layout"),
+    # programs and the wrapper
+    "programs": ("binaries", None), "install": ("binaries", None), "rebuild": ("binaries", None),
+    "claudex": ("wrapper", None), "passthrough": ("wrapper", None),
+    "wrapper-contract": ("stack", "the-wrapper-contract"),
+    # Claude Code
+    "claude": ("claude-code", None), "settings": ("claude-code", None),
+    # the stack as a whole
+    "overview": ("stack", None), "architecture": ("stack", None), "flow": ("stack", "how-a-request-flows"),
+    "request-flow": ("stack", "how-a-request-flows"), "checks": ("stack", "where-each-check-looks"),
+    "exit-codes": ("stack", "reading-the-doctors-verdict"), "safety": ("stack", "reading-the-doctors-verdict"),
+    # LiteLLM
+    "lite-llm": ("litellm", None), "oauth": ("litellm", "an-oauth-token-is-not-an-api-key"),
+    "api-key": ("litellm", "an-oauth-token-is-not-an-api-key"),
+    "codex-backend": ("litellm", "the-codex-backend-speaks-one-dialect"),
+    "chatgpt-provider": ("litellm", "litellms-chatgpt-provider-keeps-its-own-login"),
+}
+
+
+class UnknownTopic(LookupError):
+    def __init__(self, topic: str, suggestions: list[str], reason: str = "") -> None:
+        super().__init__(topic)
+        self.topic = topic
+        self.suggestions = suggestions
+        self.reason = reason
+
+    def message(self) -> str:
+        text = self.reason or f"unknown topic {self.topic!r}"
+        if self.suggestions:
+            text += "; did you mean: " + ", ".join(self.suggestions) + "?"
+        return text + " (`claudex-doctor explain` lists every topic)"
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    kind: str  # "page" | "alias"
+    page: str
+    anchor: str | None
+    title: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"topic": self.name, "kind": self.kind, "page": self.page, "anchor": self.anchor,
+                "title": self.title, "path": f"references/{self.page}.md"}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    topic: str  # what was asked
+    page: Page
+    heading: Heading | None  # None: the whole page
+
+    @property
+    def title(self) -> str:
+        if self.heading is not None:
+            return self.heading.title
+        return self.page.title or self.page.name
+
+    @property
+    def markdown(self) -> str:
+        return self.page.section(self.heading.anchor) if self.heading is not None else self.page.markdown
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "title": self.title,
+            "path": self.page.path,
+            "page": self.page.name,
+            "anchor": self.heading.anchor if self.heading is not None else None,
+            "headings": [h.to_dict() for h in self.page.headings],
+            "markdown": self.markdown,
+        }
+
+
+def _page_title(page: Page) -> str:
+    return page.title or page.name
+
+
+def topics(lib: Library | None = None) -> list[Topic]:
+    """Every page, then every alias whose page is installed (sorted by name within each kind)."""
+    lib = lib or library()
+    names = lib.names()
+    out = [Topic(name, "page", name, None, _page_title(lib.page(name))) for name in names]
+    for alias in sorted(ALIASES):
+        page_name, anchor = ALIASES[alias]
+        if alias in names or page_name not in names:
+            continue
+        page = lib.page(page_name)
+        heading = page.heading(anchor) if anchor else None
+        title = f"{heading.title} ({page_name})" if heading is not None else _page_title(page)
+        out.append(Topic(alias, "alias", page_name, heading.anchor if heading else None, title))
+    return out
+
+
+def _check_reference(name: str) -> str | None:
+    try:
+        from claudex_doctor.checks import CHECKS
+    except Exception:  # noqa: BLE001 -- a broken check catalog must not break explain
+        return None
+    for item in CHECKS:
+        if item.id == name:
+            return item.reference or None
+    return None
+
+
+def _check_ids() -> list[str]:
+    try:
+        from claudex_doctor.checks import CHECKS
+    except Exception:  # noqa: BLE001 -- suggestions are a nicety
+        return []
+    return [item.id for item in CHECKS]
+
+
+def _explain_page(lib: Library, asked: str, page_name: str, anchor: str | None, strict: bool) -> Explanation:
+    page = lib.page(page_name)
+    if anchor is None:
+        return Explanation(asked, page, None)
+    heading = page.heading(anchor)
+    if heading is None:
+        if strict:
+            close = difflib.get_close_matches(anchor, sorted(page.anchors), n=5, cutoff=0.4)
+            raise UnknownTopic(asked, [f"{page_name}#{a}" for a in close],
+                               reason=f"{page.path} has no heading #{anchor}")
+        return Explanation(asked, page, None)
+    return Explanation(asked, page, heading)
+
+
+def lookup(query: str, lib: Library | None = None) -> Explanation:
+    """Resolve what the user typed to a page or one section of it. Raises UnknownTopic."""
+    lib = lib or library()
+    asked = query.strip()
+    names = lib.names()
+    if "#" in asked or asked.endswith(".md") or asked.startswith("references/"):
+        page_name, anchor = split(asked)
+        if page_name in names:
+            return _explain_page(lib, asked, page_name, anchor, strict=True)
+        raise UnknownTopic(asked, difflib.get_close_matches(page_name, names, n=5, cutoff=0.5),
+                           reason=f"there is no page references/{page_name}.md")
+    reference = _check_reference(asked) if "." in asked else None  # check ids look like 'port.owner'
+    if reference:
+        page_name, anchor = split(reference)
+        if page_name in names:
+            return _explain_page(lib, asked, page_name, anchor, strict=False)
+        raise UnknownTopic(asked, [], reason=f"check {asked} links to {reference}, which is not installed")
+    key = asked.lower().replace("_", "-").replace(" ", "-")
+    if key in names:
+        return Explanation(asked, lib.page(key), None)
+    if key in ALIASES:
+        page_name, anchor = ALIASES[key]
+        if page_name in names:
+            return _explain_page(lib, asked, page_name, anchor, strict=False)
+        raise UnknownTopic(asked, [], reason=f"topic {key!r} is the page references/{page_name}.md, "
+                                             "which is not installed")
+    candidates = [*names, *(a for a in ALIASES if ALIASES[a][0] in names), *_check_ids()]
+    raise UnknownTopic(asked, difflib.get_close_matches(key, candidates, n=5, cutoff=0.5))
+
+
+def render_list(items: list[Topic]) -> str:
+    """The topic list as plain text: pages with their titles, then aliases grouped by target."""
+    pages = [t for t in items if t.kind == "page"]
+    width = max((len(t.name) for t in pages), default=8) + 2
+    lines = ["Topics (claudex-doctor explain TOPIC):", ""]
+    lines += [f"  {t.name:<{width}}{t.title}" for t in pages]
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for t in items:
+        if t.kind == "alias":
+            groups.setdefault((t.page, t.anchor), []).append(t.name)
+    if groups:
+        lines += ["", "Also accepted:"]
+        rows = []
+        for (page_name, anchor), aliases in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+            target = page_name if anchor is None else f"{page_name}#{anchor}"
+            rows.append((", ".join(aliases), target))
+        left = min(max(len(r[0]) for r in rows), 44) + 2
+        lines += [f"  {names:<{left}}-> {target}" for names, target in rows]
+    lines += ["", "A check id works too (claudex-doctor explain port.owner), and so does any reference a",
+              "finding prints (references/<page>.md#<anchor>)."]
+    return "\n".join(lines) + "\n"
+
+
+def render_plain(explanation: Explanation) -> str:
+    """The markdown as written; a section gets a pointer to its whole page."""
+    text = explanation.markdown.rstrip() + "\n"
+    if explanation.heading is not None:
+        text += (f"\n(From {explanation.page.path}; the whole page: "
+                 f"claudex-doctor explain {explanation.page.name})\n")
+    return text
+
+
+def render_rich(explanation: Explanation, file, color: bool = True, width: int | None = None) -> None:
+    """Render for a terminal with rich's Markdown."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    console = Console(file=file, force_terminal=color, no_color=not color, width=width, highlight=False,
+                      emoji=False)
+    console.print(Markdown(explanation.markdown, code_theme="ansi_dark", hyperlinks=False))
+    if explanation.heading is not None:
+        console.print(f"[dim]From {explanation.page.path}; the whole page: "
+                      f"claudex-doctor explain {explanation.page.name}[/]")
+
+
+__all__ = ["ALIASES", "Explanation", "PageNotFound", "Topic", "UnknownTopic", "lookup", "render_list",
+           "render_plain", "render_rich", "topics"]

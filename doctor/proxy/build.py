@@ -1,0 +1,190 @@
+"""Getting a CLIProxyAPI binary: probe one, copy one, or build the pinned version with Go.
+
+The pinned build tries, in order:
+1. `go install <module>/cmd/server@<version>` with a temporary GOBIN (the usual way);
+2. `go mod download -json <module>@<version>` and `go build ./cmd/server` in the
+   downloaded module (works when the module proxy refuses the version *list*,
+   which `go install pkg@version` asks for, but still serves the version itself);
+3. `git clone --depth=1 --branch <version>` of the upstream repository and `go build`.
+Every build writes into a temporary directory; the caller installs the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+from claudex_doctor.primitives import PrimitiveError
+from claudex_doctor.base.redact import redact_text
+
+PINNED_VERSION = "v7.2.140"
+MODULE = "github.com/router-for-me/CLIProxyAPI/v7"
+REPO_URL = "https://github.com/router-for-me/CLIProxyAPI"
+LDFLAGS = f"-s -w -X main.Version={PINNED_VERSION}"
+BUILD_TIMEOUT = 1800.0
+ALTERNATIVES = "or pass --binary PATH (a cli-proxy-api you already have) or --source DIR (a CLIProxyAPI checkout)"
+
+
+def which(name: str, env: Mapping[str, str]) -> str | None:
+    return shutil.which(name, path=env.get("PATH", os.defpath))
+
+
+def run(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+        timeout: float = 60.0) -> tuple[int | None, str]:
+    """(exit code or None when it could not run / timed out, combined output). Never raises."""
+    from claudex_doctor.core.context import run_bounded
+
+    proc = run_bounded(argv, timeout, env=env, cwd=cwd)
+    if (proc.error or "").startswith("timed out"):
+        return None, f"timed out after {timeout:.0f}s"
+    if proc.error:
+        return None, f"cannot run {argv[0]}: {proc.error}"
+    return proc.returncode, proc.output
+
+
+def probe(path: Path) -> tuple[str, str]:
+    """('ok' | 'missing' | 'broken', one line). Runs `<binary> -h` in an empty directory."""
+    if not path.exists():
+        return "missing", f"{path} does not exist"
+    if not path.is_file():
+        return "broken", f"{path} is not a regular file"
+    if not os.access(path, os.X_OK):
+        return "broken", f"{path} is not executable"
+    with tempfile.TemporaryDirectory(prefix="claudex-probe-") as empty:
+        code, out = run([str(path), "-h"], cwd=Path(empty), timeout=10.0)
+    for line in out.splitlines():
+        if "CLIProxyAPI Version" in line:
+            return "ok", line.strip()[:120]
+    if code in (0, 2):
+        return "ok", "runs (no version line)"
+    if code is None:
+        return "broken", out.strip()[:200]
+    return "broken", f"`{path.name} -h` exits with {code}: {_tail(out)}"
+
+
+def _tail(text: str, lines: int = 3) -> str:
+    kept = [line.strip() for line in text.strip().splitlines() if line.strip()][-lines:]
+    return redact_text(" | ".join(kept))[:400] or "(no output)"
+
+
+def _go(env: Mapping[str, str]) -> str:
+    go = which("go", env)
+    if go is None:
+        raise PrimitiveError(f"go is not on PATH: building CLIProxyAPI {PINNED_VERSION} needs Go 1.26 or newer; "
+                             f"install Go, {ALTERNATIVES}")
+    return go
+
+
+def build_from_source(source: Path, out: Path, env: Mapping[str, str], status=None) -> str:
+    """`go build -o out ./cmd/server` inside a CLIProxyAPI checkout."""
+    if not (source / "cmd" / "server").is_dir():
+        raise PrimitiveError(f"{source} is not a CLIProxyAPI checkout (no cmd/server in it); "
+                             "pass the repository's top directory, or use --binary PATH")
+    go = _go(env)
+    if status:
+        status(f"building CLIProxyAPI from {source} (go build ./cmd/server)…")
+    build_env = {**env, "CGO_ENABLED": "0"}
+    code, output = run([go, "build", "-trimpath", "-o", str(out), "./cmd/server"], cwd=source, env=build_env,
+                       timeout=BUILD_TIMEOUT)
+    if code != 0 or not out.is_file():
+        raise PrimitiveError(f"go build in {source} failed: {_tail(output)}")
+    return f"built from {source} with go build ./cmd/server"
+
+
+def build_pinned(out: Path, env: Mapping[str, str], status=None) -> str:
+    """Build the pinned version into `out`; returns how it was obtained. Raises PrimitiveError naming what failed."""
+    go = _go(env)
+    build_env = {**env, "CGO_ENABLED": "0"}
+    failures: list[str] = []
+    with _scratch() as scratch:
+        # 1. go install pkg@version into a throwaway GOBIN.
+        if status:
+            status(f"building CLIProxyAPI {PINNED_VERSION} (go install)…")
+        gobin = scratch / "bin"
+        gobin.mkdir()
+        code, output = run([go, "install", "-trimpath", "-ldflags", LDFLAGS, f"{MODULE}/cmd/server@{PINNED_VERSION}"],
+                           cwd=scratch, env={**build_env, "GOBIN": str(gobin)}, timeout=BUILD_TIMEOUT)
+        built = gobin / "server"
+        if code == 0 and built.is_file():
+            shutil.move(str(built), out)
+            return f"go install {MODULE}/cmd/server@{PINNED_VERSION}"
+        failures.append(f"go install: {_tail(output, 2)}")
+
+        # 2. Download the pinned module and build it where it landed.
+        if status:
+            status(f"building CLIProxyAPI {PINNED_VERSION} (go mod download + go build)…")
+        code, output = run([go, "mod", "download", "-json", f"{MODULE}@{PINNED_VERSION}"], cwd=scratch, env=build_env,
+                           timeout=BUILD_TIMEOUT)
+        module_dir = _module_dir(output)
+        if code == 0 and module_dir:
+            code, output = run([go, "build", "-trimpath", "-buildvcs=false", "-ldflags", LDFLAGS, "-o", str(out),
+                                "./cmd/server"], cwd=module_dir, env=build_env, timeout=BUILD_TIMEOUT)
+            if code == 0 and out.is_file():
+                return f"go mod download {MODULE}@{PINNED_VERSION} + go build"
+            failures.append(f"go build of the downloaded module: {_tail(output, 2)}")
+        else:
+            failures.append(f"go mod download: {_json_error(output) or _tail(output, 2)}")
+
+        # 3. Clone the upstream tag and build it.
+        git = which("git", env)
+        if git is None:
+            raise PrimitiveError(f"could not build CLIProxyAPI {PINNED_VERSION}: " + "; ".join(failures) +
+                                 f"; and git is not on PATH for the clone-and-build fallback. Check your network "
+                                 f"or GOPROXY, install git, {ALTERNATIVES}")
+        if status:
+            status(f"building CLIProxyAPI {PINNED_VERSION} (git clone + go build)…")
+        checkout = scratch / "CLIProxyAPI"
+        code, output = run([git, "clone", "--depth=1", "--branch", PINNED_VERSION, REPO_URL, str(checkout)],
+                           cwd=scratch, env={**env, "GIT_TERMINAL_PROMPT": "0"}, timeout=BUILD_TIMEOUT)
+        if code == 0:
+            code, output = run([go, "build", "-trimpath", "-ldflags", LDFLAGS, "-o", str(out), "./cmd/server"],
+                               cwd=checkout, env=build_env, timeout=BUILD_TIMEOUT)
+            if code == 0 and out.is_file():
+                return f"git clone {REPO_URL} ({PINNED_VERSION}) + go build"
+            failures.append(f"go build of the clone: {_tail(output, 2)}")
+        else:
+            failures.append(f"git clone: {_tail(output, 2)}")
+    raise PrimitiveError(f"could not build CLIProxyAPI {PINNED_VERSION}: " + "; ".join(failures) +
+                         f". Check your network or GOPROXY, {ALTERNATIVES}")
+
+
+def _module_dir(output: str) -> Path | None:
+    try:
+        data = json.loads(output[output.find("{"):]) if "{" in output else None
+    except ValueError:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("Dir"), str) and not data.get("Error"):
+        path = Path(data["Dir"])
+        return path if (path / "cmd" / "server").is_dir() else None
+    return None
+
+
+def _json_error(output: str) -> str | None:
+    try:
+        data = json.loads(output[output.find("{"):]) if "{" in output else None
+    except ValueError:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("Error"), str):
+        return redact_text(data["Error"])[:300]
+    return None
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="claudex-build-"))
+    try:
+        yield path
+    finally:
+        # Module-cache copies are read-only; make them removable first.
+        for root, dirs, _ in os.walk(path):
+            for name in dirs:
+                try:
+                    os.chmod(os.path.join(root, name), 0o700)
+                except OSError:
+                    pass
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,80 @@
+"""The proxy's start log: a marker per start, the lines written since, and why a start failed.
+
+`start` appends the proxy's stdout+stderr to `$HOME/cli-proxy-api.log`. Each start first writes a
+marker line and remembers the offset after it, so the reason for an early exit is read from this
+start's lines only. CLIProxyAPI may exit with status 0 on a taken port or a bad config, so the
+reason comes from the text, never from the exit status. Lines are redacted before they leave here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+MAX_TAIL_BYTES = 256 * 1024
+
+# CLIProxyAPI's log prefix: "[2026-11-24 02:48:05] [--------] [error] [run.go:66] "
+_PREFIX = re.compile(r"^\[[^\]]*\]\s*\[[^\]]*\]\s*\[\s*(\w+)\s*\]\s*(?:\[[^\]]*\]\s*)?")
+
+# (pattern, explanation); the first that matches a line of this start's output wins.
+REASONS: tuple[tuple[str, str], ...] = (
+    (r"address already in use", "port {port} is already in use (address already in use)"),
+    (r"failed to load config:\s*(?P<rest>.+)", "config.yaml was rejected: {rest}"),
+    (r"exec format error", "cli-proxy-api is not a program for this machine (exec format error)"),
+    (r"permission denied", "permission denied: {line}"),
+    (r"(?:not found|no such file or directory)", "{line}"),
+)
+_ERRORISH = re.compile(r"(?i)\b(error|fatal|panic)\b")
+
+
+def mark_log(path: Path, text: str) -> int:
+    """Append a start marker line; return the offset just after it."""
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, f"===== {stamp} {text} =====\n".encode("utf-8", "replace"))
+        return os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+
+
+def log_since(path: Path, offset: int, limit: int = 40) -> list[str]:
+    """The last `limit` lines written after `offset`, redacted."""
+    from claudex_doctor.base.redact import redact_text
+
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            start = max(offset, size - MAX_TAIL_BYTES)
+            handle.seek(start)
+            data = handle.read()
+    except OSError:
+        return []
+    lines = [line.rstrip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+    return [redact_text(line)[:400] for line in lines[-limit:]]
+
+
+def strip_prefix(line: str) -> str:
+    return _PREFIX.sub("", line).strip()
+
+
+def exit_reason(lines: list[str], port: int) -> str | None:
+    """Why a proxy exited at start, from its output (already redacted lines)."""
+    if not lines:
+        return None
+    for pattern, explanation in REASONS:
+        regex = re.compile(pattern, re.IGNORECASE)
+        for line in reversed(lines):
+            match = regex.search(line)
+            if match:
+                rest = match.groupdict().get("rest") or ""
+                return explanation.format(port=port, rest=rest.strip(), line=strip_prefix(line))[:300]
+    for line in reversed(lines):
+        if _ERRORISH.search(line) and not line.startswith("====="):
+            return strip_prefix(line)[:300]
+    for line in reversed(lines):
+        if not line.startswith("====="):
+            return f"its last words: {strip_prefix(line)[:280]}"
+    return None
