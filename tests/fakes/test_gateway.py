@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import free_port, wait_listening
 from tests.fakes.gateway import MODES, VERSION_LINE, FakeGateway, disguise, install_binary
 
-GATEWAY = Path(__file__).resolve().parent / "fakes" / "gateway.py"
+GATEWAY = Path(__file__).resolve().parent / "gateway.py"
 KEY = "fake-local-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 MSG = {"model": "gpt-5.6-luna(low)", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}

@@ -23,7 +23,7 @@ from claudex_doctor.help import refs
 from tests.cfgkit import Home, canary, config_text
 from tests.conftest import run_cli
 
-CORPUS = Path(__file__).parent / "malformed"
+CORPUS = Path(__file__).parent.parent / "malformed"
 IDS = "config.valid,config.exposure,env.consistency,env.mapping,env.context_window,claude.settings,route.litellm"
 
 # corpus file -> (check id, status, words the summary must contain)

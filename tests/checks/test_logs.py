@@ -168,7 +168,7 @@ def test_fake_gateway_log_lines_are_recognised(home, user_home):
     import socket
     import subprocess
     import sys
-    gateway = Path(__file__).resolve().parent / "fakes" / "gateway.py"
+    gateway = Path(__file__).resolve().parent.parent / "fakes" / "gateway.py"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

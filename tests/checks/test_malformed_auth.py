@@ -23,7 +23,7 @@ from claudex_doctor.auth.sync import apply
 from tests.authkit import Login, Stack
 from tests.conftest import run_cli
 
-CORPUS = Path(__file__).parent / "malformed" / "auth"
+CORPUS = Path(__file__).parent.parent / "malformed" / "auth"
 
 # file -> (check id, status, words the summary must contain)
 EXPECTED = {

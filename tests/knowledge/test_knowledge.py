@@ -11,7 +11,7 @@ import pytest
 from claudex_doctor import knowledge
 from claudex_doctor.knowledge import KnowledgeError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 DATA = sorted(p.stem for p in (REPO / "knowledge").glob("*.json"))
 SCHEMAS = sorted(p.name[: -len(".schema.json")] for p in (REPO / "knowledge" / "schemas").glob("*.schema.json"))
 

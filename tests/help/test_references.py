@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from claudex_doctor.help import refs
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 PAGES_DIR = REPO / "references"
 SCHEMA_REFERENCE = re.compile(r"^references/[a-z0-9-]+\.md#[a-z0-9-]+$")  # doctor/schema.py's pattern
 
