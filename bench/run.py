@@ -72,7 +72,7 @@ def install_isolated(root: Path) -> tuple[list[str], str]:
 def interpreter_doctor(python: str) -> tuple[list[str], str]:
     PYTHON[:] = [python]
     script = Path(python).with_name("claudex-doctor")
-    argv = [str(script)] if script.exists() else [python, "-m", "claudex_doctor.cli"]
+    argv = [str(script)] if script.exists() else [python, "-m", "claudex_doctor"]
     return argv, f"{python}'s install"
 
 

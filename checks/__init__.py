@@ -6,6 +6,8 @@ Order here is the report's order within the dependency order.
 
 from __future__ import annotations
 
+from claudex_doctor.config.facts import StackFiles
+from claudex_doctor.core.context import Context
 from claudex_doctor.core.graph import Check, Graph
 
 from claudex_doctor.checks import auth, binaries, claude_settings, config, env, home, litellm, logs, port, probes, proxy, wrapper
@@ -41,5 +43,10 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+class StackContext(Context, StackFiles):
+    """What a check gets: the run's options, deadline and programs (core), and the stack's files
+    parsed once with their secrets registered (config.facts.StackFiles)."""
+
+
 def graph() -> Graph:
-    return Graph(CHECKS)
+    return Graph(CHECKS, context=StackContext)

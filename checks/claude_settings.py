@@ -31,7 +31,6 @@ from claudex_doctor.checks._findings import Problems
 REF = "references/claude-code.md"
 ALIASES = ("default", "opus", "sonnet", "haiku", "fable", "opusplan", "best")
 _PAIR = re.compile(r'"([^"\\\n]{1,200})"\s*:\s*"([^"\\\n]{1,4096})"')
-_SECRET_NAME = re.compile(r"token|key|secret|password", re.IGNORECASE)
 _PLAIN_WORD = re.compile(r"[A-Z][A-Z0-9_]*|[a-z][a-z_.-]*")
 _WORD = re.compile(r"(?<![A-Za-z0-9_+/=.~-])[A-Za-z0-9_+/=.~-]{20,512}(?![A-Za-z0-9_+/=.~-])")  # token-shaped
 
@@ -41,7 +40,7 @@ def _register_broken(text: str | None) -> None:
     if not text:
         return
     for key, value in _PAIR.findall(text):
-        if _SECRET_NAME.search(key):
+        if redact.is_secret_name(key):
             redact.REGISTRY.add(value)
     for word in _WORD.findall(text):
         if not _PLAIN_WORD.fullmatch(word):  # variable names and plain words are not secrets

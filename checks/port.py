@@ -134,7 +134,7 @@ def port_owner(ctx):
 
     exposed = owner.exposed
     if exposed:
-        from claudex_doctor.service.owner import is_loopback
+        from claudex_doctor.base.net import is_loopback
         from claudex_doctor.config.facts import config_host
         host = config_host(ctx)
         config_ok = host is not None and is_loopback(host)

@@ -30,7 +30,8 @@ from typing import Iterable, Mapping, Sequence
 from claudex_doctor.base import atomic, files, journal, redact
 from claudex_doctor.proxy import build as proxybuild
 from claudex_doctor.base.paths import display
-from claudex_doctor.primitives import PrimitiveError, PrimitiveResult
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.config.templates import Settings, render_config, render_env, render_launcher
 
 PARTS = ("home", "auth", "config", "env", "launcher", "binary", "wrapper")

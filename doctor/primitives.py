@@ -1,16 +1,18 @@
-"""The stack primitives: the same functions back the CLI commands and `--fix`.
+"""The stack primitives by name: the same functions back the CLI commands and `--fix`.
 
-A primitive is `apply(paths, *, dry_run=False, **args) -> PrimitiveResult`. It
-says what it will change before it does (in `changes`, also when dry-running),
-writes atomically with backups, never touches a process or file that is not the
-stack's own, and records what it applied in the journal.
+A primitive is `apply(paths, *, dry_run=False, **args) -> base.result.PrimitiveResult`. It says what
+it will change before it does (in `changes`, also when dry-running), writes atomically with backups,
+never touches a process or file that is not the stack's own, records what it applied in the journal,
+and raises `errors.PrimitiveError` when it refuses.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
+
+from claudex_doctor.base.result import PrimitiveResult
+from claudex_doctor.errors import PrimitiveError
 
 # name -> "module:function" (imported lazily)
 PRIMITIVES: dict[str, str] = {
@@ -24,27 +26,14 @@ PRIMITIVES: dict[str, str] = {
 }
 
 
-@dataclass
-class PrimitiveResult:
-    ok: bool
-    message: str
-    changes: list[str] = field(default_factory=list)  # human lines: "write ~/x/config.yaml: host 0.0.0.0 -> 127.0.0.1"
-    backups: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-class PrimitiveError(Exception):
-    """A primitive refused or failed: one clear sentence naming the object and the next step."""
-
-
-def resolve(name: str):
+def resolve(name: str) -> Callable[..., PrimitiveResult]:
     try:
         target = PRIMITIVES[name]
     except KeyError:
         raise PrimitiveError(f"unknown primitive {name!r}") from None
     module, _, func = target.partition(":")
-    return getattr(importlib.import_module(module), func)
+    return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
 
 
-def apply(name: str, paths, *, dry_run: bool = False, **args: Any) -> PrimitiveResult:
+def apply(name: str, paths: Any, *, dry_run: bool = False, **args: Any) -> PrimitiveResult:
     return resolve(name)(paths, dry_run=dry_run, **args)

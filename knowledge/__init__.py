@@ -14,11 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from claudex_doctor.errors import KnowledgeError
+
 _HERE = Path(__file__).parent
-
-
-class KnowledgeError(Exception):
-    """A knowledge file is missing or does not match its schema (a packaging bug, not a user problem)."""
 
 
 def _root():

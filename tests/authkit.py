@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from claudex_doctor.base import paths as paths_mod
-from claudex_doctor.core.context import Context, Options
+from claudex_doctor.checks import StackContext
+from claudex_doctor.core.context import Options
 from tests.homekit import ThrowawayHome, make_jwt, run_checks, snapshot, text_of, write_file  # noqa: F401
 
 # text_of is re-exported for the tests that import it from here.
@@ -129,7 +130,7 @@ class Stack(ThrowawayHome):
         return paths_mod.resolve(self.env)
 
     def context(self, deadline: float = 10.0) -> Context:
-        return Context(self.paths, Options(deadline=deadline), env=self.env)
+        return StackContext(self.paths, Options(deadline=deadline), env=self.env)
 
     def run(self, *ids: str) -> dict:
         """Run the given checks (and what they need); findings by id."""

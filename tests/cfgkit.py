@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from claudex_doctor.base import paths as paths_mod
-from claudex_doctor.core.context import Context, Options
+from claudex_doctor.checks import StackContext
+from claudex_doctor.core.context import Options
 from tests.homekit import ThrowawayHome, make_jwt, run_checks, snapshot, text_of, write_file  # noqa: F401
 
 # text_of is re-exported for the tests that import it from here.
@@ -54,7 +55,7 @@ def config_text(key: str, host: str = "127.0.0.1", port: Any = 8327, auth_dir: s
     )
 
 
-class FixedContext(Context):
+class FixedContext(StackContext):
     """A Context whose clock reads a chosen date (for retirement dates)."""
 
     def __init__(self, *args, now: datetime = TODAY, **kwargs) -> None:
@@ -131,7 +132,7 @@ class Home(ThrowawayHome):
     def paths(self) -> paths_mod.Paths:
         return paths_mod.resolve(self.env, cwd=self.project)
 
-    def context(self, env: dict | None = None, now: datetime = TODAY) -> Context:
+    def context(self, env: dict | None = None, now: datetime = TODAY) -> StackContext:
         return FixedContext(self.paths, Options(deadline=10.0), env={**self.env, **(env or {})}, now=now)
 
     def run(self, *ids: str, env: dict | None = None, offered: list[str] | None = None, now: datetime = TODAY):

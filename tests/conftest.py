@@ -93,7 +93,7 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
     if env:
         full_env.update(env)
     prefix = obeying_file_modes() if obey_file_modes else []
-    return subprocess.run([*prefix, sys.executable, "-m", "claudex_doctor.cli", *args], capture_output=True,
+    return subprocess.run([*prefix, sys.executable, "-m", "claudex_doctor", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=timeout, input=input)
 
 

@@ -23,7 +23,8 @@ from claudex_doctor.config import envfile
 from claudex_doctor.base import files
 from claudex_doctor.proxy import build as proxybuild
 from claudex_doctor.base.paths import resolve
-from claudex_doctor.primitives import PrimitiveError, apply as apply_primitive
+from claudex_doctor.primitives import apply as apply_primitive
+from claudex_doctor.errors import PrimitiveError
 from tests.homekit import executable
 
 FAKE_PROXY = "#!/bin/sh\necho 'CLIProxyAPI Version: v7.2.140, Commit: test'\nexit 0\n"
@@ -443,8 +444,10 @@ def test_real_pinned_build_through_go_mod_download(tmp_path, user_home):
 
 
 def test_progress_only_on_a_terminal(monkeypatch):
-    from claudex_doctor.commands import bootstrap as command
+    from claudex_doctor.console import Spinner
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    with command._progress() as status:
-        assert status is None  # a pipe or file: no spinner, no escape codes
+    with Spinner("bootstrap…") as spinner:
+        assert not spinner.active  # a pipe or file: no spinner, no escape codes
+        spinner.update("building")
+    assert sys.stderr.getvalue() == ""

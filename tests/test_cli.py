@@ -120,7 +120,7 @@ def test_the_command_exits_with_mains_code_and_a_reader_that_leaves_early_is_no_
                           capture_output=True, text=True, timeout=60)
     assert full.returncode == 1 and json.loads(full.stdout)["status"] == "fail"
     # `true` reads nothing and exits at once: the doctor's write meets a closed pipe.
-    piped = subprocess.run(f'"{sys.executable}" -m claudex_doctor.cli --offline | true; exit "${{PIPESTATUS[0]}}"',
+    piped = subprocess.run(f'"{sys.executable}" -m claudex_doctor --offline | true; exit "${{PIPESTATUS[0]}}"',
                            shell=True, executable="/bin/bash", env=env, capture_output=True, text=True, timeout=60)
     assert piped.stderr == "" and piped.returncode in (0, 1), piped.stderr
 

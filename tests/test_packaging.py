@@ -58,7 +58,7 @@ def test_every_module_page_and_knowledge_file_is_shipped(built):
 
 def _run(built: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(built))
-    return subprocess.run([sys.executable, "-m", "claudex_doctor.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "claudex_doctor", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=60, check=False)
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from claudex_doctor.base import atomic, journal
 from claudex_doctor.auth import credentials as codexauth
 from claudex_doctor.base.paths import display
-from claudex_doctor.primitives import PrimitiveError, PrimitiveResult
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.base.result import PrimitiveResult
 
 UNREADABLE_ALWAYS = ("not_a_file", "unreadable")
 

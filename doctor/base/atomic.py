@@ -11,17 +11,10 @@ import contextlib
 import os
 import shutil
 import tempfile
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-
-# Held while a child is between fork and exec, and while a program file is open for writing.
-# A child forked from one thread while another thread has a script open for writing keeps
-# that descriptor until its own exec; running the script in that window fails with
-# "Text file busy" (ETXTBSY). Popen returns only once the child has exec'd (or failed to),
-# so holding this lock around both closes the window.
-SPAWN_LOCK = threading.Lock()
+from claudex_doctor.base.proc import SPAWN_LOCK
 
 
 def write_program(path: Path, text: str, mode: int = 0o700) -> None:

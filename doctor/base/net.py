@@ -1,4 +1,5 @@
-"""Small address helpers shared by the config, env and routing checks (pure functions)."""
+"""Addresses: THE loopback rule, URL parts, "all interfaces". Pure functions shared by the checks, the
+service and the status command, so "is this address reachable only from this machine?" has one answer."""
 
 from __future__ import annotations
 
@@ -17,13 +18,17 @@ def bare_host(host: str) -> str:
 
 
 def is_loopback(host: str) -> bool:
+    """Reachable only from this machine: localhost, 127.0.0.0/8, ::1, and 127.x written as an IPv4-mapped
+    IPv6 address (::ffff:127.0.0.1, as the kernel reports a dual-stack socket). "All interfaces" is not."""
     host = bare_host(host)
     if host in LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
 
 
 def binds_everywhere(host: str) -> bool:

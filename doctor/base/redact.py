@@ -22,6 +22,23 @@ import re
 import threading
 from typing import Any
 
+# THE policy for which names hold secrets: config keys, environment variables, JSON fields, HTTP headers.
+# A value stored under such a name is registered and shown as a fingerprint wherever it appears.
+# `tokens` (a count: MAX_OUTPUT_TOKENS, max_input_tokens) is not a secret; `token`, `refresh_token` are.
+_SECRET_NAME = re.compile(
+    r"""(?ix)
+    token(?!s) | secret | passw(?:or)?d | api[_-]?keys?(?!helper) | access[_-]?key | private[_-]?key
+    | management[_-]?key | master[_-]?key | authorization | cookie | credential | custom[_-]?headers
+    | (?:^|[-_.])keys?$ | (?:^|[-_])auth$
+    """
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Does a value stored under this name (a key, a variable, a field, a header) hold a secret?"""
+    return bool(_SECRET_NAME.search(str(name)))
+
+
 # Values that look like keys but are public example values; showing them is the point.
 PUBLIC_VALUES = frozenset({"your-api-key-1", "your-api-key-2", "your-api-key-3"})
 MIN_SECRET_LEN = 8
@@ -175,14 +192,11 @@ def redact(value: Any) -> Any:
     return value
 
 
-_SECRET_KEY_NAME = re.compile(r"(?i)(token|secret|password|api[_-]?keys?|apikey|management[_-]?key|authorization)")
-
-
 def register_from(data: Any, secret_key: bool = False) -> None:
     """Register every value stored under a secret-looking key (recursively)."""
     if isinstance(data, dict):
         for key, value in data.items():
-            register_from(value, secret_key or bool(_SECRET_KEY_NAME.search(str(key))))
+            register_from(value, secret_key or is_secret_name(key))
     elif isinstance(data, (list, tuple)):
         for value in data:
             register_from(value, secret_key)

@@ -1,56 +1,41 @@
-"""`claudex-doctor bootstrap`: create the runtime home, proxy binary, config, env file and wrapper."""
+"""`claudex-doctor bootstrap`: create the runtime home, proxy binary, config, env file and wrapper.
+
+Reports like every other primitive (see `_common.report_primitive`); a spinner on a terminal covers the
+long step, building the proxy.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from contextlib import contextmanager
+import argparse
+
+from claudex_doctor.commands._common import id_list, paths_for, report_primitive
+
+HELP = "create the runtime home, proxy binary, config, env file and wrapper"
 
 
-@contextmanager
-def _progress():
-    """A rich spinner on stderr for the long steps (building the proxy); only on a TTY."""
-    from claudex_doctor.console import _isatty, wants_color
-
-    if not _isatty(sys.stderr) or os.environ.get("CI"):
-        yield None
-        return
-    from rich.console import Console
-
-    status = Console(file=sys.stderr, no_color=not wants_color(sys.stderr)).status("bootstrap…", spinner="dots")
-    status.start()
-    try:
-        yield status.update
-    finally:
-        status.stop()
+def configure(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--binary", metavar="PATH", help="copy this cli-proxy-api binary")
+    source.add_argument("--source", metavar="DIR", help="build from a CLIProxyAPI checkout (go build ./cmd/server)")
+    parser.add_argument("--force", action="store_true", help="rewrite existing files (backups are kept)")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
+    parser.add_argument("--plan", metavar="PLAN", help="ChatGPT plan for the model mapping (default: from the Codex login)")
+    parser.add_argument("--only", dest="parts", type=id_list, default=(), metavar="PART[,PART]",
+                        help="only these parts: home, auth, config, env, launcher, binary, wrapper")
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     from claudex_doctor.bootstrap import apply
-    from claudex_doctor.cli import paths_for
-    from claudex_doctor.primitives import PrimitiveError
-    from claudex_doctor.base.redact import redact, redact_text
+    from claudex_doctor.console import Spinner
 
     paths = paths_for(args)
-    parts = tuple(getattr(args, "parts", ()) or ()) or None
-    try:
-        with _progress() as status:
-            result = apply(paths, dry_run=args.dry_run, force=args.force, binary=args.binary, source=args.source,
-                           plan=args.plan, only=parts, status=status)
-    except PrimitiveError as exc:
-        # Reported here rather than raised as DoctorError: under `python -m claudex_doctor.cli`
-        # the cli module runs as __main__ and would not recognise the class.
-        sys.stderr.write(f"claudex-doctor: bootstrap: {redact_text(str(exc))}\n")
-        return 1
-    if args.json:
-        data = {"ok": result.ok, "message": result.message, "changes": result.changes, "backups": result.backups,
-                "details": result.details, "dry_run": bool(args.dry_run)}
-        sys.stdout.write(json.dumps(redact(data), indent=2) + "\n")
-        return 0 if result.ok else 1
-    out = [f"bootstrap: {result.message}"]
-    out += [f"  {line}" for line in result.changes]
-    if not args.dry_run and any(f["action"] == "create" and f["part"] == "config" for f in result.details["files"]):
-        out.append("next: claudex-doctor sync-auth (copies your Codex login), then claudex start")
-    sys.stdout.write(redact_text("\n".join(out)) + "\n")
-    return 0 if result.ok else 1
+    parts = tuple(args.parts or ()) or None
+
+    def next_step(result) -> str | None:
+        created = any(f["action"] == "create" and f["part"] == "config" for f in result.details.get("files", []))
+        return "next: claudex-doctor sync-auth (copies your Codex login), then claudex start" if created else None
+
+    with Spinner("bootstrap…") as spinner:
+        return report_primitive("bootstrap", args, lambda: apply(
+            paths, dry_run=args.dry_run, force=args.force, binary=args.binary, source=args.source, plan=args.plan,
+            only=parts, status=spinner.update if spinner.active else None), hint=next_step)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
+import argparse
+
+HELP = "list the checks: id, title, dependencies, fix"
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
+    from claudex_doctor import console
     from claudex_doctor.checks import CHECKS
 
     rows = [{
@@ -14,7 +16,7 @@ def main(args) -> int:
         "live": c.live, "fix": list(c.fixes), "reference": c.reference,
     } for c in CHECKS]
     if args.json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        console.out_json(rows)
         return 0
     id_w = max(len(r["id"]) for r in rows)
     title_w = max(len(r["title"]) for r in rows)
@@ -24,5 +26,5 @@ def main(args) -> int:
         fix = ",".join(r["fix"]) or "-"
         live = " (live)" if r["live"] else ""
         out.append(f"{r['id']:<{id_w}}  {r['title']:<{title_w}}  {needs:<28}  {fix}{live}")
-    sys.stdout.write("\n".join(out) + "\n")
+    console.line("\n".join(out))
     return 0

@@ -7,34 +7,38 @@ stdout on a terminal: rendered with rich; piped: the markdown as written;
 
 from __future__ import annotations
 
-import json
-import sys
+import argparse
+
+HELP = "list topics, or explain one (litellm, stack, auth, models, context-window, ...)"
 
 
-def main(args) -> int:
-    from claudex_doctor.cli import DoctorError
-    from claudex_doctor.console import _isatty, wants_color, width
-    from claudex_doctor.help.explain import UnknownTopic, lookup, render_list, render_plain, render_rich, topics
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("topic", nargs="?", help="topic name; none lists them")
+
+
+def main(args: argparse.Namespace) -> int:
+    from claudex_doctor import console
+    from claudex_doctor.errors import UnknownTopic
+    from claudex_doctor.help.explain import lookup, render_list, render_plain, render_rich, topics
 
     if not args.topic:
         items = topics()
         if args.json:
-            sys.stdout.write(json.dumps({"topics": [t.to_dict() for t in items]}, indent=2, ensure_ascii=False) + "\n")
+            console.out_json({"topics": [t.to_dict() for t in items]}, redact=False)
         else:
-            sys.stdout.write(render_list(items))
+            console.out(render_list(items), redact=False)
         return 0
     try:
         explanation = lookup(args.topic)
     except UnknownTopic as exc:
         if args.json:
-            sys.stdout.write(json.dumps({"error": "unknown topic", "topic": exc.topic, "message": exc.message(),
-                                         "suggestions": exc.suggestions}, indent=2, ensure_ascii=False) + "\n")
-        raise DoctorError(exc.message()) from None
+            console.out_json({"error": "unknown topic", "topic": exc.topic, "message": exc.message(),
+                              "suggestions": exc.suggestions})
+        raise
     if args.json:
-        sys.stdout.write(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    elif _isatty(sys.stdout):
-        render_rich(explanation, sys.stdout, color=wants_color(sys.stdout), width=width(sys.stdout))
+        console.out_json(explanation.to_dict(), redact=False)
+    elif console.stdout_is_terminal():
+        console.out(render_rich(explanation, color=console.wants_color(), width=console.width()), redact=False)
     else:
-        sys.stdout.write(render_plain(explanation))
-    sys.stdout.flush()
+        console.out(render_plain(explanation), redact=False)  # the pages ship with the package
     return 0

@@ -7,30 +7,25 @@ takes. `--offline` keeps the model requests out (health, models and count_tokens
 
 from __future__ import annotations
 
-from claudex_doctor.cli import DoctorError, paths_for
-from claudex_doctor.core.context import Options
+import argparse
 
+from claudex_doctor.commands._common import diagnose, emit, paths_for, positive_seconds, run_options
+
+HELP = "probe the running proxy: health, models, messages, streaming, tool use, count_tokens"
+DEFAULT_DEADLINE = 20.0
 PROBE_CHECKS = ("proxy.health", "proxy.models", "probe.messages", "probe.stream", "probe.tool_use",
                 "probe.count_tokens")
 
 
-def main(args) -> int:
-    from claudex_doctor.proxy import client as probe
-    from claudex_doctor.console import Progress
-    from claudex_doctor.core.diagnose import diagnose
-    from claudex_doctor.core.graph import GraphError
-    from claudex_doctor.commands.doctor import emit
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
+                        help="health and models only, no model request")
+    parser.add_argument("--deadline", type=positive_seconds, default=argparse.SUPPRESS, metavar="SECONDS",
+                        help="default 20")
 
-    if args.deadline is None or args.deadline <= 0:
-        raise DoctorError("--deadline must be a positive number of seconds")
+
+def main(args: argparse.Namespace) -> int:
     paths = paths_for(args)
-    options = Options(deadline=args.deadline, offline=bool(args.offline), strict=bool(getattr(args, "strict", False)),
-                      only=PROBE_CHECKS)
-    try:
-        with Progress(len(PROBE_CHECKS)) as progress:
-            result, ctx = diagnose(paths, options, observer=progress)
-    except GraphError as exc:
-        raise DoctorError(str(exc)) from None
-    probe.close(ctx)
+    result = diagnose(paths, run_options(args, only=PROBE_CHECKS))
     emit(result, args)
     return result.exit_code

@@ -9,58 +9,55 @@ as `--format json`.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
+from claudex_doctor.commands._common import paths_for, positive_seconds
 
-def main(args) -> int:
+HELP = "write a redacted support handoff report"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", metavar="FILE", help="write here (default: claudex-report-<id>.<ext>)")
+    parser.add_argument("--format", choices=("md", "json"), default="md")
+    parser.add_argument("--offline", action="store_true", default=argparse.SUPPRESS, help="send no model request")
+    parser.add_argument("--deadline", type=positive_seconds, default=argparse.SUPPRESS, metavar="SECONDS")
+
+
+def main(args: argparse.Namespace) -> int:
+    from claudex_doctor import console
     from claudex_doctor.base.atomic import write_atomic
-    from claudex_doctor.cli import DoctorError, paths_for
-    from claudex_doctor.console import Progress
-    from claudex_doctor.core.context import Options
-    from claudex_doctor.core.graph import GraphError
     from claudex_doctor.base.paths import display
-    from claudex_doctor.help.report import ReportError, collect, new_id, to_json, to_markdown
+    from claudex_doctor.core.context import Options
+    from claudex_doctor.errors import UsageError
+    from claudex_doctor.help.report import collect, new_id, to_json, to_markdown
 
-    fmt = "json" if getattr(args, "json", False) else (getattr(args, "format", None) or "md")
-    deadline = getattr(args, "deadline", 10.0)
-    if deadline is None or deadline <= 0:
-        raise DoctorError("--deadline must be a positive number of seconds")
+    fmt = "json" if args.json else args.format
     paths = paths_for(args)
     report_id = new_id()
-    output = getattr(args, "output", None)
-    target = None if output == "-" else (Path(output).expanduser() if output else
-                                         Path.cwd() / f"claudex-report-{report_id}.{fmt}")
+    target = None if args.output == "-" else (Path(args.output).expanduser() if args.output else
+                                              Path.cwd() / f"claudex-report-{report_id}.{fmt}")
     if target is not None and target.is_dir():
-        raise DoctorError(f"{display(target)} is a directory; give a file name with -o")
+        raise UsageError(f"{display(target)} is a directory; give a file name with -o")
 
-    from claudex_doctor.checks import CHECKS
-    try:
-        with Progress(len(CHECKS)) as progress:
-            report = collect(paths, Options(deadline=deadline, offline=bool(getattr(args, "offline", False))),
-                             observer=progress, report_id=report_id)
-    except GraphError as exc:
-        raise DoctorError(str(exc)) from None
-    try:
-        text = to_json(report) if fmt == "json" else to_markdown(report)
-    except ReportError as exc:
-        raise DoctorError(str(exc)) from None
+    from claudex_doctor.checks import graph
+    with console.Progress(len(graph())) as progress:
+        report = collect(paths, Options(deadline=args.deadline, offline=bool(getattr(args, "offline", False))),
+                         observer=progress, report_id=report_id)
+    text = to_json(report) if fmt == "json" else to_markdown(report)
 
-    print(f"report id: {report_id}", file=sys.stderr)
+    console.error(f"report id: {report_id}")
     if target is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        console.out(text, redact=False)  # to_json / to_markdown redacted it whole, and checked
         return 0
     try:
         write_atomic(target, text, mode=0o600, keep_backup=False)
     except OSError as exc:
-        raise DoctorError(f"cannot write the report to {display(target)}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write the report to {display(target)}: {exc.strerror or exc}") from None
     shown = display(target)
     try:
-        relative = target.resolve().relative_to(Path.cwd().resolve())
-        shown = f"./{relative}"
+        shown = f"./{target.resolve().relative_to(Path.cwd().resolve())}"
     except ValueError:
         pass
-    status = report.result.status.value
-    print(f"report written: {shown} (status {status}; review it before you share it)", file=sys.stderr)
+    console.error(f"report written: {shown} (status {report.result.status.value}; review it before you share it)")
     return 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import sys
+import argparse
+
+HELP = "print the JSON Schema of the --json output"
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
+    from claudex_doctor import console
     from claudex_doctor.core.schema import SCHEMA
 
-    sys.stdout.write(json.dumps(SCHEMA, indent=2) + "\n")
+    console.out_json(SCHEMA, redact=False)
     return 0

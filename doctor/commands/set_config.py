@@ -7,9 +7,18 @@ Exit codes as for set-env: 0 written or nothing to do, 1 refused, 2 bad usage.
 
 from __future__ import annotations
 
-from claudex_doctor.commands.set_env import run
+import argparse
+
+from claudex_doctor.commands._common import assignments_command
+
+HELP = "set keys in config.yaml (KEY=VALUE ...), keeping its comments, with a backup"
 
 
-def main(args) -> int:
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    parser.add_argument("--dry-run", action="store_true", help="show the change, write nothing")
+
+
+def main(args: argparse.Namespace) -> int:
     from claudex_doctor.config.edit import set_config
-    return run(args, "set-config", set_config)
+    return assignments_command("set-config", args, set_config)

@@ -7,28 +7,18 @@ fingerprints; everything printed passes through the redaction layer as well.
 
 from __future__ import annotations
 
-import sys
+import argparse
 
-from claudex_doctor.cli import paths_for
+from claudex_doctor.commands._common import assignments_command
 
-
-def run(args, name: str, primitive) -> int:
-    """Shared by set-env and set-config: parse KEY=VALUE words, apply, report."""
-    from claudex_doctor.config.edit import parse_assignments
-    from claudex_doctor.primitives import PrimitiveError
-    from claudex_doctor.base.redact import redact_text
-    from claudex_doctor.commands._primitive import report
-
-    try:
-        assignments = parse_assignments(list(args.assignments))
-    except PrimitiveError as exc:  # bad usage: exit 2, like any other usage error
-        print(f"claudex-doctor {name}: {redact_text(str(exc))}", file=sys.stderr)
-        return 2
-    paths = paths_for(args)
-    return report(name, args, lambda: primitive(paths, dry_run=bool(getattr(args, "dry_run", False)),
-                                                assignments=assignments))
+HELP = "set variables in the env file (KEY=VALUE ...), atomically with a backup"
 
 
-def main(args) -> int:
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    parser.add_argument("--dry-run", action="store_true", help="show the change, write nothing")
+
+
+def main(args: argparse.Namespace) -> int:
     from claudex_doctor.config.edit import set_env
-    return run(args, "set-env", set_env)
+    return assignments_command("set-env", args, set_env)

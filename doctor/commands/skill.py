@@ -7,13 +7,35 @@ show: print the SKILL.md this version installs (--json: path, state, content).
 
 from __future__ import annotations
 
-import json
-import sys
+import argparse
+
+from claudex_doctor.commands._common import paths_for
+
+HELP = "install the Claude Code skill that teaches an agent to use this tool"
+
+MESSAGES = {
+    "installed": "installed the claudex-gateway skill: {shown}",
+    "updated": "updated the claudex-gateway skill: {shown}",
+    "replaced": "replaced your edited skill: {shown}",
+    "unchanged": "the claudex-gateway skill is up to date: {shown}",
+    "kept": "kept {shown}: it was edited (or not written by claudex-doctor); "
+            "`claudex-doctor skill install --force` replaces it and keeps a backup",
+    "would-install": "would install the claudex-gateway skill: {shown}",
+    "would-update": "would update {shown} (a backup is kept)",
+    "would-replace": "would replace your edited {shown} (a backup is kept)",
+}
 
 
-def main(args) -> int:
-    from claudex_doctor.cli import paths_for
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("install", "show"), help="install: write ~/.claude/skills/claudex-gateway/SKILL.md")
+    parser.add_argument("--force", action="store_true", help="replace a SKILL.md you edited (a backup is kept)")
+    parser.add_argument("--dry-run", action="store_true", help="say what install would do, write nothing")
+
+
+def main(args: argparse.Namespace) -> int:
+    from claudex_doctor import console
     from claudex_doctor.base.paths import display
+    from claudex_doctor.errors import DoctorError
     from claudex_doctor.help.skill import install, read_existing, render, state, target
 
     paths = paths_for(args)
@@ -22,32 +44,24 @@ def main(args) -> int:
     if args.action == "show":
         content = render()
         if args.json:
-            sys.stdout.write(json.dumps({"path": shown, "state": state(read_existing(path), content),
-                                         "content": content}, indent=2, ensure_ascii=False) + "\n")
+            console.out_json({"path": shown, "state": state(read_existing(path), content), "content": content},
+                             redact=False)  # a path under the user's home and shipped text
         else:
-            sys.stdout.write(content)
+            console.out(content, redact=False)  # shipped text, not the user's
         return 0
     try:
-        result = install(paths, force=args.force, dry_run=getattr(args, "dry_run", False))
+        result = install(paths, force=args.force, dry_run=args.dry_run)
     except OSError as exc:
-        from claudex_doctor.cli import DoctorError
         raise DoctorError(f"cannot write {shown}: {exc.strerror or exc}") from None
     backup = display(result.backup, paths.user_home) if result.backup else None
     if args.json:
-        sys.stdout.write(json.dumps(result.to_dict(shown, backup), indent=2) + "\n")
+        console.out_json(result.to_dict(shown, backup))
         return 0 if result.ok else 1
-    messages = {
-        "installed": f"installed the claudex-gateway skill: {shown}",
-        "updated": f"updated the claudex-gateway skill: {shown}",
-        "replaced": f"replaced your edited skill: {shown}",
-        "unchanged": f"the claudex-gateway skill is up to date: {shown}",
-        "kept": f"kept {shown}: it was edited (or not written by claudex-doctor); "
-                "`claudex-doctor skill install --force` replaces it and keeps a backup",
-        "would-install": f"would install the claudex-gateway skill: {shown}",
-        "would-update": f"would update {shown} (a backup is kept)",
-        "would-replace": f"would replace your edited {shown} (a backup is kept)",
-    }
-    print(messages[result.action], file=sys.stdout if result.ok else sys.stderr)
+    message = MESSAGES[result.action].format(shown=shown)
+    if result.ok:
+        console.line(message)
+    else:
+        console.error(message)
     if backup:
-        print(f"backup of the previous file: {backup}")
+        console.line(f"backup of the previous file: {backup}")
     return 0 if result.ok else 1

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from claudex_doctor.commands._primitive import service
+import argparse
+
+from claudex_doctor.commands._common import positive_seconds, service
+
+HELP = "start the proxy in the background and wait until it is healthy"
 
 
-def main(args) -> int:
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=positive_seconds, default=15.0, metavar="SECONDS",
+                        help="how long to wait for /healthz")
+    parser.add_argument("--dry-run", action="store_true", help="say what would happen, do nothing")
+
+
+def main(args: argparse.Namespace) -> int:
     return service("start", args)

@@ -6,10 +6,11 @@ Exit 0 when this home's proxy runs and answers /healthz, 1 otherwise. `--json` p
 
 from __future__ import annotations
 
-import json
-import sys
+import argparse
 
-from claudex_doctor.cli import paths_for
+from claudex_doctor.commands._common import paths_for
+
+HELP = "show layout, env mapping, port owner and health"
 
 STATE_WORDS = {
     "ours": "running",
@@ -21,16 +22,16 @@ STATE_WORDS = {
 }
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
+    from claudex_doctor import console
     from claudex_doctor.service.control import status
 
     data = status(paths_for(args))
     healthy = bool(data["running"] and data["health"].get("ok"))
     if args.json:
-        sys.stdout.write(json.dumps({**data, "healthy": healthy}, indent=2, ensure_ascii=False) + "\n")
+        console.out_json({**data, "healthy": healthy})
     else:
-        sys.stdout.write(render(data, healthy))
-    sys.stdout.flush()
+        console.out(render(data, healthy))
     return 0 if healthy else 1
 
 
@@ -48,7 +49,7 @@ def _uptime(seconds: int | None) -> str:
 
 
 def render(data: dict, healthy: bool) -> str:
-    from claudex_doctor.service.owner import is_loopback
+    from claudex_doctor.base.net import is_loopback
 
     owner = data["owner"]
     state = STATE_WORDS.get(owner["state"], owner["state"])

@@ -7,12 +7,22 @@ fingerprint; everything printed passes through the redaction layer as well.
 
 from __future__ import annotations
 
-from claudex_doctor.cli import paths_for
+import argparse
+
+from claudex_doctor.commands._common import paths_for, report_primitive
+
+HELP = "copy the newest Codex tokens into the proxy credential (or back, with --reverse)"
 
 
-def main(args) -> int:
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reverse", action="store_true", help="copy the proxy's newer tokens back into ~/.codex/auth.json")
+    parser.add_argument("--yes", "-y", action="store_true", help="confirm writing ~/.codex/auth.json (with --reverse)")
+    parser.add_argument("--force", action="store_true", help="write even if the target looks newer (a backup is kept)")
+    parser.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
+
+
+def main(args: argparse.Namespace) -> int:
     from claudex_doctor.auth.sync import apply
-    from claudex_doctor.commands._primitive import report
 
     paths = paths_for(args)
 
@@ -21,6 +31,6 @@ def main(args) -> int:
             return "Run `claudex-doctor --only auth.sync` to confirm both sides agree."
         return None
 
-    return report("sync-auth", args, lambda: apply(paths, dry_run=bool(getattr(args, "dry_run", False)),
-                                                   reverse=bool(args.reverse), yes=bool(args.yes),
-                                                   force=bool(args.force)), hint=confirm_hint)
+    return report_primitive("sync-auth", args, lambda: apply(paths, dry_run=bool(args.dry_run), reverse=bool(args.reverse),
+                                                             yes=bool(args.yes), force=bool(args.force)),
+                            hint=confirm_hint)

@@ -28,14 +28,15 @@ from claudex_doctor.config import envfile
 from claudex_doctor.base.files import read_text
 from claudex_doctor.base.shellscan import word_end
 from claudex_doctor.base.paths import display
-from claudex_doctor.primitives import PrimitiveError, PrimitiveResult
+from claudex_doctor.base.redact import is_secret_name
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.base.result import PrimitiveResult
 
 RANDOM = "@random"
 CONFIG_KEY = "@config"
 TEMPLATE_KEYS = redact.PUBLIC_VALUES
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DOTTED = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*$")
-_SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 
 # config.yaml keys whose type is known (CLIProxyAPI's config struct); others are typed by their text.
 CONFIG_TYPES: dict[str, type] = {
@@ -45,11 +46,6 @@ CONFIG_TYPES: dict[str, type] = {
     "remote-management.disable-control-panel": bool,
 }
 _TRUE, _FALSE = ("true", "yes", "on"), ("false", "no", "off")
-
-
-def is_secret_name(name: str) -> bool:
-    upper = name.upper().replace("-", "_")
-    return any(word in upper for word in _SECRET_WORDS)
 
 
 def shown(name: str, value: Any) -> str:

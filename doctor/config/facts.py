@@ -1,14 +1,20 @@
-"""Facts about the configured stack, derived once from config.yaml and the env file.
+"""Facts about the configured stack, derived once from config.yaml, the env file and the two logins.
 
-Checks, probes and primitives ask these questions the same way; nothing here
-reads a file twice (the context memoises the parses) or writes anything.
+`StackFiles` reads each of the stack's files at most once and registers every secret in them with
+the redaction layer before anyone sees the data. The functions below ask it the questions checks,
+probes and primitives share, the same way; nothing here writes.
 """
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from claudex_doctor.base.paths import DEFAULT_HOST, DEFAULT_PORT
+from claudex_doctor.base import files, redact
+from claudex_doctor.base.memo import Memo
+from claudex_doctor.base.paths import DEFAULT_HOST, DEFAULT_PORT, Paths
+from claudex_doctor.config import envfile
 
 ALIASES = {
     "opus": "ANTHROPIC_DEFAULT_OPUS_MODEL",
@@ -18,6 +24,58 @@ ALIASES = {
     "subagent": "CLAUDE_CODE_SUBAGENT_MODEL",
     "default": "ANTHROPIC_MODEL",
 }
+
+
+class StackFiles(Memo):
+    """The stack's files as parsed data (`files.Loaded`), each read once per instance."""
+
+    paths: Paths
+
+    def __init__(self, paths: Paths) -> None:
+        Memo.__init__(self)
+        self.paths = paths
+
+    @property
+    def config(self) -> files.Loaded:
+        """config.yaml, parsed safely; api keys and the management key are registered as secrets."""
+        def load() -> files.Loaded:
+            loaded = files.read_yaml(self.paths.config)
+            if loaded.ok:
+                redact.register_from(loaded.data)
+            return loaded
+        return self.memo("config", load)
+
+    @property
+    def env_file(self) -> files.Loaded:
+        """The env file as data: `Loaded.data` is an `envfile.EnvFile` when it could be read."""
+        def load() -> files.Loaded:
+            loaded = files.read_text(self.paths.env_file)
+            if not loaded.ok:
+                return loaded
+            parsed = envfile.parse(loaded.text or "")
+            for key, value in parsed.values.items():
+                if redact.is_secret_name(key):
+                    redact.REGISTRY.add(value)
+            return files.Loaded(loaded.path, data=parsed, mode=loaded.mode, text=loaded.text)
+        return self.memo("env_file", load)
+
+    @property
+    def codex_auth(self) -> files.Loaded:
+        return self.memo("codex_auth", lambda: self._secret_json(self.paths.codex_auth))
+
+    @property
+    def proxy_auth(self) -> files.Loaded:
+        return self.memo("proxy_auth", lambda: self._secret_json(self.paths.proxy_auth))
+
+    def _secret_json(self, path: Path) -> files.Loaded:
+        loaded = files.read_json(path)
+        if loaded.ok:
+            redact.register_from(loaded.data)
+        elif loaded.text:
+            # A broken file may still hold secrets: register anything token-shaped in it.
+            for word in re.findall(r"[A-Za-z0-9._~+=-]{20,}", loaded.text):
+                redact.REGISTRY.add(word)  # token-shaped words only: not URLs, paths or key names
+        return loaded
 
 
 def config_data(ctx) -> dict | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from claudex_doctor.config.envfile import render_line
-from claudex_doctor.primitives import PrimitiveError
+from claudex_doctor.errors import PrimitiveError
 
 ALIAS_VARS = (("opus", "ANTHROPIC_DEFAULT_OPUS_MODEL"), ("sonnet", "ANTHROPIC_DEFAULT_SONNET_MODEL"),
               ("haiku", "ANTHROPIC_DEFAULT_HAIKU_MODEL"))
@@ -41,7 +41,7 @@ def _catalog() -> dict:
 
 def resolve_plan(paths, plan: str | None, env: Mapping[str, str]) -> tuple[str, str]:
     """(plan, where it came from): --plan, else the Codex login's id_token, else the catalog's default."""
-    from claudex_doctor.core.context import Context
+    from claudex_doctor.config.facts import StackFiles
     from claudex_doctor.config.facts import plan as login_plan
 
     catalog = _catalog()
@@ -54,7 +54,7 @@ def resolve_plan(paths, plan: str | None, env: Mapping[str, str]) -> tuple[str, 
             raise PrimitiveError(f"unknown plan {plan!r}: choose one of {', '.join(sorted(known))} "
                                  f"(or {', '.join(sorted(aliases))})")
         return name, "--plan"
-    found, source = login_plan(Context(paths, env=env))
+    found, source = login_plan(StackFiles(paths))
     if found:
         name = aliases.get(found.lower(), found.lower())
         if name in known:

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from claudex_doctor import __version__
-from claudex_doctor.core.context import Context, Options
-from claudex_doctor.core.model import RunResult
 from claudex_doctor.base.paths import Paths, display
+from claudex_doctor.core.context import Context, Options
+from claudex_doctor.core.graph import Graph, Observer, run
+from claudex_doctor.core.model import RunResult
 
 
-def diagnose(paths: Paths, options: Options, observer=None, env=None, only: Sequence[str] | None = None,
+def diagnose(paths: Paths, options: Options, graph: Graph, observer: Observer | None = None,
+             env: Mapping[str, str] | None = None, only: Sequence[str] | None = None,
              context: Context | None = None) -> tuple[RunResult, Context]:
-    from claudex_doctor.core.graph import run
-    from claudex_doctor.checks import graph
-
+    """Run `graph` (the catalog) once under the options' deadline; the context the checks shared
+    comes back with the result, for commands that report more of what it read."""
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.monotonic()
-    ctx = context or Context(paths, options, env=env)
-    findings = run(graph(), ctx, only=options.only if only is None else only, skip=options.skip, observer=observer)
+    ctx = context or graph.context(paths, options, env=env)
+    try:
+        findings = run(graph, ctx, only=options.only if only is None else only, skip=options.skip,
+                       observer=observer)
+    finally:
+        ctx.close()
     result = RunResult(
         findings=findings,
         home=display(paths.home, paths.user_home),

@@ -15,11 +15,9 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol, Sequence
 
+from claudex_doctor.core.context import Context
 from claudex_doctor.core.model import Finding, Outcome, Status
-
-
-class GraphError(ValueError):
-    """The catalog itself is wrong (duplicate id, unknown dependency, cycle)."""
+from claudex_doctor.errors import CatalogError
 
 
 @dataclass(frozen=True)
@@ -52,21 +50,25 @@ def check(id: str, title: str, *, needs: Sequence[str] = (), after: Sequence[str
 
 
 class Graph:
-    """An ordered, validated catalog. Order is topological, ties kept in declaration order."""
+    """An ordered, validated catalog. Order is topological, ties kept in declaration order.
 
-    def __init__(self, checks: Iterable[Check]) -> None:
+    `context` makes what the catalog's checks get: `context(paths, options, env=...)`; the catalog
+    decides what its checks know of the stack, the engine does not."""
+
+    def __init__(self, checks: Iterable[Check], context: Callable[..., Context] = Context) -> None:
+        self.context = context
         checks = list(checks)
         self.by_id: dict[str, Check] = {}
         for item in checks:
             if item.id in self.by_id:
-                raise GraphError(f"duplicate check id {item.id!r}")
+                raise CatalogError(f"duplicate check id {item.id!r}")
             self.by_id[item.id] = item
         for item in checks:
             for dep in (*item.needs, *item.after):
                 if dep not in self.by_id:
-                    raise GraphError(f"check {item.id!r} depends on unknown check {dep!r}")
+                    raise CatalogError(f"check {item.id!r} depends on unknown check {dep!r}")
                 if dep == item.id:
-                    raise GraphError(f"check {item.id!r} depends on itself")
+                    raise CatalogError(f"check {item.id!r} depends on itself")
         self.declared: tuple[Check, ...] = tuple(checks)  # report order
         self.order: tuple[Check, ...] = tuple(self._toposort(checks))  # execution order
 
@@ -80,7 +82,7 @@ class Graph:
                 return
             if item.id in visiting:
                 cycle = visiting[visiting.index(item.id):] + [item.id]
-                raise GraphError("dependency cycle: " + " -> ".join(cycle))
+                raise CatalogError("dependency cycle: " + " -> ".join(cycle))
             visiting.append(item.id)
             for dep in (*item.needs, *item.after):
                 visit(self.by_id[dep])
@@ -108,18 +110,6 @@ class Graph:
                 continue
             out.add(cid)
             stack.extend(self.by_id[cid].needs)
-        return out
-
-    def dependents(self, ids: Iterable[str]) -> set[str]:
-        """Every check that needs one of `ids`, transitively (ids included)."""
-        out = set(ids)
-        changed = True
-        while changed:
-            changed = False
-            for item in self.order:
-                if item.id not in out and any(dep in out for dep in item.needs):
-                    out.add(item.id)
-                    changed = True
         return out
 
 
@@ -166,10 +156,10 @@ def crashed(item: Check, exc: BaseException, duration_ms: int) -> Finding:
 
 
 def select(graph: Graph, only: Sequence[str] = (), skip: Sequence[str] = ()) -> tuple[list[Check], set[str]]:
-    """The checks to report, and the ids skipped on request. Unknown ids raise GraphError."""
+    """The checks to report, and the ids skipped on request. Unknown ids raise CatalogError."""
     unknown = [cid for cid in (*only, *skip) if cid not in graph.by_id]
     if unknown:
-        raise GraphError("unknown check id: " + ", ".join(unknown))
+        raise CatalogError("unknown check id: " + ", ".join(unknown))
     wanted = graph.closure(only) if only else set(graph.by_id)
     return [item for item in graph.order if item.id in wanted], set(skip)
 
@@ -259,7 +249,7 @@ def run(graph: Graph, ctx, only: Sequence[str] = (), skip: Sequence[str] = (),
                 break
         if not running:
             if pending and not any(ready(item) for item in pending):  # cannot happen with a validated graph
-                raise GraphError("no check can run: " + ", ".join(item.id for item in pending))
+                raise CatalogError("no check can run: " + ", ".join(item.id for item in pending))
             continue
         wait = max(0.0, min(expiry for _, _, expiry in running.values()) - clock())
         try:

@@ -162,6 +162,46 @@ def exit_code(status: Status) -> int:
     return {Status.PASS: 0, Status.WARN: 0, Status.SKIP: 0, Status.FAIL: 1, Status.ERROR: 2}[status]
 
 
+class FixStatus(str, enum.Enum):
+    """What became of one step of a fix plan."""
+
+    PLANNED = "planned"    # --dry-run: what would be done
+    APPLIED = "applied"
+    FAILED = "failed"      # the primitive refused or failed; the other steps still ran
+    WITHHELD = "withheld"  # needs a confirmation nobody gave
+    MANUAL = "manual"      # only the user can do it; printed, never run
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """One step of `--fix`: which primitive, for which checks, what it did, and the checks before -> after."""
+
+    primitive: str
+    safety: Safety
+    status: FixStatus
+    checks: tuple[str, ...]
+    command: str
+    description: str
+    message: str = ""
+    changes: tuple[str, ...] = ()
+    before: Mapping[str, str] = field(default_factory=dict)
+    after: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "primitive": self.primitive,
+            "safety": self.safety.value,
+            "status": self.status.value,
+            "checks": list(self.checks),
+            "command": self.command,
+            "description": self.description,
+            "message": self.message,
+            "changes": list(self.changes),
+            "before": dict(self.before),
+            "after": dict(self.after),
+        }
+
+
 @dataclass(frozen=True)
 class RunResult:
     findings: tuple[Finding, ...]
@@ -170,7 +210,7 @@ class RunResult:
     duration_ms: int
     tool_version: str
     strict: bool = False
-    fixes: tuple[Mapping[str, Any], ...] | None = None
+    fixes: tuple[FixOutcome, ...] | None = None
 
     @property
     def status(self) -> Status:
@@ -204,5 +244,5 @@ class RunResult:
             "checks": [f.to_dict() for f in self.findings],
         }
         if self.fixes is not None:
-            data["fixes"] = [dict(f) for f in self.fixes]
+            data["fixes"] = [f.to_dict() for f in self.fixes]
         return data

@@ -17,7 +17,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from claudex_doctor.help.refs import Heading, Library, Page, PageNotFound, library, split
+from claudex_doctor.errors import PageNotFound, UnknownTopic
+from claudex_doctor.help.refs import Heading, Library, Page, library, split
 
 # alias -> (page, anchor or None). Anchors only where a narrower answer helps.
 ALIASES: dict[str, tuple[str, str | None]] = {
@@ -52,20 +53,6 @@ ALIASES: dict[str, tuple[str, str | None]] = {
     "codex-backend": ("litellm", "the-codex-backend-speaks-one-dialect"),
     "chatgpt-provider": ("litellm", "litellms-chatgpt-provider-keeps-its-own-login"),
 }
-
-
-class UnknownTopic(LookupError):
-    def __init__(self, topic: str, suggestions: list[str], reason: str = "") -> None:
-        super().__init__(topic)
-        self.topic = topic
-        self.suggestions = suggestions
-        self.reason = reason
-
-    def message(self) -> str:
-        text = self.reason or f"unknown topic {self.topic!r}"
-        if self.suggestions:
-            text += "; did you mean: " + ", ".join(self.suggestions) + "?"
-        return text + " (`claudex-doctor explain` lists every topic)"
 
 
 @dataclass(frozen=True)
@@ -224,18 +211,22 @@ def render_plain(explanation: Explanation) -> str:
     return text
 
 
-def render_rich(explanation: Explanation, file, color: bool = True, width: int | None = None) -> None:
-    """Render for a terminal with rich's Markdown."""
+def render_rich(explanation: Explanation, color: bool = True, width: int | None = None) -> str:
+    """Render for a terminal with rich's Markdown, into a string."""
+    import io
+
     from rich.console import Console
     from rich.markdown import Markdown
 
-    console = Console(file=file, force_terminal=color, no_color=not color, width=width, highlight=False,
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False,
                       emoji=False)
     console.print(Markdown(explanation.markdown, code_theme="ansi_dark", hyperlinks=False))
     if explanation.heading is not None:
         console.print(f"[dim]From {explanation.page.path}; the whole page: "
                       f"claudex-doctor explain {explanation.page.name}[/]")
+    return buffer.getvalue()
 
 
-__all__ = ["ALIASES", "Explanation", "PageNotFound", "Topic", "UnknownTopic", "lookup", "render_list",
+__all__ = ["ALIASES", "Explanation", "Topic", "lookup", "render_list",
            "render_plain", "render_rich", "topics"]

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from claudex_doctor.errors import PageNotFound
+
 PACKAGE = "claudex_doctor.references"
 PREFIX = "references/"
 
@@ -34,10 +36,6 @@ PREFIX = "references/"
 REFERENCE_RE = re.compile(r"references/([A-Za-z0-9][A-Za-z0-9_-]*)\.md#([\w-]+)")
 _PAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _NOT_SLUG = re.compile(r"[^\w\- ]")
-
-
-class PageNotFound(LookupError):
-    """No reference page by that name is installed."""
 
 
 def slugify(text: str) -> str:

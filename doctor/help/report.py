@@ -28,25 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from claudex_doctor import __version__
-from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint, redact, redact_text
+from claudex_doctor.errors import ReportError
+from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint, is_secret_name, redact, redact_text
 
 LOG_LINES = 80
 MAX_LOG_BYTES = 256 * 1024
 MAX_LINE = 1000
 MAX_LAYOUT = 200
 
-_SECRET_NAME = re.compile(r"(?i)(token|secret|password|passwd|api[_-]?keys?|apikey|management[_-]?key|"
-                          r"authorization|cookie|credential|private[_-]?key|(^|[-_])key$)")
-_SECRET_ENV = re.compile(r"(?i)(TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|COOKIE)")
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:]*:)([^\s/@]+)(@)")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _ENV_PREFIXES = ("ANTHROPIC_", "CLAUDE_", "CLAUDEX_", "CODEX_", "LITELLM_", "OPENAI_", "CHATGPT_")
 _ENV_NAMES = ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
               "SSL_CERT_FILE", "MANAGEMENT_PASSWORD", "API_TIMEOUT_MS", "DISABLE_TELEMETRY", "SHELL", "PATH")
-
-
-class ReportError(Exception):
-    """The report cannot be produced safely."""
 
 
 def new_id() -> str:
@@ -70,7 +64,7 @@ def _mask_value(value: Any) -> Any:
 def mask(data: Any, secret: bool = False) -> Any:
     """A copy of JSON-like data with every value under a secret-looking key replaced by its fingerprint."""
     if isinstance(data, dict):
-        return {str(k): mask(v, secret or bool(_SECRET_NAME.search(str(k)))) for k, v in data.items()}
+        return {str(k): mask(v, secret or bool(is_secret_name(k))) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return [mask(v, secret) for v in data]
     if secret:
@@ -90,7 +84,7 @@ def mask_yaml_text(text: str) -> str:
         if block is not None and line.strip() and not (item and indent >= block) and indent <= block:
             block = None
         pair = re.match(r"""^(\s*(?:-\s+)?["']?)([^\s:"'#][^:"'#]*?)(["']?\s*:)(\s*)(.*)$""", line)
-        if pair and _SECRET_NAME.search(pair.group(2)):
+        if pair and is_secret_name(pair.group(2)):
             value = pair.group(5).strip()
             if value and not value.startswith(("#", "|", ">")):
                 masked = _mask_value(value.strip("\"'"))
@@ -142,9 +136,10 @@ class Report:
 
 def collect(paths, options, *, env=None, observer=None, log_lines: int = LOG_LINES, report_id: str | None = None) -> Report:
     from claudex_doctor.base import journal
+    from claudex_doctor.checks import graph
     from claudex_doctor.core.diagnose import diagnose
 
-    result, ctx = diagnose(paths, options, observer=observer, env=env)
+    result, ctx = diagnose(paths, options, graph(), observer=observer, env=env)
     report = Report(report_id or new_id(), datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     paths.user_home, result)
     report.versions = _versions(result)
@@ -154,7 +149,7 @@ def collect(paths, options, *, env=None, observer=None, log_lines: int = LOG_LIN
     report.layout = layout(paths)
     report.config = _config(ctx)
     report.env = _env_file(ctx)
-    report.environment = {name: (_mask_value(value) if _SECRET_ENV.search(name) else mask(value))
+    report.environment = {name: (_mask_value(value) if is_secret_name(name) else mask(value))
                           for name, value in sorted(ctx.env.items())
                           if name.startswith(_ENV_PREFIXES) or name.upper() in _ENV_NAMES}
     report.credentials = [_credential("codex", paths.codex_auth, ctx.codex_auth),
@@ -243,7 +238,7 @@ def _env_file(ctx) -> dict[str, Any]:
         info["problem"], info["message"] = loaded.problem, loaded.message
         return info
     parsed = loaded.data
-    info["values"] = {k: (_mask_value(v) if _SECRET_ENV.search(k) else mask(v)) for k, v in parsed.values.items()}
+    info["values"] = {k: (_mask_value(v) if is_secret_name(k) else mask(v)) for k, v in parsed.values.items()}
     info["notes"] = list(parsed.notes)
     return info
 

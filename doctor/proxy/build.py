@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
-from claudex_doctor.primitives import PrimitiveError
+from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.base.redact import redact_text
 
 PINNED_VERSION = "v7.2.140"
@@ -37,7 +37,7 @@ def which(name: str, env: Mapping[str, str]) -> str | None:
 def run(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
         timeout: float = 60.0) -> tuple[int | None, str]:
     """(exit code or None when it could not run / timed out, combined output). Never raises."""
-    from claudex_doctor.core.context import run_bounded
+    from claudex_doctor.base.proc import run_bounded
 
     proc = run_bounded(argv, timeout, env=env, cwd=cwd)
     if (proc.error or "").startswith("timed out"):

@@ -405,13 +405,9 @@ class Probe:
 
 
 def client(ctx) -> Probe:
-    """The run's one probe client."""
-    return ctx.memo("probe.client", lambda: Probe(ctx))
-
-
-def close(ctx) -> None:
-    """Close the run's client if one was made (commands call this when they are done)."""
-    with ctx._guard:  # peek without creating one
-        probe = ctx._memo.get("probe.client")
-    if probe is not None:
-        probe.close()
+    """The run's one probe client, closed when the run is over."""
+    def make() -> Probe:
+        probe = Probe(ctx)
+        ctx.closing(probe.close)
+        return probe
+    return ctx.memo("probe.client", make)

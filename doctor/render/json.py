@@ -6,7 +6,7 @@ import json
 
 from claudex_doctor.core.model import RunResult
 from claudex_doctor.base.redact import redact
-from claudex_doctor.render import redacted
+from claudex_doctor.render.redacted import redacted
 
 
 def render(result: RunResult) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from claudex_doctor.core.model import Finding, RunResult, Status
 from claudex_doctor.base.redact import redact_text
-from claudex_doctor.render import redacted
+from claudex_doctor.render.redacted import redacted
 
 LABELS = {Status.PASS: "✅ pass", Status.WARN: "⚠️ warn", Status.FAIL: "❌ fail", Status.SKIP: "⏭️ skip",
           Status.ERROR: "💥 error"}
@@ -84,7 +84,7 @@ def render(result: RunResult, level: int = 2) -> str:
     if result.fixes is not None:
         out += [f"{hashes} Fixes", "", "| status | primitive | safety | message |", "|---|---|---|---|"]
         for fix in result.fixes:
-            out.append(f"| {cell(fix.get('status', '?'))} | `{cell(fix.get('primitive', '?'))}` | "
-                       f"{cell(fix.get('safety', '?'))} | {cell(fix.get('message') or fix.get('description', ''))} |")
+            out.append(f"| {cell(fix.status.value)} | `{cell(fix.primitive)}` | "
+                       f"{cell(fix.safety.value)} | {cell(fix.message or fix.description)} |")
         out.append("")
     return redact_text("\n".join(out).rstrip() + "\n")

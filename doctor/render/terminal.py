@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import io
 
-from claudex_doctor.core.model import Finding, RunResult, Safety, Status
+from claudex_doctor.core.model import Finding, FixStatus, RunResult, Safety, Status
 from claudex_doctor.base.redact import redact_text
-from claudex_doctor.render import redacted
+from claudex_doctor.render.redacted import redacted
 
 GROUPS = {
     "paths": "Runtime home", "home": "Runtime home", "bin": "Programs", "config": "Proxy config",
@@ -90,8 +90,10 @@ def _finding(console, f: Finding, symbols, id_width: int, verbose: bool) -> None
         console.print(f"{indent}[dim]see:[/] {_esc(f.reference)}  [dim](claudex-doctor explain {topic_of(f.reference)})[/]")
 
 
-FIX_MARKS = {"planned": "would", "applied": "done", "failed": "FAILED", "withheld": "not applied",
-             "manual": "manual"}
+FIX_MARKS = {FixStatus.PLANNED: "would", FixStatus.APPLIED: "done", FixStatus.FAILED: "FAILED",
+             FixStatus.WITHHELD: "not applied", FixStatus.MANUAL: "manual"}
+FIX_STYLES = {FixStatus.PLANNED: "", FixStatus.APPLIED: "green", FixStatus.FAILED: "bold red",
+              FixStatus.WITHHELD: "yellow", FixStatus.MANUAL: ""}
 
 
 def _fixes(console, fixes, symbols) -> None:
@@ -100,30 +102,29 @@ def _fixes(console, fixes, symbols) -> None:
         console.print("Nothing to fix automatically: no failing check has a fix.")
         console.print()
         return
-    dry_run = all(f.get("status") in ("planned", "manual") for f in fixes)
+    dry_run = all(f.status in (FixStatus.PLANNED, FixStatus.MANUAL) for f in fixes)
     console.print("[bold underline]Fix plan[/] [dim](dry run: nothing was changed)[/]" if dry_run
                   else "[bold underline]Fixes[/]")
     for number, fix in enumerate(fixes, 1):
-        status = str(fix.get("status", "?"))
-        style = {"applied": "green", "failed": "bold red", "withheld": "yellow"}.get(status, "")
-        mark = f"[{style}]{FIX_MARKS.get(status, status)}[/]" if style else FIX_MARKS.get(status, status)
-        checks = ", ".join(fix.get("checks") or [])
-        console.print(f"  {number}. \\[{mark}] [bold]{_esc(str(fix.get('command', '')))}[/]  "
-                      f"[dim]({_esc(str(fix.get('safety')))}; for {_esc(checks)})[/]")
+        status = fix.status
+        style = FIX_STYLES[status]
+        mark = f"[{style}]{FIX_MARKS[status]}[/]" if style else FIX_MARKS[status]
+        checks = ", ".join(fix.checks)
+        console.print(f"  {number}. \\[{mark}] [bold]{_esc(fix.command)}[/]  "
+                      f"[dim]({_esc(fix.safety.value)}; for {_esc(checks)})[/]")
         indent = " " * 7
-        for line in str(fix.get("description", "")).split("; "):
+        for line in fix.description.split("; "):
             if line:
                 console.print(f"{indent}{_esc(line)}")
-        for change in fix.get("changes") or []:
-            console.print(f"{indent}- {_esc(str(change))}")
-        message = str(fix.get("message") or "")
-        if message and (status != "planned" or message.startswith(("would refuse", "could not"))):
-            console.print(f"{indent}{_esc(message)}", style="dim" if status == "manual" else None)
-        if status == "applied":
-            before, after = fix.get("before") or {}, fix.get("after") or {}
-            moved = [f"{cid}: {before.get(cid, '?')} -> {after.get(cid, '?')}" for cid in fix.get("checks") or []]
+        for change in fix.changes:
+            console.print(f"{indent}- {_esc(change)}")
+        message = fix.message
+        if message and (status is not FixStatus.PLANNED or message.startswith(("would refuse", "could not"))):
+            console.print(f"{indent}{_esc(message)}", style="dim" if status is FixStatus.MANUAL else None)
+        if status is FixStatus.APPLIED:
+            moved = [f"{cid}: {fix.before.get(cid, '?')} -> {fix.after.get(cid, '?')}" for cid in fix.checks]
             console.print(f"{indent}re-check: " + "; ".join(moved))
-    withheld = sum(1 for f in fixes if f.get("status") == "withheld")
+    withheld = sum(1 for f in fixes if f.status is FixStatus.WITHHELD)
     if withheld:
         console.print(f"[yellow]{withheld} fix{'es' if withheld != 1 else ''} not applied without confirmation:[/] "
                       "run `claudex-doctor --fix --yes`.")
@@ -152,7 +153,7 @@ def _tally(console, result: RunResult, dash: str) -> None:
     elif status is Status.FAIL:
         fixable = [f for f in result.findings if f.status in (Status.FAIL, Status.WARN) and f.fix
                    and f.fix.safety is not Safety.MANUAL]
-        planned = [step for step in result.fixes or () if step.get("status") == "planned"]
+        planned = [step for step in result.fixes or () if step.status is FixStatus.PLANNED]
         if fixable and result.fixes is None:
             console.print(f"Next: [bold]claudex-doctor --fix --dry-run[/] shows what {len(fixable)} "
                           f"automatic fix{'es' if len(fixable) != 1 else ''} would change.")

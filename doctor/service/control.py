@@ -22,13 +22,14 @@ import time
 from typing import Iterator
 
 from claudex_doctor.base import journal
-from claudex_doctor.base.atomic import SPAWN_LOCK
+from claudex_doctor.base.proc import SPAWN_LOCK
 from claudex_doctor.base.files import is_executable
 from claudex_doctor.service.owner import Owner, identify
 from claudex_doctor.service.pidfile import remove_pidfile, write_pidfile
 from claudex_doctor.service.process import CHILDREN, adopt, group_alive, terminate
 from claudex_doctor.base.paths import display
-from claudex_doctor.primitives import PrimitiveError, PrimitiveResult
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.service.proxylog import exit_reason, log_since, mark_log
 from claudex_doctor.config.facts import local_key
 
@@ -40,14 +41,13 @@ class Refused(PrimitiveError):
     """A refusal about a process on the port: carries the reference page and who holds the port."""
 
     def __init__(self, message: str, anchor: str, owner: Owner | None = None) -> None:
-        super().__init__(message)
-        self.reference = REFERENCE + anchor
-        self.details = {"owner": owner.to_dict() if owner is not None else None}
+        super().__init__(message, reference=REFERENCE + anchor,
+                         details={"owner": owner.to_dict() if owner is not None else None})
 
 
 def _ctx(paths):
-    from claudex_doctor.core.context import Context
-    return Context(paths)
+    from claudex_doctor.config.facts import StackFiles
+    return StackFiles(paths)
 
 
 def endpoint(ctx) -> tuple[str, int]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from claudex_doctor.base.net import is_loopback
 from claudex_doctor.base.paths import display
 from claudex_doctor.service.pidfile import PidRecord, read_pidfile  # noqa: F401  (re-exported)
 from claudex_doctor.service.sockets import listen_table
@@ -211,14 +212,6 @@ class Owner:
             "pidfile": self.pidfile.to_dict(user_home), "visibility": self.visibility,
             "others": [o.to_dict(user_home) for o in self.others],
         }
-
-
-def is_loopback(address: str) -> bool:
-    if address in WILDCARDS:
-        return False
-    if address.startswith("::ffff:"):
-        address = address[7:]
-    return address == "::1" or address.startswith("127.") or address == "localhost"
 
 
 def connect_test(host: str, port: int, timeout: float = 0.3) -> bool:

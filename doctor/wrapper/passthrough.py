@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from claudex_doctor.base.atomic import write_program
-from claudex_doctor.base.redact import fingerprint
+from claudex_doctor.base.redact import fingerprint, is_secret_name
 from claudex_doctor.wrapper.script import OVERRIDE_VAR
 
-_SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD", re.I)
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def shown(name: str, value: str | None) -> str | None:
     """A value as it may appear in output: fingerprinted when the name says secret."""
     if value is None:
         return None
-    return fingerprint(value) if _SECRET_NAME.search(name) else value
+    return fingerprint(value) if is_secret_name(name) else value
 
 
 def _standin(directory: Path, index: int, names: Sequence[str], vector: Vector) -> Path:

@@ -37,7 +37,7 @@ def doctor_argv(executable: str | None = None) -> list[str]:
     script = exe.parent / "claudex-doctor"
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    return [str(exe), "-m", "claudex_doctor.cli"]
+    return [str(exe), "-m", "claudex_doctor"]
 
 
 def render(home: Path, env_file: Path, doctor: Sequence[str] | None = None) -> str:

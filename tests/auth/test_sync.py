@@ -11,7 +11,9 @@ import pytest
 
 from claudex_doctor.auth import credentials as codexauth
 from claudex_doctor.base import journal
-from claudex_doctor.primitives import PrimitiveError, PrimitiveResult, apply as apply_primitive
+from claudex_doctor.primitives import apply as apply_primitive
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.auth.sync import apply
 from tests.authkit import NOW, Login, Stack, rfc3339
 from tests.conftest import run_cli

@@ -20,7 +20,7 @@ import pytest
 from claudex_doctor.auth import credentials as codexauth
 from claudex_doctor.base import paths as paths_mod
 from claudex_doctor.core.model import Status
-from claudex_doctor.primitives import PrimitiveError
+from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.auth.sync import apply
 from tests.e2e import harness  # imported now: it captures the environment before the fixtures scrub it
 
@@ -64,10 +64,11 @@ def _env(runtime) -> dict[str, str]:
 
 def _checks(env: dict[str, str], *ids: str) -> dict:
     from claudex_doctor.checks import graph
-    from claudex_doctor.core.context import Context, Options
+    from claudex_doctor.checks import StackContext
+    from claudex_doctor.core.context import Options
     from claudex_doctor.core.graph import run
 
-    ctx = Context(paths_mod.resolve(env), Options(deadline=10), env=env)
+    ctx = StackContext(paths_mod.resolve(env), Options(deadline=10), env=env)
     return {f.id: f for f in run(graph(), ctx, only=ids)}
 
 

@@ -6,7 +6,7 @@ import base64
 import json
 
 from claudex_doctor.base import redact
-from claudex_doctor.core.model import Finding, Fix, RunResult, Status
+from claudex_doctor.core.model import Finding, Fix, FixOutcome, FixStatus, RunResult, Safety, Status
 from claudex_doctor.base.redact import REGISTRY, Secret, fingerprint, redact_text
 from claudex_doctor.render import json as json_render
 from claudex_doctor.render import terminal
@@ -88,7 +88,9 @@ def canary_result() -> RunResult:
         fix=Fix.safe("set-env", f"set ANTHROPIC_AUTH_TOKEN={CANARY_KEY}"),
     )
     return RunResult((finding,), "~/x", "2026-11-24T00:00:00+00:00", 5, "0.1.0",
-                     fixes=({"primitive": "set-env", "message": f"wrote {CANARY_KEY}"},))
+                     fixes=(FixOutcome("set-env", Safety.SAFE, FixStatus.APPLIED, ("env.consistency",),
+                                       f"claudex-doctor set-env ANTHROPIC_AUTH_TOKEN={CANARY_KEY}", "set the token",
+                                       f"wrote {CANARY_KEY}", (f"ANTHROPIC_AUTH_TOKEN -> {CANARY_KEY}",)),))
 
 
 def test_no_canary_in_json_or_terminal_output():

@@ -7,14 +7,15 @@ import os
 from pathlib import Path
 
 from claudex_doctor.checks import binaries
-from claudex_doctor.core.context import Context, Options
+from claudex_doctor.checks import StackContext
+from claudex_doctor.core.context import Options
 from claudex_doctor.core.model import Status
 from claudex_doctor.base.paths import resolve
 
 
-def ctx_with_path(tmp_path: Path, bin_dir: Path) -> Context:
+def ctx_with_path(tmp_path: Path, bin_dir: Path) -> StackContext:
     env = {"HOME": str(tmp_path), "PATH": str(bin_dir)}
-    return Context(resolve(env=env), Options(), env=env)
+    return StackContext(resolve(env=env), Options(), env=env)
 
 
 def npm_codex(tmp_path: Path, version: str = "0.169.0", runs: bool = True) -> Path:

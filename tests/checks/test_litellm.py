@@ -143,14 +143,15 @@ def test_port_owner_and_route_litellm_share_one_socket_scan(tmp_path, monkeypatc
     from claudex_doctor.service import sockets
     from claudex_doctor.checks import litellm as litellm_check
     from claudex_doctor.checks import port as port_check
-    from claudex_doctor.core.context import Context, Options
+    from claudex_doctor.checks import StackContext
+    from claudex_doctor.core.context import Options
     from claudex_doctor.base.paths import resolve
 
     calls = []
     real = sockets.read_listening
     monkeypatch.setattr(sockets, "read_listening", lambda: calls.append(1) or real())
     env = {"HOME": str(tmp_path)}
-    ctx = Context(resolve(env=env), Options(), env=env)
+    ctx = StackContext(resolve(env=env), Options(), env=env)
     port_check.listener(ctx)
     litellm_check.listeners(ctx, 8327)
     assert len(calls) == 1

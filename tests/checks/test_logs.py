@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from claudex_doctor.checks import logs
-from claudex_doctor.core.context import Context, Options
+from claudex_doctor.checks import StackContext
+from claudex_doctor.core.context import Options
 from claudex_doctor.knowledge import load
 from claudex_doctor.core.model import Status
 from claudex_doctor.base.paths import resolve
@@ -24,9 +25,9 @@ def home(tmp_path, user_home) -> Path:
     return make_home(tmp_path / "home", 8327, key=CANARY, api_keys=["config-side-key-5d8e1f0a7b"])
 
 
-def ctx_for(home: Path, user_home: Path) -> Context:
+def ctx_for(home: Path, user_home: Path) -> StackContext:
     env = {"HOME": str(user_home)}
-    return Context(resolve(env=env, home_option=str(home)), Options(deadline=5), env=env)
+    return StackContext(resolve(env=env, home_option=str(home)), Options(deadline=5), env=env)
 
 
 def stamp(delta: timedelta = timedelta()) -> str:

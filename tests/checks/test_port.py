@@ -15,9 +15,9 @@ import pytest
 
 from claudex_doctor.service import control as service, sockets
 from claudex_doctor.checks.port import listener, port_owner
-from claudex_doctor.core.context import Context
+from claudex_doctor.checks import StackContext
 from claudex_doctor.core.model import Safety, Status
-from claudex_doctor.primitives import PrimitiveError
+from claudex_doctor.errors import PrimitiveError
 from tests.service_home import (kill_home, leftover_children, made_home, make_home, paths_of, wait_listening,
                                 write_config)
 
@@ -37,7 +37,7 @@ def home(tmp_path, port):
 
 
 def run_check(home):
-    ctx = Context(paths_of(home))
+    ctx = StackContext(paths_of(home))
     return port_owner.run(ctx), ctx
 
 
@@ -65,7 +65,7 @@ def test_nothing_to_start_points_at_bootstrap(home):
 def test_missing_home_does_not_crash(tmp_path):
     # Without a config the port is the default 8327: on Linux only the socket table is read (nothing
     # connects to it), and whatever this machine runs there, the verdict is a failure with a page and a fix.
-    outcome = port_owner.run(Context(paths_of(tmp_path / "nowhere")))
+    outcome = port_owner.run(StackContext(paths_of(tmp_path / "nowhere")))
     assert outcome.status is Status.FAIL and outcome.fix is not None
     assert outcome.reference.startswith(REF) and outcome.evidence["port"] == 8327
     if outcome.evidence["state"] == "none":

@@ -23,7 +23,8 @@ import pytest
 
 from claudex_doctor.proxy import client as probe_client
 from claudex_doctor.checks import CHECKS, probes, proxy
-from claudex_doctor.core.context import Context, Options
+from claudex_doctor.checks import StackContext
+from claudex_doctor.core.context import Options
 from claudex_doctor.core.graph import Graph, check, run
 from claudex_doctor.core.model import RunResult, Status, passed
 from claudex_doctor.base.paths import resolve
@@ -47,7 +48,7 @@ class Live:
     def __init__(self, root: Path, user_home: Path) -> None:
         self.root, self.user_home = root, user_home
         self.gateways: list[FakeGateway] = []
-        self.contexts: list[Context] = []
+        self.contexts: list[StackContext] = []
 
     def start(self, mode: str = "ok", api_keys=(KEY,), **home) -> FakeGateway:
         gw = FakeGateway(api_keys=api_keys, mode=mode, delay=home.pop("delay", 2.0),
@@ -60,10 +61,10 @@ class Live:
     def home(self, port: int, **kwargs) -> Path:
         return make_home(self.root / "home", port, **kwargs)
 
-    def context(self, deadline: float = 10, offline: bool = False) -> Context:
+    def context(self, deadline: float = 10, offline: bool = False) -> StackContext:
         env = {"HOME": str(self.user_home), "PATH": os.environ.get("PATH", "")}
         paths = resolve(env=env, home_option=str(self.root / "home"))
-        ctx = Context(paths, Options(deadline=deadline, offline=offline), env=env)
+        ctx = StackContext(paths, Options(deadline=deadline, offline=offline), env=env)
         self.contexts.append(ctx)
         return ctx
 
@@ -73,7 +74,7 @@ class Live:
 
     def close(self) -> None:
         for ctx in self.contexts:
-            probe_client.close(ctx)
+            ctx.close()
         for gw in self.gateways:
             gw.stop()
 

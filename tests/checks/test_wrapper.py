@@ -17,8 +17,10 @@ import pytest
 from claudex_doctor import bootstrap, primitives
 from claudex_doctor.help import refs
 from claudex_doctor.checks.wrapper import wrapper_passthrough
-from claudex_doctor.core.context import Context, Options
+from claudex_doctor.checks import StackContext
+from claudex_doctor.core.context import Options
 from claudex_doctor.core.diagnose import diagnose
+from claudex_doctor.checks import graph
 from claudex_doctor.core.model import Safety, Status
 from claudex_doctor.base.paths import resolve
 from tests.homekit import executable
@@ -65,7 +67,7 @@ class Setup:
         old = tempfile.tempdir
         tempfile.tempdir = str(self.scratch)
         try:
-            result, _ = diagnose(self.paths, Options(deadline=deadline), env=env or self.env, only=ids)
+            result, _ = diagnose(self.paths, Options(deadline=deadline), graph(), env=env or self.env, only=ids)
         finally:
             tempfile.tempdir = old
         assert self.snapshot() == before  # diagnosing changes nothing
@@ -79,8 +81,8 @@ class Setup:
                 assert refs.library().problem(finding.reference) is None, finding.reference
         return found
 
-    def context(self, deadline: float = 20.0) -> Context:
-        return Context(self.paths, Options(deadline=deadline), env=self.env)
+    def context(self, deadline: float = 20.0) -> StackContext:
+        return StackContext(self.paths, Options(deadline=deadline), env=self.env)
 
 
 @pytest.fixture
@@ -282,7 +284,7 @@ def test_passthrough_is_not_broken_by_other_checks_spawning_at_the_same_time(s):
     import threading
 
     from claudex_doctor.wrapper import passthrough
-    from claudex_doctor.core.context import run_bounded
+    from claudex_doctor.base.proc import run_bounded
 
     stop = threading.Event()
 

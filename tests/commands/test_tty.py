@@ -15,7 +15,7 @@ def run_in_pty(args, env_extra=None, timeout=30.0, answers=None) -> str:
     master, slave = pty.openpty()
     env = dict(os.environ, TERM="xterm-256color", **(env_extra or {}))
     env.pop("CI", None)
-    proc = subprocess.Popen([sys.executable, "-m", "claudex_doctor.cli", *args], stdin=slave, stdout=slave,
+    proc = subprocess.Popen([sys.executable, "-m", "claudex_doctor", *args], stdin=slave, stdout=slave,
                             stderr=slave, env=env, close_fds=True)
     os.close(slave)
     pending = dict(answers or {})

@@ -13,7 +13,8 @@ import pytest
 from claudex_doctor.config import envfile
 from claudex_doctor.config.edit import set_config, set_env
 from claudex_doctor.base.files import read_yaml
-from claudex_doctor.primitives import PrimitiveError, apply
+from claudex_doctor.primitives import apply
+from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.base.redact import fingerprint
 from tests.cfgkit import Home, canary
 

@@ -13,7 +13,8 @@ import pytest
 
 from claudex_doctor.base import paths as paths_mod
 from claudex_doctor import primitives
-from claudex_doctor.core.context import Context, Options
+from claudex_doctor.checks import StackContext
+from claudex_doctor.core.context import Options
 from tests.e2e.harness import ProxyRuntime, components_required, find_component
 from tests.fakes.upstream import FakeUpstream
 
@@ -56,7 +57,7 @@ def _run(rt: ProxyRuntime, *ids: str):
     env = {"HOME": str(rt.user_home), "CLAUDEX_GATEWAY_HOME": str(rt.home), "PATH": "/usr/bin:/bin",
            "CODEX_HOME": str(rt.root / "codex")}
     paths = paths_mod.resolve(env, cwd=rt.root)
-    findings = {f.id: f for f in run(graph(), Context(paths, Options(), env=env), only=ids)}
+    findings = {f.id: f for f in run(graph(), StackContext(paths, Options(), env=env), only=ids)}
     return paths, findings
 
 

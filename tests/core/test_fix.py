@@ -7,7 +7,8 @@ import pytest
 from claudex_doctor.core import fix as fixmod
 from claudex_doctor import primitives
 from claudex_doctor.core.model import Finding, Fix, Status
-from claudex_doctor.primitives import PrimitiveError, PrimitiveResult
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.base.result import PrimitiveResult
 
 CALLS: list[tuple[str, bool, dict]] = []
 
@@ -35,6 +36,21 @@ def finding(cid, status=Status.FAIL, fix=None):
     return Finding(cid, cid, status, "x", fix=fix)
 
 
+def known():
+    return primitives.PRIMITIVES
+
+
+def apply(name, **kwargs):
+    """What the doctor command passes to execute: a primitive by name, for this home (none here)."""
+    return primitives.apply(name, None, **kwargs)
+
+
+def execute(steps, **options):
+    """execute() with the doctor command's defaults; the ask/confirm callback under its new name."""
+    confirm = options.pop("ask", None)
+    return fixmod.execute(steps, apply, confirm=confirm, **options)
+
+
 def test_duplicates_merge_and_order_follows_the_stack():
     findings = (
         finding("probe.messages", fix=Fix.safe("restart", "restart the proxy")),
@@ -46,7 +62,7 @@ def test_duplicates_merge_and_order_follows_the_stack():
         finding("bin.claude", fix=Fix.manual("install claude", "npm i -g @anthropic-ai/claude-code")),
         finding("paths.home", Status.PASS, Fix.confirm("bootstrap", "never planned: it passed")),
     )
-    steps = fixmod.plan(findings)
+    steps = fixmod.plan(findings, known())
     assert [s.primitive for s in steps] == ["set-env", "sync-auth", "restart", "manual"]
     restart = steps[2]
     assert sorted(restart.checks) == ["port.owner", "probe.messages", "proxy.health"]
@@ -54,7 +70,7 @@ def test_duplicates_merge_and_order_follows_the_stack():
 
 
 def test_conflicting_edits_do_not_merge_and_safety_is_the_weakest():
-    steps = fixmod.plan((
+    steps = fixmod.plan(known=known(), findings=(
         finding("a.a", fix=Fix.safe("set-env", "x", assignments={"K": "1"})),
         finding("b.b", fix=Fix.safe("set-env", "y", assignments={"K": "2"})),
         finding("c.c", fix=Fix.safe("sync-auth", "s")),
@@ -65,51 +81,51 @@ def test_conflicting_edits_do_not_merge_and_safety_is_the_weakest():
 
 
 def test_safe_applies_confirm_is_withheld_without_yes_and_manual_is_printed(tmp_path):
-    steps = fixmod.plan((
+    steps = fixmod.plan(known=known(), findings=(
         finding("a.a", fix=Fix.safe("start", "start")),
         finding("b.b", fix=Fix.confirm("sync-auth", "reverse")),
         finding("c.c", fix=Fix.manual("log in", "codex login")),
     ))
-    fixmod.execute(steps, paths=None, dry_run=False, allow_confirm=False, ask=None)
-    assert [(s.primitive, s.status) for s in steps] == [
+    done = execute(steps, dry_run=False, allow_confirm=False, ask=None)
+    assert [(s.primitive, s.status) for s in done] == [
         ("sync-auth", "withheld"), ("start", "applied"), ("manual", "manual")]
     assert [c[0] for c in CALLS] == ["start"]
-    assert "--yes" in steps[0].message
+    assert "--yes" in done[0].message
 
 
 def test_yes_applies_confirm_and_an_interactive_no_withholds():
-    steps = fixmod.plan((finding("b.b", fix=Fix.confirm("sync-auth", "reverse")),))
-    fixmod.execute(steps, None, dry_run=False, allow_confirm=False, ask=lambda step: False)
-    assert steps[0].status == "withheld"
-    fixmod.execute(steps, None, dry_run=False, allow_confirm=True, ask=None)
-    assert steps[0].status == "applied"
+    steps = fixmod.plan(known=known(), findings=(finding("b.b", fix=Fix.confirm("sync-auth", "reverse")),))
+    done = execute(steps, dry_run=False, allow_confirm=False, ask=lambda step: False)
+    assert done[0].status == "withheld"
+    done = execute(steps, dry_run=False, allow_confirm=True, ask=None)
+    assert done[0].status == "applied"
 
 
 def test_dry_run_calls_primitives_in_dry_run_mode_only():
-    steps = fixmod.plan((finding("a.a", fix=Fix.safe("set-env", "x", assignments={"K": "1"})),
+    steps = fixmod.plan(known=known(), findings=(finding("a.a", fix=Fix.safe("set-env", "x", assignments={"K": "1"})),
                          finding("b.b", fix=Fix.confirm("bootstrap", "create"))))
-    fixmod.execute(steps, None, dry_run=True, allow_confirm=False, ask=None)
+    done = execute(steps, dry_run=True, allow_confirm=False, ask=None)
     assert all(dry for _, dry, _ in CALLS) and len(CALLS) == 2
-    assert [s.primitive for s in steps] == ["bootstrap", "set-env"]
-    assert steps[0].changes == ["bootstrap change"] and steps[1].changes == ["set-env change"]
+    assert [s.primitive for s in done] == ["bootstrap", "set-env"]
+    assert done[0].changes == ("bootstrap change",) and done[1].changes == ("set-env change",)
     from claudex_doctor.core.model import RunResult
     from claudex_doctor.render import terminal
 
-    fixes = tuple(step.to_dict({}, {}) for step in steps)
+    fixes = done
     text = terminal.render(RunResult((), "~/x", "2026-11-24T00:00:00+00:00", 1, "0.1.0", fixes=fixes))
     assert "nothing was changed" in text and "set-env change" in text and "[would]" in text
 
 
 def test_a_refusing_primitive_fails_its_step_and_the_rest_go_on():
-    steps = fixmod.plan((finding("a.a", fix=Fix.safe("stop", "stop", explode=True)),
+    steps = fixmod.plan(known=known(), findings=(finding("a.a", fix=Fix.safe("stop", "stop", explode=True)),
                          finding("b.b", fix=Fix.safe("start", "start"))))
-    fixmod.execute(steps, None, dry_run=False, allow_confirm=False, ask=None)
-    assert [s.status for s in steps] == ["failed", "applied"]
-    assert "not ours" in steps[0].message
+    done = execute(steps, dry_run=False, allow_confirm=False, ask=None)
+    assert [s.status for s in done] == ["failed", "applied"]
+    assert "not ours" in done[0].message
 
 
 def test_unknown_primitive_is_treated_as_manual():
-    steps = fixmod.plan((finding("a.a", fix=Fix("teleport", fixmod.Safety.SAFE, "teleport now", "magic")),))
+    steps = fixmod.plan(known=known(), findings=(finding("a.a", fix=Fix("teleport", fixmod.Safety.SAFE, "teleport now", "magic")),))
     assert steps[0].primitive == "manual" and steps[0].safety.value == "manual"
 
 
@@ -119,26 +135,26 @@ def test_a_config_change_that_needs_a_restart_gets_one(monkeypatch):
         return PrimitiveResult(True, "updated", ["host 0.0.0.0 -> 127.0.0.1"], details={"restart_needed": True})
 
     monkeypatch.setattr(f"{__name__}.set_config_impl", set_config, raising=False)
-    steps = fixmod.plan((finding("config.exposure", fix=Fix.safe("set-config", "bind", assignments={"host": "x"})),))
-    fixmod.execute(steps, None, dry_run=False, allow_confirm=False, ask=None)
-    assert [(s.primitive, s.status) for s in steps] == [("set-config", "applied"), ("restart", "applied")]
+    steps = fixmod.plan(known=known(), findings=(finding("config.exposure", fix=Fix.safe("set-config", "bind", assignments={"host": "x"})),))
+    done = execute(steps, dry_run=False, allow_confirm=False, ask=None)
+    assert [(s.primitive, s.status) for s in done] == [("set-config", "applied"), ("restart", "applied")]
     # Not twice: a plan that already restarts later keeps its own restart.
     CALLS.clear()
-    steps = fixmod.plan((finding("config.exposure", fix=Fix.safe("set-config", "bind", assignments={"host": "x"})),
+    steps = fixmod.plan(known=known(), findings=(finding("config.exposure", fix=Fix.safe("set-config", "bind", assignments={"host": "x"})),
                          finding("port.owner", fix=Fix.safe("restart", "restart"))))
-    fixmod.execute(steps, None, dry_run=True, allow_confirm=False, ask=None)
-    assert [s.primitive for s in steps] == ["set-config", "restart"]
+    done = execute(steps, dry_run=True, allow_confirm=False, ask=None)
+    assert [s.primitive for s in done] == ["set-config", "restart"]
 
 
 def test_bootstrap_steps_merge_their_parts():
-    steps = fixmod.plan((
+    steps = fixmod.plan(known=known(), findings=(
         finding("paths.home", fix=Fix.confirm("bootstrap", "create the home")),
         finding("wrapper.installed", fix=Fix.confirm("bootstrap", "wrapper", command="claudex-doctor bootstrap --only wrapper",
                                                      only=("wrapper",))),
         finding("bin.proxy", fix=Fix.confirm("bootstrap", "binary", only=("binary",))),
     ))
     assert len(steps) == 1 and "only" not in steps[0].args and steps[0].command == "claudex-doctor bootstrap"
-    steps = fixmod.plan((
+    steps = fixmod.plan(known=known(), findings=(
         finding("a.a", fix=Fix.confirm("bootstrap", "w", only=("wrapper",))),
         finding("b.b", fix=Fix.confirm("bootstrap", "b", only=("binary",))),
         finding("c.c", fix=Fix.confirm("bootstrap", "forced", only=("wrapper",), force=True)),
@@ -148,14 +164,14 @@ def test_bootstrap_steps_merge_their_parts():
 
 
 def test_without_a_terminal_nothing_is_applied_unless_yes():
-    steps = fixmod.plan((finding("a.a", fix=Fix.safe("start", "start")),
+    steps = fixmod.plan(known=known(), findings=(finding("a.a", fix=Fix.safe("start", "start")),
                          finding("b.b", fix=Fix.confirm("sync-auth", "reverse")),
                          finding("c.c", fix=Fix.manual("log in", "codex login"))))
-    fixmod.execute(steps, None, dry_run=False, allow_confirm=False, ask=None, allow_safe=False)
-    assert [s.status for s in steps] == ["withheld", "withheld", "manual"] and not CALLS
-    assert "--yes" in steps[0].message
-    fixmod.execute(steps, None, dry_run=False, allow_confirm=True, ask=None, allow_safe=False)
-    assert [s.status for s in steps] == ["applied", "applied", "manual"]
+    done = execute(steps, dry_run=False, allow_confirm=False, ask=None, allow_safe=False)
+    assert [s.status for s in done] == ["withheld", "withheld", "manual"] and not CALLS
+    assert "--yes" in done[0].message
+    done = execute(steps, dry_run=False, allow_confirm=True, ask=None, allow_safe=False)
+    assert [s.status for s in done] == ["applied", "applied", "manual"]
 
 
 def test_cli_fix_without_a_terminal_changes_nothing_without_yes(tmp_path):

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from claudex_doctor.core.context import Context, Options
-from claudex_doctor.core.graph import Check, Graph, GraphError, check, run
+from claudex_doctor.core.graph import Check, Graph, check, run
+from claudex_doctor.errors import CatalogError
 from claudex_doctor.core.model import Status, failed, passed, warned
 from claudex_doctor.base.paths import resolve
 
@@ -131,14 +132,14 @@ def test_a_skip_names_the_root_cause_not_an_intermediate_skip(tmp_path):
 
 
 def test_cycle_is_an_error_at_registration():
-    with pytest.raises(GraphError, match="cycle"):
+    with pytest.raises(CatalogError, match="cycle"):
         Graph([make("a.a", ("b.b",)), make("b.b", ("c.c",)), make("c.c", ("a.a",))])
 
 
 def test_unknown_dependency_and_duplicates_are_errors_at_registration():
-    with pytest.raises(GraphError, match="unknown"):
+    with pytest.raises(CatalogError, match="unknown"):
         Graph([make("a.a", ("nope.nope",))])
-    with pytest.raises(GraphError, match="duplicate"):
+    with pytest.raises(CatalogError, match="duplicate"):
         Graph([make("a.a"), make("a.a")])
 
 
@@ -149,7 +150,7 @@ def test_only_pulls_in_dependencies_and_skip_blocks_dependents(tmp_path):
     findings = {f.id: f for f in run(graph, ctx_for(tmp_path), skip=("a.a",))}
     assert findings["a.a"].status is Status.SKIP and "--skip" in findings["a.a"].summary
     assert findings["b.b"].blocked_by == ("a.a",)
-    with pytest.raises(GraphError, match="unknown check id"):
+    with pytest.raises(CatalogError, match="unknown check id"):
         run(graph, ctx_for(tmp_path), only=("zzz.z",))
 
 

@@ -7,7 +7,8 @@ import json
 
 import pytest
 from claudex_doctor.help import explain, refs
-from claudex_doctor.help.explain import ALIASES, UnknownTopic, lookup, render_list, render_plain, render_rich, topics
+from claudex_doctor.errors import UnknownTopic
+from claudex_doctor.help.explain import ALIASES, lookup, render_list, render_plain, render_rich, topics
 
 
 @pytest.fixture
@@ -100,9 +101,7 @@ def test_render_plain_and_rich():
     plain = render_plain(found)
     assert plain.startswith("## An OAuth token is not an API key")
     assert "claudex-doctor explain litellm" in plain
-    buffer = io.StringIO()
-    render_rich(found, buffer, color=True, width=90)
-    out = buffer.getvalue()
+    out = render_rich(found, color=True, width=90)
     assert "An OAuth token is not an API key" in out and "\x1b[" in out and "## " not in out
 
 

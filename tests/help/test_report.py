@@ -9,6 +9,7 @@ import re
 import stat
 
 import pytest
+from claudex_doctor.errors import ReportError
 from claudex_doctor.help import report as rp
 from claudex_doctor.core.context import Options
 from claudex_doctor.core.model import Finding, Fix, RunResult, Status
@@ -250,5 +251,5 @@ def test_cli_refuses_a_directory_as_output(cli, tmp_path):
 def test_json_that_redaction_would_break_is_refused(stack, monkeypatch):
     report = _collect(stack)
     monkeypatch.setattr(rp, "redact_text", lambda text: text.replace('"report_id"', '"report_id'))
-    with pytest.raises(rp.ReportError):
+    with pytest.raises(ReportError):
         rp.to_json(report)

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from claudex_doctor import knowledge
-from claudex_doctor.knowledge import KnowledgeError
+from claudex_doctor.errors import KnowledgeError
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DATA = sorted(p.stem for p in (REPO / "knowledge").glob("*.json"))

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import jsonschema
 
-from claudex_doctor.core.model import Finding, Fix, RunResult, Safety, Status, exit_code, overall_status
+from claudex_doctor.core.model import (
+    Finding,
+    Fix,
+    FixOutcome,
+    FixStatus,
+    RunResult,
+    Safety,
+    Status,
+    exit_code,
+    overall_status,
+)
 from claudex_doctor.render import Format
 from claudex_doctor.render import json as json_render
 from claudex_doctor.render import terminal
@@ -86,11 +98,11 @@ def test_each_heading_appears_once_even_when_its_checks_are_apart():
 def test_after_a_dry_run_the_next_step_is_to_apply_the_plan():
     base = canonical()
     findings = tuple(f for f in base.findings if f.status is not Status.ERROR)
-    step = {"primitive": "manual", "safety": "manual", "status": "manual", "checks": ["port.owner"],
-            "command": "kill 42", "description": "Stop nginx yourself", "message": "run it yourself: kill 42",
-            "changes": [], "before": {}, "after": {}}
-    planned = dict(step, primitive="set-env", safety="safe", status="planned", checks=["env.mapping"],
-                   command="claudex-doctor set-env X=y", message="would set X", changes=["set X"])
+    step = FixOutcome("manual", Safety.MANUAL, FixStatus.MANUAL, ("port.owner",), "kill 42", "Stop nginx yourself",
+                      "run it yourself: kill 42")
+    planned = dataclasses.replace(step, primitive="set-env", safety=Safety.SAFE, status=FixStatus.PLANNED,
+                                  checks=("env.mapping",), command="claudex-doctor set-env X=y",
+                                  message="would set X", changes=("set X",))
     dry = RunResult(findings=findings, home=base.home, started_at=base.started_at, duration_ms=1,
                     tool_version="0.1.0", fixes=(step, planned))
     assert "Next: claudex-doctor --fix applies the plan above." in terminal.render(dry, color=False)

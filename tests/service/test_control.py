@@ -20,7 +20,8 @@ import pytest
 from claudex_doctor.base import journal
 from claudex_doctor.service import control as service
 from claudex_doctor.service.owner import identify, read_pidfile
-from claudex_doctor.primitives import PrimitiveError, apply
+from claudex_doctor.primitives import apply
+from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.service.proxylog import exit_reason
 from tests.conftest import free_port, run_cli
 from tests.service_home import (KEY, kill_home, leftover_children, made_home, make_home, paths_of, proxies_of,
@@ -161,7 +162,7 @@ def test_concurrent_starts_in_threads_yield_one_proxy(home):
 def test_concurrent_starts_in_processes_yield_one_proxy(home):
     env = {"CLAUDEX_GATEWAY_HOME": str(home)}
     full = {**os.environ, **env}
-    procs = [subprocess.Popen([sys.executable, "-m", "claudex_doctor.cli", "start", "--json"], env=full,
+    procs = [subprocess.Popen([sys.executable, "-m", "claudex_doctor", "start", "--json"], env=full,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs

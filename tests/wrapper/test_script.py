@@ -191,7 +191,7 @@ def test_render_is_deterministic_and_quotes_odd_paths(tmp_path):
 
 def test_doctor_argv_prefers_the_console_script(tmp_path):
     python = executable(tmp_path / "venv" / "bin" / "python", "#!/bin/sh\n")
-    assert doctor_argv(str(python)) == [str(python), "-m", "claudex_doctor.cli"]
+    assert doctor_argv(str(python)) == [str(python), "-m", "claudex_doctor"]
     script = executable(tmp_path / "venv" / "bin" / "claudex-doctor", "#!/bin/sh\n")
     assert doctor_argv(str(python)) == [str(script)]
     assert Path(doctor_argv()[0]).is_absolute()
@@ -199,7 +199,7 @@ def test_doctor_argv_prefers_the_console_script(tmp_path):
 
 def test_generated_wrapper_passes_its_own_analysis(tmp_path):
     env_file = tmp_path / "h" / "claude-code-gpt54.env"
-    result = analyse(render(tmp_path / "h", env_file, [sys.executable, "-m", "claudex_doctor.cli"]), env_file,
+    result = analyse(render(tmp_path / "h", env_file, [sys.executable, "-m", "claudex_doctor"]), env_file,
                      {"HOME": str(tmp_path)}, env_text="A=1\n")
     assert result.issues == [] and result.generated and result.supports_override
     assert result.intercepted == list(SERVICE_COMMANDS) and result.sources == [str(env_file)]
