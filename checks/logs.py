@@ -24,6 +24,7 @@ from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, skipped, warned
 from claudex_doctor.base.paths import display
+from claudex_doctor.knowledge import signatures
 
 REF = "references/probes.md#errors-in-the-proxy-log"
 TAIL_BYTES = 256 * 1024
@@ -107,8 +108,7 @@ def _stamp(line: str) -> datetime | None:
     return None
 
 
-def scan(text: str, signatures: list[tuple[dict, re.Pattern, bool]], source: str, mtime: datetime | None,
-         found: dict[str, dict]) -> None:
+def scan(text: str, source: str, mtime: datetime | None, found: dict[str, dict]) -> None:
     """Count signature matches in `text` (lines; once per request dump), keeping the last occurrence of each."""
     context: datetime | None = None
     skipping = dump = False
@@ -126,40 +126,20 @@ def scan(text: str, signatures: list[tuple[dict, re.Pattern, bool]], source: str
             context = when
         if skipping or not line.strip():
             continue
-        lowered = line.lower()
-        for sig, pattern, on_lowered in signatures:
-            if pattern.search(lowered if on_lowered else line):
-                entry = found.setdefault(sig["id"], {"signature": sig, "count": 0})
-                if not (dump and sig["id"] in counted):
-                    entry["count"] += 1
-                    counted.add(sig["id"])
-                entry["at"] = when or context
-                entry["at_is_mtime"] = (when or context) is None
-                if entry["at"] is None:
-                    entry["at"] = mtime
-                entry["file"] = source
-                excerpt = " ".join(_PREFIX.sub("", line).split())
-                entry["excerpt"] = redact.redact_text(excerpt[:200] + ("…" if len(excerpt) > 200 else ""))
-                break
-
-
-_UPPER_ESCAPE = re.compile(r"\\[A-Z]")  # \S, \W, \D, \B...: lower-casing would change their meaning
-
-
-def compile_signature(pattern: str) -> re.Pattern:
-    """Signatures match without regard to case. Python's re cannot use its literal-prefix search under
-    IGNORECASE (twice as slow here), so a pattern that means the same in lower case is compiled lower-case
-    and run against the lower-cased line (a pattern without IGNORECASE flag); the rest keep the flag."""
-    if _UPPER_ESCAPE.search(pattern):
-        return re.compile(pattern, re.IGNORECASE)
-    return re.compile(pattern.lower())
-
-
-def _signatures() -> list[tuple[dict, re.Pattern, bool]]:
-    """(signature, compiled pattern, whether it runs on the lower-cased line)."""
-    from claudex_doctor.knowledge import load
-    compiled = [(sig, compile_signature(sig["pattern"])) for sig in load("signatures")["signatures"]]
-    return [(sig, pattern, not pattern.flags & re.IGNORECASE) for sig, pattern in compiled]
+        sig = signatures.match(line)
+        if sig is None:
+            continue
+        entry = found.setdefault(sig.id, {"signature": sig, "count": 0})
+        if not (dump and sig.id in counted):
+            entry["count"] += 1
+            counted.add(sig.id)
+        entry["at"] = when or context
+        entry["at_is_mtime"] = (when or context) is None
+        if entry["at"] is None:
+            entry["at"] = mtime
+        entry["file"] = source
+        excerpt = " ".join(_PREFIX.sub("", line).split())
+        entry["excerpt"] = redact.redact_text(excerpt[:200] + ("…" if len(excerpt) > 200 else ""))
 
 
 def _when(entry: dict) -> str:
@@ -190,7 +170,6 @@ def logs_errors(ctx):
                        "and file logging is off)", evidence={"looked_in": looked})
     # Reading these registers their secrets, so excerpts are redacted even when this check runs alone.
     _ = (ctx.env_file, ctx.config, ctx.proxy_auth, ctx.codex_auth)
-    signatures = _signatures()
     found: dict[str, dict] = {}
     unreadable, read_files, total = [], [], 0
     for path in sources:
@@ -205,7 +184,7 @@ def logs_errors(ctx):
             continue
         total += size
         read_files.append(shown)
-        scan(text, signatures, shown, mtime, found)
+        scan(text, shown, mtime, found)
     evidence = {"files": read_files, "bytes_read": total}
     if unreadable:
         evidence["unreadable"] = unreadable

@@ -20,6 +20,7 @@ from __future__ import annotations
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed
+from claudex_doctor.knowledge import models
 from claudex_doctor.proxy.client import LOCAL_CAP, SLOW_LOCAL, client
 
 from claudex_doctor.checks._live import SAFE_MODE_FIX, SYNC, evidence, http_failure, ref, slow, transport
@@ -77,21 +78,6 @@ def proxy_health(ctx):
     return slow(health, SLOW_LOCAL, "GET /healthz", outcome)
 
 
-def _replacement(model: str, offered: list[str]) -> str | None:
-    """A catalog replacement for a retired or unoffered model that the proxy does offer, same effort."""
-    try:
-        from claudex_doctor.knowledge import load
-        catalog = load("models")
-    except Exception:
-        return None
-    base, effort, _ = stack.split_model(model)
-    for entry in catalog.get("models", []):
-        target = (entry.get("retired") or {}).get("replacement")
-        if entry.get("id") == base and target in offered:
-            return f"{target}({effort})" if effort else target
-    return None
-
-
 @check("proxy.models", "Offered models", needs=("proxy.health",), after=("env.consistency",), timeout=None,
        reference="references/probes.md#mapped-model-not-offered", fixes=("set-env", "sync-auth"))
 def proxy_models(ctx):
@@ -114,22 +100,22 @@ def proxy_models(ctx):
                       SYNC)
     mapping = stack.mapping(ctx)
     ev = evidence(reply, offered=offered, mapping=mapping)
-    missing = {alias: model for alias, model in mapping.items() if stack.split_model(model)[0] not in offered}
+    missing = {alias: model for alias, model in mapping.items() if models.base_name(model) not in offered}
     if not mapping:
         return passed(f"{len(offered)} models offered (the env file maps no model to compare)", evidence=ev)
     if not missing:
-        bases = sorted({stack.split_model(m)[0] for m in mapping.values()})
+        bases = sorted({models.base_name(m) for m in mapping.values()})
         return slow(reply, SLOW_LOCAL, "GET /v1/models",
                     passed(f"the mapped models are offered: {', '.join(bases)} ({len(offered)} in all)", evidence=ev))
     lines = [f"{alias} -> {model}: not offered" for alias, model in missing.items()]
     assignments = {}
     for alias, model in missing.items():
-        better = _replacement(model, offered)
+        better = models.replacement(model, offered)
         if better:
             assignments[stack.ALIASES[alias]] = better
             lines.append(f"  {stack.ALIASES[alias]}={better} is the catalog's replacement, and it is offered")
     lines.append("Offered: " + ", ".join(offered))
-    names = ", ".join(sorted({stack.split_model(m)[0] for m in missing.values()}))
+    names = ", ".join(sorted({models.base_name(m) for m in missing.values()}))
     fix = Fix.safe("set-env", "Map the aliases to offered replacement models",
                    command="claudex-doctor set-env " + " ".join(f"{k}='{v}'" for k, v in assignments.items()),
                    assignments=assignments) if len(assignments) == len(missing) else \

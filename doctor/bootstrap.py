@@ -134,7 +134,8 @@ def _refuse_protected(paths, parts: tuple[str, ...]) -> None:
 
 
 def _settings(paths, env: Mapping[str, str], plan: str | None, parts) -> Settings:
-    from claudex_doctor.config.templates import catalog_mapping, find_claude, resolve_plan
+    from claudex_doctor.config.templates import find_claude, resolve_plan
+    from claudex_doctor.knowledge.models import recommended_mapping
     from claudex_doctor.config.envfile import parse
 
     config = files.read_yaml(paths.config)
@@ -161,7 +162,7 @@ def _settings(paths, env: Mapping[str, str], plan: str | None, parts) -> Setting
     port = _valid_port(config_data.get("port")) or _env_port(env_values.get("ANTHROPIC_BASE_URL")) or 8327
     chosen, source = resolve_plan(paths, plan, env)
     plan_known = source == "--plan" or source.startswith("from ")
-    mapping, window = catalog_mapping(chosen, plan_known)
+    mapping, window = recommended_mapping(chosen, plan_known)
     claude = find_claude(env, paths.wrapper)
     if claude is None:
         notes.append("note: claude is not on PATH; the env file says CLAUDE_BIN=claude (install Claude Code, "

@@ -1,8 +1,9 @@
-"""The dated model catalog (knowledge/models.json) as questions the env checks ask.
+"""The model catalog (knowledge/models.json) and THE reading of a model string.
 
-Pure lookups: which models exist, for which plans, with which efforts and
-context windows, which are retired (and by what), and how a mapped string such
-as `gpt-5.6-sol(xhigh)[1m]` reads.
+`split` is the one parser of `model(effort)[1m]` (the syntax CLIProxyAPI reads); `parse` adds what the
+catalog knows (efforts, the removed `-effort` style). The rest are pure lookups every part of the
+doctor asks the same way: which models exist, for which plans, with which efforts and context windows,
+which are retired (and by what), what bootstrap recommends, what a probe sends.
 """
 
 from __future__ import annotations
@@ -82,18 +83,29 @@ class Mapped:
         return low
 
 
-def parse(text: str) -> Mapped:
-    raw = text
+def split(text: str) -> tuple[str, str | None, bool]:
+    """'gpt-5.5(high)[1m]' -> ('gpt-5.5', 'high', True): name, effort (None when absent), 1m suffix.
+    Syntax only; a string that does not read as model(effort) comes back whole as the name."""
     name = text.strip()
     one_m = False
     if name.lower().endswith("[1m]"):
         name, one_m = name[:-4], True
-    effort = None
+    match = re.fullmatch(r"([^()]*)\(([^()]*)\)", name)
+    if match:
+        return match.group(1), match.group(2).strip(), one_m
+    return name, None, one_m
+
+
+def base_name(text: str) -> str:
+    """The model id a string routes to: 'gpt-5.5(high)' -> 'gpt-5.5'."""
+    return split(text)[0]
+
+
+def parse(text: str) -> Mapped:
+    raw = text
+    name, effort, one_m = split(text)
     if "(" in name or ")" in name:
-        match = re.fullmatch(r"([^()]*)\(([^()]*)\)", name)
-        if not match:
-            return Mapped(raw, name, None, one_m, "unbalanced or repeated parentheses; write model(effort)")
-        name, effort = match.group(1), match.group(2).strip()
+        return Mapped(raw, name, None, one_m, "unbalanced or repeated parentheses; write model(effort)")
     if not name:
         return Mapped(raw, name, effort, one_m, "no model name before the effort")
     if any(ch.isspace() for ch in raw.strip()):
@@ -146,3 +158,38 @@ def recommended(alias: str, plan: str | None) -> str:
     mapping = data["recommended_mapping"].get(plan or "") or data["recommended_mapping"]["free"]
     key = alias if alias in mapping else data.get("alias_fallback", {}).get(alias, "sonnet")
     return mapping[key]
+
+
+def recommended_mapping(plan: str, plan_known: bool = True) -> tuple[dict[str, str], int | None]:
+    """The recommended opus/sonnet/haiku mapping for a plan, and the smallest context window among them.
+
+    When the plan is only the catalog's default (no login to read it from), the window is the
+    smallest any plan gets for those models: compacting early is harmless, too late fails."""
+    mapping = dict(catalog()["recommended_mapping"][plan])
+    windows = [window(base_name(model), plan if plan_known else None) for model in mapping.values()]
+    known = [w for w in windows if w is not None]
+    return mapping, (min(known) if known else None)
+
+
+def lowest_effort(base: str) -> str:
+    """The cheapest reasoning effort the catalog lists for `base` ('low' when the model is unknown)."""
+    item = entry(base)
+    order = catalog()["effort_order"]
+    efforts = [e for e in (item or {}).get("efforts", []) if e in order]
+    return min(efforts, key=order.index) if efforts else "low"
+
+
+def default_probe_model() -> str:
+    """The model a probe sends when the env file maps none: the default plan's haiku."""
+    data = catalog()
+    return data["recommended_mapping"][data["default_plan"]]["haiku"]
+
+
+def replacement(model: str, offered: list[str]) -> str | None:
+    """The catalog's replacement for a retired model, when the proxy offers it; same effort."""
+    base, effort, _ = split(model)
+    item = entry(base)
+    target = ((item or {}).get("retired") or {}).get("replacement")
+    if target in offered:
+        return f"{target}({effort})" if effort else target
+    return None

@@ -164,19 +164,6 @@ def mapping(ctx) -> dict[str, str]:
     return {alias: values[var] for alias, var in ALIASES.items() if values.get(var)}
 
 
-def split_model(text: str) -> tuple[str, str | None, bool]:
-    """'gpt-5.5(high)[1m]' -> ('gpt-5.5', 'high', True). Effort None when absent."""
-    name = text.strip()
-    one_m = False
-    if name.lower().endswith("[1m]"):
-        name, one_m = name[:-4], True
-    effort = None
-    if name.endswith(")") and "(" in name:
-        name, _, rest = name.partition("(")
-        effort = rest[:-1]
-    return name, effort, one_m
-
-
 def plan(ctx) -> tuple[str | None, str]:
     """The ChatGPT plan from the Codex login's id_token (else the proxy credential's); (plan, source)."""
     from claudex_doctor.auth.jwt import JWTError, claims

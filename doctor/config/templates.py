@@ -34,55 +34,28 @@ class Settings:
     notes: list[str] = field(default_factory=list)
 
 
-def _catalog() -> dict:
-    from claudex_doctor.knowledge import load
-    return load("models")
-
-
 def resolve_plan(paths, plan: str | None, env: Mapping[str, str]) -> tuple[str, str]:
     """(plan, where it came from): --plan, else the Codex login's id_token, else the catalog's default."""
     from claudex_doctor.config.facts import StackFiles
     from claudex_doctor.config.facts import plan as login_plan
 
-    catalog = _catalog()
-    aliases = catalog.get("plan_aliases", {})
-    known = catalog["recommended_mapping"]
+    from claudex_doctor.knowledge import models
+
+    catalog = models.catalog()
     default = catalog.get("default_plan", "pro")
     if plan:
-        name = aliases.get(plan.strip().lower(), plan.strip().lower())
-        if name not in known:
-            raise PrimitiveError(f"unknown plan {plan!r}: choose one of {', '.join(sorted(known))} "
-                                 f"(or {', '.join(sorted(aliases))})")
+        name = models.normal_plan(plan)
+        if name not in catalog["recommended_mapping"]:
+            raise PrimitiveError(f"unknown plan {plan!r}: choose one of {', '.join(sorted(catalog['recommended_mapping']))} "
+                                 f"(or {', '.join(sorted(catalog.get('plan_aliases', {})))})")
         return name, "--plan"
     found, source = login_plan(StackFiles(paths))
     if found:
-        name = aliases.get(found.lower(), found.lower())
-        if name in known:
+        name = models.normal_plan(found)
+        if name in catalog["recommended_mapping"]:
             return name, f"from {source}"
         return default, f"default: plan {found!r} from {source} has no recommended mapping"
     return default, "default: no Codex login to read the plan from"
-
-
-def catalog_mapping(plan: str, plan_known: bool = True) -> tuple[dict[str, str], int | None]:
-    """The recommended opus/sonnet/haiku mapping for a plan, and the smallest context window among them.
-
-    When the plan is only the catalog's default (no login to read it from), the window is the
-    smallest any plan gets for those models: compacting early is harmless, too late fails."""
-    from claudex_doctor.config.facts import split_model
-
-    catalog = _catalog()
-    mapping = dict(catalog["recommended_mapping"][plan])
-    models = {m["id"]: m for m in catalog.get("models", [])}
-    windows = []
-    for alias, _ in ALIAS_VARS:
-        entry = models.get(split_model(mapping.get(alias, ""))[0])
-        if entry:
-            by_plan = entry.get("context_window_by_plan", {})
-            if plan_known:
-                windows.append(by_plan.get(plan, entry["context_window"]))
-            else:
-                windows.append(min([entry["context_window"], *by_plan.values()]))
-    return {alias: mapping[alias] for alias, _ in ALIAS_VARS if alias in mapping}, (min(windows) if windows else None)
 
 
 def find_claude(env: Mapping[str, str], wrapper: Path) -> Path | None:

@@ -20,39 +20,11 @@ from typing import Any
 from claudex_doctor.errors import PageNotFound, UnknownTopic
 from claudex_doctor.help.refs import Heading, Library, Page, library, split
 
-# alias -> (page, anchor or None). Anchors only where a narrower answer helps.
-ALIASES: dict[str, tuple[str, str | None]] = {
-    # credentials
-    "auth-sync": ("auth", None), "sync-auth": ("auth", None), "credentials": ("auth", None),
-    "login": ("auth", None), "codex-login": ("auth", None), "tokens": ("auth", None),
-    "refresh-token-race": ("auth", "refresh-token-race"),
-    # models and the context window
-    "mapping": ("models", None), "model-mapping": ("models", None), "effort": ("models", None),
-    "model": ("models", None), "window": ("context-window", None), "compaction": ("context-window", None),
-    "auto-compact": ("context-window", None),
-    # the service and the probes
-    "port": ("service", None), "proxy": ("service", None), "restart": ("service", None),
-    "probe": ("probes", None), "health": ("probes", None), "count-tokens": ("probes", None),
-    # files
-    "config-yaml": ("config", None), "env-file": ("config", None), "env": ("config", None),
-    "exposure": ("config", None), "runtime-home": ("home", None), "layout": ("home", None),
-    "paths": ("stack", "runtime-layout"), "files": ("stack", "runtime-layout"),
-    # programs and the wrapper
-    "programs": ("binaries", None), "install": ("binaries", None), "rebuild": ("binaries", None),
-    "claudex": ("wrapper", None), "passthrough": ("wrapper", None),
-    "wrapper-contract": ("stack", "the-wrapper-contract"),
-    # Claude Code
-    "claude": ("claude-code", None), "settings": ("claude-code", None),
-    # the stack as a whole
-    "overview": ("stack", None), "architecture": ("stack", None), "flow": ("stack", "how-a-request-flows"),
-    "request-flow": ("stack", "how-a-request-flows"), "checks": ("stack", "where-each-check-looks"),
-    "exit-codes": ("stack", "reading-the-doctors-verdict"), "safety": ("stack", "reading-the-doctors-verdict"),
-    # LiteLLM
-    "lite-llm": ("litellm", None), "oauth": ("litellm", "an-oauth-token-is-not-an-api-key"),
-    "api-key": ("litellm", "an-oauth-token-is-not-an-api-key"),
-    "codex-backend": ("litellm", "the-codex-backend-speaks-one-dialect"),
-    "chatgpt-provider": ("litellm", "litellms-chatgpt-provider-keeps-its-own-login"),
-}
+def aliases() -> dict[str, tuple[str, str | None]]:
+    """alias -> (page, anchor or None), from knowledge/topics.json."""
+    from claudex_doctor.knowledge import load
+
+    return {name: (entry["page"], entry.get("anchor")) for name, entry in load("topics")["aliases"].items()}
 
 
 @dataclass(frozen=True)
@@ -105,8 +77,9 @@ def topics(lib: Library | None = None) -> list[Topic]:
     lib = lib or library()
     names = lib.names()
     out = [Topic(name, "page", name, None, _page_title(lib.page(name))) for name in names]
-    for alias in sorted(ALIASES):
-        page_name, anchor = ALIASES[alias]
+    table = aliases()
+    for alias in sorted(table):
+        page_name, anchor = table[alias]
         if alias in names or page_name not in names:
             continue
         page = lib.page(page_name)
@@ -169,13 +142,14 @@ def lookup(query: str, lib: Library | None = None) -> Explanation:
     key = asked.lower().replace("_", "-").replace(" ", "-")
     if key in names:
         return Explanation(asked, lib.page(key), None)
-    if key in ALIASES:
-        page_name, anchor = ALIASES[key]
+    table = aliases()
+    if key in table:
+        page_name, anchor = table[key]
         if page_name in names:
             return _explain_page(lib, asked, page_name, anchor, strict=False)
         raise UnknownTopic(asked, [], reason=f"topic {key!r} is the page references/{page_name}.md, "
                                              "which is not installed")
-    candidates = [*names, *(a for a in ALIASES if ALIASES[a][0] in names), *_check_ids()]
+    candidates = [*names, *(a for a in table if table[a][0] in names), *_check_ids()]
     raise UnknownTopic(asked, difflib.get_close_matches(key, candidates, n=5, cutoff=0.5))
 
 
@@ -228,5 +202,5 @@ def render_rich(explanation: Explanation, color: bool = True, width: int | None 
     return buffer.getvalue()
 
 
-__all__ = ["ALIASES", "Explanation", "Topic", "lookup", "render_list",
+__all__ = ["Explanation", "aliases", "Topic", "lookup", "render_list",
            "render_plain", "render_rich", "topics"]

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from claudex_doctor import __version__
 from claudex_doctor.base import redact
 from claudex_doctor.config import facts as stack
+from claudex_doctor.knowledge import models
 
 CONNECT_TIMEOUT = 0.75  # seconds; a refused port answers in microseconds
 MARGIN = 0.3  # kept back from the run's deadline so the finding is recorded in time
@@ -45,7 +46,6 @@ TOOL = {
     "input_schema": {"type": "object", "properties": {"label": {"type": "string"}}, "required": ["label"]},
 }
 TOOL_RESULT = "probe-token-42"
-EFFORT_ORDER = ("minimal", "low", "medium", "high", "xhigh", "max")
 
 
 @dataclass
@@ -114,21 +114,6 @@ class Reply:
         return ""
 
 
-def lowest_effort(base: str) -> str:
-    """The cheapest reasoning effort the catalog lists for `base` ('low' when the model is unknown)."""
-    try:
-        from claudex_doctor.knowledge import load
-        models = load("models").get("models", [])
-    except Exception:  # the catalog is a hint here; a broken one must not stop a probe
-        models = []
-    for entry in models:
-        if entry.get("id") == base:
-            efforts = [e for e in entry.get("efforts", []) if e in EFFORT_ORDER]
-            if efforts:
-                return min(efforts, key=EFFORT_ORDER.index)
-    return "low"
-
-
 def probe_model(ctx) -> tuple[str, str]:
     """(model string to send, where it came from): the haiku mapping at its lowest effort."""
     mapping = stack.mapping(ctx)
@@ -137,15 +122,9 @@ def probe_model(ctx) -> tuple[str, str]:
             chosen, source = mapping[alias], f"the {alias} mapping in the env file"
             break
     else:
-        chosen, source = "gpt-5.6-luna", "the catalog (the env file maps no model)"
-        try:
-            from claudex_doctor.knowledge import load
-            catalog = load("models")
-            chosen = catalog["recommended_mapping"][catalog["default_plan"]]["haiku"]
-        except Exception:
-            pass
-    base = stack.split_model(chosen)[0]
-    return f"{base}({lowest_effort(base)})", source
+        chosen, source = models.default_probe_model(), "the catalog (the env file maps no model)"
+    base = models.base_name(chosen)
+    return f"{base}({models.lowest_effort(base)})", source
 
 
 def message_body(model: str, *, stream: bool = False) -> dict:

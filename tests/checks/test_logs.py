@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from claudex_doctor.checks import logs
+from claudex_doctor.knowledge.signatures import compile_signature
 from claudex_doctor.checks import StackContext
 from claudex_doctor.core.context import Options
 from claudex_doctor.knowledge import load
@@ -48,14 +49,14 @@ def test_every_signature_matches_its_examples_and_claims_them_first():
             # the check's own matcher (lower-cased patterns where that means the same) agrees, in any case
             for text in (example, example.upper(), example.lower()):
                 found: dict = {}
-                logs.scan(text, logs._signatures(), "log", None, found)
+                logs.scan(text, "log", None, found)
                 assert list(found) == [sig["id"]], (sig["id"], text)
 
 
 def test_patterns_whose_meaning_depends_on_case_keep_ignorecase():
-    assert logs.compile_signature(r"token\S+expired").flags & re.IGNORECASE
-    assert logs.compile_signature(r"token\S+expired").search("TOKEN_X_EXPIRED")
-    fast = logs.compile_signature(r"Unsafe Example API key|\bchatgpt\.com[^\n]*refused")
+    assert compile_signature(r"token\S+expired").flags & re.IGNORECASE
+    assert compile_signature(r"token\S+expired").search("TOKEN_X_EXPIRED")
+    fast = compile_signature(r"Unsafe Example API key|\bchatgpt\.com[^\n]*refused")
     assert not fast.flags & re.IGNORECASE and fast.pattern == r"unsafe example api key|\bchatgpt\.com[^\n]*refused"
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from claudex_doctor.help import explain, refs
 from claudex_doctor.errors import UnknownTopic
-from claudex_doctor.help.explain import ALIASES, lookup, render_list, render_plain, render_rich, topics
+from claudex_doctor.help.explain import aliases, lookup, render_list, render_plain, render_rich, topics
 
 
 @pytest.fixture
@@ -78,12 +78,12 @@ def test_unknown_topic_offers_close_matches():
 
 
 def test_no_alias_hides_a_page():
-    assert not set(ALIASES) & set(refs.library().names())
+    assert not set(aliases()) & set(refs.library().names())
 
 
-@pytest.mark.parametrize("alias", sorted(a for a, (_, anchor) in ALIASES.items() if anchor))
+@pytest.mark.parametrize("alias", sorted(a for a, (_, anchor) in aliases().items() if anchor))
 def test_every_alias_points_at_a_page_and_heading_that_exist(alias):
-    page_name, anchor = ALIASES[alias]
+    page_name, anchor = aliases()[alias]
     assert page_name in refs.library().names(), f"alias {alias}: there is no references/{page_name}.md"
     page = refs.library().page(page_name)
     assert page.heading(anchor) is not None, f"alias {alias}: {page.path} has no heading #{anchor}"
