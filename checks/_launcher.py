@@ -16,6 +16,7 @@ from pathlib import Path
 from claudex_doctor.base.files import read_text
 from claudex_doctor.base.shellscan import blank_comments, dequote, expand, segments
 from claudex_doctor.base.paths import display
+from claudex_doctor.base.files import Problem
 
 _SELF_DIR = re.compile(r"dirname|\$\{0%/\*\}|\$\{BASH_SOURCE(\[0\])?%/\*\}")
 _CD_OPTION = re.compile(r"^-[LPe@]+$")
@@ -91,7 +92,7 @@ def launcher_cd(ctx) -> tuple[str, str]:
         p = ctx.paths
         shown = display(p.launcher, p.user_home)
         loaded = read_text(p.launcher)
-        if loaded.problem == "missing":
+        if loaded.problem is Problem.MISSING:
             return "missing", f"{shown} does not exist."
         if not loaded.ok:
             return "unreadable", f"{shown} cannot be read: {loaded.message}."

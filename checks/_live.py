@@ -14,6 +14,7 @@ from typing import Any
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.model import Fix, Outcome, failed, skipped, warned
 from claudex_doctor.base.redact import fingerprint
+from claudex_doctor.proxy.client import Failure
 
 REF = "references/probes.md"
 RESTART = Fix.safe("restart", "Restart the proxy from this home")
@@ -51,36 +52,36 @@ def evidence(reply, **extra: Any) -> dict[str, Any]:
 def transport(reply, what: str, expected: float = 1.0) -> Outcome:
     """The request got no HTTP answer at all. `expected`: seconds within which a healthy answer starts."""
     ev = evidence(reply)
-    if reply.error == "no_time":
+    if reply.error is Failure.NO_TIME:
         return skipped("not run: the run's deadline left no time for this request",
                        [f"Raise it with --deadline; {what} needs a live answer."], ev)
-    if reply.error == "refused":
+    if reply.error is Failure.REFUSED:
         return failed(f"connection refused at {reply.url} ({reply.elapsed_ms} ms): nothing listens there now",
                       ["The port was closed when this request was made: the proxy is not running, or it "
                        "exited after the port check ran."], ev, ref("connection-refused"), RESTART)
-    if reply.error == "connect_timeout":
+    if reply.error is Failure.CONNECT_TIMEOUT:
         return failed(f"no TCP connection to {reply.url} within {reply.detail.split('within ')[-1]}",
                       ["Something drops the connection attempt (a firewall rule, a wrong host in "
                        "ANTHROPIC_BASE_URL, or an overloaded machine)."], ev, ref("connection-refused"), RESTART)
-    if reply.error == "connect":
+    if reply.error is Failure.CONNECT:
         return failed(f"cannot connect to {reply.url}: {reply.detail}",
                       ["Check the host in ANTHROPIC_BASE_URL (the env file)."], ev, ref("connection-refused"))
-    if reply.error == "hang" and reply.budget < expected:
+    if reply.error is Failure.HANG and reply.budget < expected:
         return failed(f"no answer within {reply.budget:.1f}s, all the run's deadline left: the proxy hangs, "
                       "or the model is slower than that",
                       [f"{what} got no answer before the deadline. Run `claudex-doctor probe --deadline 60` to "
                        "tell a hang from a slow model."], ev, ref("proxy-hangs"), RESTART)
-    if reply.error == "hang":
+    if reply.error is Failure.HANG:
         return failed(f"the proxy accepted the connection but sent nothing in {reply.budget:.1f}s: it hangs",
                       [f"{what} got no answer before the run's deadline. A process that accepts and never "
                        "answers makes Claude Code wait until its own timeout (API_TIMEOUT_MS, 10 minutes)."],
                       ev, ref("proxy-hangs"), RESTART)
-    if reply.error == "stalled":
+    if reply.error is Failure.STALLED:
         seen = ", ".join(reply.event_names[-4:]) if reply.events else f"HTTP {reply.status} headers"
         return failed(f"the answer started, then stalled: nothing more within {reply.budget:.1f}s (last: {seen})",
                       [f"{what} received part of an answer and then waited in vain."], ev, ref("proxy-hangs"),
                       RESTART)
-    if reply.error == "closed":
+    if reply.error is Failure.CLOSED:
         return failed(f"the connection closed without a complete answer: {reply.detail}",
                       ["The process on the port dropped the request mid-way: it crashed, or it is not an HTTP "
                        "server of the kind expected."], ev, ref("malformed-answer"), RESTART)

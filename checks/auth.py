@@ -29,6 +29,7 @@ from claudex_doctor.core.model import Fix, failed, passed, skipped, warned
 from claudex_doctor.base.paths import display
 
 from claudex_doctor.checks._credentials import codex_state, login_status, parse_login_status, proxy_state, storage
+from claudex_doctor.auth.credentials import CredentialState
 
 __all__ = ["auth_codex", "auth_proxy", "auth_sync", "parse_login_status"]
 
@@ -64,7 +65,7 @@ def auth_codex(ctx):
         evidence["codex_login_status"] = status[0]
     said = f"`codex login status` says: {status[1]}" if status and status[1] else None
 
-    if state.state == "missing":
+    if state.state is CredentialState.MISSING:
         return _codex_missing(ctx, store, status, said, evidence, details)
     if not state.ok:
         return _codex_unusable(state, said, evidence, details)
@@ -107,7 +108,7 @@ def _codex_missing(ctx, store, status, said, evidence, details):
 def _codex_unusable(state, said, evidence, details):
     if said:
         details.append(said)
-    if state.state == "api_key":
+    if state.state is CredentialState.API_KEY:
         details.insert(0, "The proxy's OAuth path needs ChatGPT tokens (id, access and refresh token); an "
                           "OpenAI API key cannot be turned into them.")
         return failed("Codex is logged in with an API key, not with ChatGPT", details,
@@ -204,23 +205,23 @@ def auth_proxy(ctx):
     state = proxy_state(ctx)
     shown = display(p.proxy_auth, p.user_home)
     evidence: dict = {"path": shown}
-    if state.state == "missing":
+    if state.state is CredentialState.MISSING:
         return failed(f"no proxy credential: {shown} does not exist",
                       ["Every request would fail with 500 auth_unavailable: no auth available."], evidence,
                       reference=f"{REF}#proxy-credential-missing",
                       fix=_sync_fix(ctx, "write the proxy credential from the Codex login"))
-    if state.state in ("nested", "no_type"):
+    if state.state in (CredentialState.NESTED, CredentialState.NO_TYPE):
         return failed(state.message, ["The proxy reads only flat files with \"type\": \"codex\"; it never used or "
                                       "refreshed this one, so replacing it loses nothing (a backup is kept)."],
                       evidence, reference=f"{REF}#proxy-credential-in-codex-format",
                       fix=_sync_fix(ctx, "rewrite it in the proxy's flat format"))
-    if state.state == "other_type":
+    if state.state is CredentialState.OTHER_TYPE:
         return failed(state.message, ["This name is the claudex stack's codex credential; a credential of "
                                       "another provider belongs in a file of its own."], evidence,
                       reference=f"{REF}#proxy-credential-of-another-type",
                       fix=Fix.manual("Move the other credential aside, then write the codex one",
                                      f"mv {shown} {shown[:-5]}-moved.json && claudex-doctor sync-auth"))
-    if state.state == "not_a_file":
+    if state.state is CredentialState.NOT_A_FILE:
         return failed(state.message, [], evidence, reference=f"{REF}#proxy-credential-unreadable",
                       fix=Fix.manual("Move it away, then write the credential",
                                      f"mv {shown} {shown}.bak && claudex-doctor sync-auth"))
@@ -310,7 +311,7 @@ def auth_sync(ctx):
     codex, proxy = codex_state(ctx), proxy_state(ctx)
     if not codex.ok or codex.tokens is None:
         return skipped("nothing to compare: there is no readable auth.json "
-                       f"({'Codex keeps its login in the keyring' if codex.state == 'missing' else codex.state})")
+                       f"({'Codex keeps its login in the keyring' if codex.state is CredentialState.MISSING else codex.state})")
     if not proxy.ok or proxy.tokens is None:
         return skipped("nothing to compare: the proxy credential is not usable")
     now = ctx.now()

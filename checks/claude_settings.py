@@ -27,6 +27,7 @@ from claudex_doctor.base.paths import display
 
 from claudex_doctor.knowledge import models as _models
 from claudex_doctor.checks._findings import Problems
+from claudex_doctor.base.files import Problem
 
 REF = "references/claude-code.md"
 ALIASES = ("default", "opus", "sonnet", "haiku", "fable", "opusplan", "best")
@@ -125,7 +126,7 @@ def _check_env_block(ctx, label: str, shown: str, block: dict, problems: Problem
 def _check_file(ctx, label: str, path: Path, problems: Problems, evidence: dict) -> None:
     shown = display(path, ctx.paths.user_home)
     loaded = read_json(path)
-    if loaded.problem == "missing":
+    if loaded.problem is Problem.MISSING:
         return
     if not loaded.ok:
         _register_broken(loaded.text)
@@ -163,9 +164,9 @@ def _login_key(ctx, problems: Problems, evidence: dict) -> None:
     shown = display(p.claude_json, p.user_home)
     loaded = read_json(p.claude_json)
     key = None
-    if loaded.problem == "missing":
+    if loaded.problem is Problem.MISSING:
         return
-    if loaded.problem == "too_large":
+    if loaded.problem is Problem.TOO_LARGE:
         try:
             match = re.search(rb'"primaryApiKey"\s*:\s*"([^"]+)"', p.claude_json.read_bytes()[:64 * 1024 * 1024])
         except OSError:

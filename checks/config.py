@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from claudex_doctor.base.files import Problem
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, skipped
 from claudex_doctor.base.paths import DEFAULT_PORT, display
@@ -77,11 +78,11 @@ def unreadable_config(ctx):
     loaded = ctx.config
     shown = display(ctx.paths.config, ctx.paths.user_home)
     evidence = {"path": shown, "problem": loaded.problem}
-    if loaded.problem == "missing":
+    if loaded.problem is Problem.MISSING:
         return failed(f"{shown} does not exist", ["Without it the proxy does not know its port, keys or auth-dir."],
                       evidence, reference=f"{REF}#config-missing",
                       fix=Fix.confirm("bootstrap", "Create the missing config.yaml (existing files are kept)"))
-    if loaded.problem == "invalid" and loaded.text and loaded.text.strip():
+    if loaded.problem is Problem.INVALID and loaded.text and loaded.text.strip():
         from claudex_doctor.config.yamledit import parse_error
         where = parse_error(loaded.text) if "not valid YAML" in loaded.message else None
         line = re.search(r"line (\d+)", where or "")
@@ -91,12 +92,12 @@ def unreadable_config(ctx):
                        "running)."], evidence, reference=f"{REF}#config-does-not-parse",
                       fix=Fix.manual("Correct the file by hand, or restore the newest copy from the home's backups/",
                                      f"${{EDITOR:-vi}} {'+' + line.group(1) + ' ' if line else ''}{shown}"))
-    if loaded.problem == "wrong_type":
+    if loaded.problem is Problem.WRONG_TYPE:
         return failed(loaded.message, ["config.yaml must be a mapping of settings (host: ..., port: ..., ...)."],
                       evidence, reference=f"{REF}#config-is-not-a-mapping",
                       fix=Fix.manual("Rewrite it as a mapping, or restore it from the home's backups/",
                                      f"${{EDITOR:-vi}} {shown}"))
-    anchor = "config-unreadable" if loaded.problem in ("unreadable", "not_a_file", "too_large") else \
+    anchor = "config-unreadable" if loaded.problem in (Problem.UNREADABLE, Problem.NOT_A_FILE, Problem.TOO_LARGE) else \
         "config-does-not-parse"
     return failed(loaded.message, [], evidence, reference=f"{REF}#{anchor}",
                   fix=Fix.manual("Make config.yaml a readable text file again (or restore it from backups/)",

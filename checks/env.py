@@ -38,6 +38,7 @@ from claudex_doctor.knowledge import models as _models
 from claudex_doctor.checks._findings import Problems, set_config_fix, set_env_fix
 from claudex_doctor.checks._mapping import env_mapping  # registered from here: checks.env.env_mapping
 from claudex_doctor.base.net import binds_everywhere, bare_host, is_loopback, split_url
+from claudex_doctor.base.files import Problem
 
 __all__ = ["env_consistency", "env_mapping", "env_context_window", "env_file_problem", "parse_size"]
 
@@ -52,7 +53,7 @@ def env_file_problem(ctx):
         return None
     shown = display(ctx.paths.env_file, ctx.paths.user_home)
     evidence = {"path": shown, "problem": loaded.problem}
-    if loaded.problem == "missing":
+    if loaded.problem is Problem.MISSING:
         return failed(f"{shown} does not exist", ["The claudex wrapper sources it for the proxy's URL, key and "
                                                  "model mapping; without it claude talks to api.anthropic.com."],
                       evidence, reference=f"{REF}#env-file-missing",

@@ -24,6 +24,8 @@ from claudex_doctor.base.files import is_executable
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, warned
 from claudex_doctor.base.paths import display
+from claudex_doctor.service.owner import Visibility
+from claudex_doctor.service.owner import OwnerState
 
 
 def listener(ctx):
@@ -60,7 +62,7 @@ def _evidence(ctx, owner) -> dict:
             ev["uptime_seconds"] = max(0, int(time.time() - info.create_time))
     if owner.other_home is not None:
         ev["other_home"] = display(owner.other_home, home)
-    if owner.visibility != "full":
+    if owner.visibility is not Visibility.FULL:
         ev["visibility"] = owner.visibility
     return ev
 
@@ -89,7 +91,7 @@ def port_owner(ctx):
     info = owner.process
     log = display(ctx.paths.log_file, ctx.paths.user_home)
 
-    if owner.state == "none":
+    if owner.state is OwnerState.NONE:
         if owner.running is not None:
             return failed(f"this home's proxy (pid {owner.running.pid}) runs, but nothing listens on port {port}",
                           ["It is still starting, hung, or listening on the port of an older config.",
@@ -104,14 +106,14 @@ def port_owner(ctx):
         fix = _nothing_to_start(ctx) or Fix.safe("start", "Start the proxy in the background and wait until it is healthy")
         return failed(summary, details, ev, reference="references/service.md#nothing-listening", fix=fix)
 
-    if owner.state == "unknown":
+    if owner.state is OwnerState.UNKNOWN:
         return failed(f"port {port} is in use, but claudex-doctor cannot see which process holds it",
                       ["The owner is not visible to this user (another user's process, or a restricted "
                        "socket table), so its ownership is unknown. The doctor will not touch it."],
                       ev, reference="references/service.md#port-owner-not-visible",
                       fix=Fix.manual("Find the owner with root rights", f"sudo lsof -nP -iTCP:{port} -sTCP:LISTEN"))
 
-    if owner.state == "foreign":
+    if owner.state is OwnerState.FOREIGN:
         return failed(f"port {port} is held by {info.name} (pid {info.pid}), not by this home's proxy",
                       [f"Command line: {info.excerpt()}" + (f" (user {info.user})" if info.user else ""),
                        "claudex-doctor never stops a process it did not start.",
@@ -123,7 +125,7 @@ def port_owner(ctx):
                                      f"kill {info.pid}"))
 
     other = display(owner.other_home, ctx.paths.user_home) if owner.other_home else "?"
-    if owner.state == "other_home":
+    if owner.state is OwnerState.OTHER_HOME:
         return failed(f"port {port} is held by the proxy of another home ({other}), pid {info.pid}",
                       ["It serves that home's config, keys and credential, not this one's: requests with this home's "
                        "key are refused or use another account.",
@@ -147,13 +149,13 @@ def port_owner(ctx):
             details.append("config.yaml does not bind it to loopback (see config.exposure).")
             fix = Fix.manual("Bind the proxy to loopback, then restart it",
                              "claudex-doctor set-config host=127.0.0.1 && claudex-doctor restart")
-        if owner.state == "unrecorded":
+        if owner.state is OwnerState.UNRECORDED:
             fix = Fix.manual("Stop it yourself, bind the config to loopback, then start it",
                              f"kill {info.pid} && claudex-doctor set-config host=127.0.0.1 && claudex-doctor start")
         return failed(f"the proxy on port {port} is bound to {', '.join(exposed)}, not to loopback", details, ev,
                       reference="references/service.md#bound-to-all-interfaces", fix=fix)
 
-    if owner.state == "unrecorded":
+    if owner.state is OwnerState.UNRECORDED:
         record = owner.pidfile
         anchor = "stale-pidfile" if record.stale else "proxy-running-without-a-pidfile"
         why = record.message if record.stale else "there is no pidfile"

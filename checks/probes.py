@@ -22,6 +22,7 @@ from claudex_doctor.core.model import failed, passed, warned
 from claudex_doctor.proxy.client import SLOW_LOCAL, SLOW_MODEL, TOOL_NAME, client, count_body, message_body, message_problems, probe_model, stream_problems, tool_body, tool_result_body, tool_use_block
 
 from claudex_doctor.checks._live import evidence, http_failure, ref, slow, transport
+from claudex_doctor.proxy.client import Failure
 
 
 def _model(ctx) -> tuple[str, str]:
@@ -69,7 +70,7 @@ def probe_stream(ctx):
     model, _ = _model(ctx)
     reply = client(ctx).post("/v1/messages", message_body(model, stream=True), stream=True)
     ev = evidence(reply, model=model, events=reply.event_names[:40])
-    if reply.error == "stalled" and reply.events:
+    if reply.error is Failure.STALLED and reply.events:
         return failed(f"the stream stalled after {len(reply.events)} events (last: {reply.event_names[-1]}) "
                       "and never reached message_stop", ["Claude Code would wait on a half-written answer."], ev,
                       ref("stream-ends-early"))

@@ -30,6 +30,7 @@ from claudex_doctor.base.files import read_text
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, skipped, warned
 from claudex_doctor.base.paths import display, shell_word
+from claudex_doctor.base.files import Problem
 
 REF = "references/wrapper.md"
 
@@ -84,7 +85,7 @@ def wrapper_installed(ctx):
     loaded, analysis = installed_state(ctx)
     evidence = {"path": shown, "source": ctx.paths.wrapper_reason}
     if analysis is None:
-        if loaded.problem == "missing":
+        if loaded.problem is Problem.MISSING:
             details = ["Without it, `claudex` does not exist: Claude Code runs without the gateway's env."]
             other = ctx.which(path.name)
             if other is not None:

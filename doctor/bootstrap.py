@@ -33,6 +33,7 @@ from claudex_doctor.base.paths import display
 from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.config.templates import Settings, render_config, render_env, render_launcher
+from claudex_doctor.base.vocab import Vocabulary
 
 PARTS = ("home", "auth", "config", "env", "launcher", "binary", "wrapper")
 HOME_PARTS = ("home", "auth", "config", "env", "launcher", "binary")
@@ -41,11 +42,21 @@ MODES = {"home": 0o700, "auth": 0o700, "config": 0o600, "env": 0o600, "launcher"
 TEMPLATE_KEYS = redact.PUBLIC_VALUES
 
 
+class Action(Vocabulary):
+    """What bootstrap does with one part."""
+
+    CREATE = "create"        # it does not exist
+    KEEP = "keep"            # it exists; without --force it is left as it is
+    REWRITE = "rewrite"      # --force, or content this version writes differently (a backup is kept)
+    UNCHANGED = "unchanged"  # already exactly what bootstrap would write
+    REPLACE = "replace"      # the binary: a new one in place of a missing or broken one
+
+
 @dataclass
 class Item:
     part: str
     path: Path
-    action: str  # create | keep | rewrite | unchanged | replace
+    action: Action
     content: bytes | None = None  # files only
     note: str = ""
 
@@ -77,7 +88,7 @@ def apply(paths, *, dry_run: bool = False, force: bool = False, binary: str | os
         items.insert(len([i for i in items if i.part != "wrapper"]), binary_item)
 
     user_home = paths.user_home
-    if not any(item.part == "env" and item.action in ("create", "rewrite") for item in items):
+    if not any(item.part == "env" and item.action in (Action.CREATE, Action.REWRITE) for item in items):
         settings.notes = []  # the notes are about the env file's content
     changes = [_describe(item, settings, user_home, dry_run) for item in items]
     changes.extend(settings.notes)
@@ -97,7 +108,7 @@ def apply(paths, *, dry_run: bool = False, force: bool = False, binary: str | os
             saved = _execute(paths, item, built)
             if saved:
                 backups.append(str(saved))
-    written = [i for i in items if i.action not in ("keep", "unchanged")]
+    written = [i for i in items if i.action not in (Action.KEEP, Action.UNCHANGED)]
     if not written:
         message = "nothing to do: every part exists"
     elif all(i.part == "wrapper" for i in written):
@@ -197,7 +208,7 @@ def _plan_files(paths, settings: Settings, parts, force: bool, doctor) -> list[I
 
     items: list[Item] = []
     if "home" in parts or any(p in HOME_PARTS for p in parts):
-        items.append(Item("home", paths.home, "keep" if paths.home.is_dir() else "create"))
+        items.append(Item("home", paths.home, Action.KEEP if paths.home.is_dir() else Action.CREATE))
     if "auth" in parts:
         items.append(_dir_item(paths.auth_dir, force))
     rendered = {
@@ -217,27 +228,27 @@ def _dir_item(path: Path, force: bool) -> Item:
     if path.exists() and not path.is_dir():
         raise PrimitiveError(f"{path} exists but is not a directory; move it away first")
     if not path.is_dir():
-        return Item("auth", path, "create")
+        return Item("auth", path, Action.CREATE)
     mode = files.file_mode(path)
     if mode != MODES["auth"]:
         if force:
-            return Item("auth", path, "rewrite", note=f"mode {oct(mode or 0)} -> 0o700")
-        return Item("auth", path, "keep", note=f"mode {oct(mode or 0)}; --force sets 0o700")
-    return Item("auth", path, "keep")
+            return Item("auth", path, Action.REWRITE, note=f"mode {oct(mode or 0)} -> 0o700")
+        return Item("auth", path, Action.KEEP, note=f"mode {oct(mode or 0)}; --force sets 0o700")
+    return Item("auth", path, Action.KEEP)
 
 
 def _file_item(part: str, path: Path, content: bytes, force: bool) -> Item:
     if path.is_dir():
         raise PrimitiveError(f"{path} is a directory, not a file; move it away first")
     if not path.exists() and not path.is_symlink():
-        return Item(part, path, "create", content)
+        return Item(part, path, Action.CREATE, content)
     if not force:
-        return Item(part, path, "keep", content, note="exists; --force rewrites it, keeping a backup")
+        return Item(part, path, Action.KEEP, content, note="exists; --force rewrites it, keeping a backup")
     try:
         same = path.read_bytes() == content and files.file_mode(path) == MODES[part]
     except OSError:
         same = False
-    return Item(part, path, "unchanged" if same else "rewrite", content)
+    return Item(part, path, Action.UNCHANGED if same else Action.REWRITE, content)
 
 
 def _plan_binary(paths, parts, force: bool, binary, source, env) -> tuple[Item, object]:
@@ -254,10 +265,10 @@ def _plan_binary(paths, parts, force: bool, binary, source, env) -> tuple[Item, 
             raise PrimitiveError(f"--source {checkout} is not a directory")
     if state == "ok" and not force:
         note = f"{line}" + ("; --force replaces it" if binary or source else "")
-        return Item("binary", target, "keep", note=note), None
+        return Item("binary", target, Action.KEEP, note=note), None
     if binary and state == "ok" and (os.path.samefile(given, target) or filecmp.cmp(given, target, shallow=False)):
-        return Item("binary", target, "unchanged", note=f"same bytes as {given}"), None
-    action = "create" if state == "missing" else "replace"
+        return Item("binary", target, Action.UNCHANGED, note=f"same bytes as {given}"), None
+    action = Action.CREATE if state == "missing" else Action.REPLACE
     why = "" if state == "missing" else f" (was: {line})" if state == "broken" else ""
     if binary:
         return Item("binary", target, action, note=f"copy of {given}{why}"), \
@@ -279,7 +290,7 @@ def _copy(given: Path, out: Path) -> str:
 
 
 def _execute(paths, item: Item, built: Path | None) -> Path | None:
-    if item.action in ("keep", "unchanged"):
+    if item.action in (Action.KEEP, Action.UNCHANGED):
         return None
     if item.part in ("home", "auth"):
         item.path.mkdir(parents=True, exist_ok=True, mode=item.mode)
@@ -290,7 +301,7 @@ def _execute(paths, item: Item, built: Path | None) -> Path | None:
         assert built is not None
         return atomic.install_file(built, item.path, item.mode, keep_backup=item.path.exists(),
                                    backup_dir=backup_dir)
-    return atomic.write_atomic(item.path, item.content or b"", mode=item.mode, keep_backup=item.action == "rewrite",
+    return atomic.write_atomic(item.path, item.content or b"", mode=item.mode, keep_backup=item.action is Action.REWRITE,
                                backup_dir=backup_dir)
 
 
@@ -310,10 +321,9 @@ def _describe(item: Item, settings: Settings, user_home: Path, dry_run: bool) ->
         "binary": "CLIProxyAPI binary",
         "wrapper": "the claudex wrapper for this home",
     }[item.part]
-    verb = {"create": "create", "rewrite": "rewrite", "replace": "replace", "keep": "keep",
-            "unchanged": "unchanged"}[item.action]
+    verb = item.action.value
     line = f"{verb} {shown}{'/' if item.part in ('home', 'auth') else ''} ({mode}): {what}"
-    if item.action in ("rewrite", "replace") and item.part not in ("home", "auth"):
+    if item.action in (Action.REWRITE, Action.REPLACE) and item.part not in ("home", "auth"):
         line += "; the old file is kept as a backup"
     if item.note:
         line += f" [{item.note}]"

@@ -23,6 +23,8 @@ from typing import Any, Mapping
 from claudex_doctor.base import files, redact
 from claudex_doctor.auth import jwt
 from claudex_doctor.auth.tokens import Comparison, TokenSet, ago, compare, human_seconds, iso
+from claudex_doctor.base.files import Problem
+from claudex_doctor.base.vocab import Vocabulary
 
 __all__ = [
     "Storage", "storage_mode", "TokenSet", "Comparison", "compare", "iso", "human_seconds", "ago",
@@ -58,7 +60,7 @@ _STORE_LINE = re.compile(r"""^\s*cli_auth_credentials_store\s*=\s*(?:"([^"]*)"|'
 def storage_mode(config_path: Path) -> Storage:
     """Read the one key that matters; tolerant of a broken or missing config.toml."""
     loaded = files.read_text(config_path)
-    if loaded.problem == "missing":
+    if loaded.problem is Problem.MISSING:
         return Storage("file", "default")
     if not loaded.ok:
         return Storage("file", "default", f"config.toml could not be read ({loaded.message}); assuming file storage")
@@ -95,6 +97,32 @@ def _store_from_lines(text: str) -> str | None:
     return None
 
 
+class CredentialState(Vocabulary):
+    """What reading a credential file found: usable, why not (the file's own problem first)."""
+
+    OK = "ok"
+    MISSING = "missing"
+    UNREADABLE = "unreadable"
+    NOT_UTF8 = "not_utf8"
+    INVALID = "invalid"
+    WRONG_TYPE = "wrong_type"
+    TOO_LARGE = "too_large"
+    NOT_A_FILE = "not_a_file"
+    API_KEY = "api_key"                    # Codex: an OpenAI API key, not a ChatGPT login
+    BAD_MODE = "bad_mode"                  # Codex: auth_mode is not one Codex knows
+    NO_TOKENS = "no_tokens"                # Codex: no tokens at all
+    BAD_TOKENS = "bad_tokens"              # a token field of the wrong type
+    BAD_ID_TOKEN = "bad_id_token"          # Codex: the id_token is not a JWT Codex accepts
+    BAD_LAST_REFRESH = "bad_last_refresh"  # Codex: last_refresh is not an RFC 3339 time
+    NESTED = "nested"                      # proxy: the Codex CLI's nested format copied by hand
+    NO_TYPE = "no_type"                    # proxy: no "type", the proxy skips it
+    OTHER_TYPE = "other_type"              # proxy: a credential of another provider
+
+    @classmethod
+    def of(cls, problem: Problem | None) -> CredentialState:
+        return cls(str(problem)) if problem is not None else cls.INVALID
+
+
 # -- the Codex CLI's file --------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -102,7 +130,7 @@ class CodexAuth:
     """~/.codex/auth.json as read. `state` names what is wrong; `ok` means usable ChatGPT tokens."""
 
     path: Path
-    state: str  # ok | <files problem> | api_key | bad_mode | no_tokens | bad_tokens | bad_id_token | bad_last_refresh
+    state: CredentialState
     message: str
     login_mode: str = "unknown"  # chatgpt | api_key | unknown: what the Codex CLI itself will use
     tokens: TokenSet | None = None
@@ -112,7 +140,7 @@ class CodexAuth:
 
     @property
     def ok(self) -> bool:
-        return self.state == "ok"
+        return self.state is CredentialState.OK
 
 
 def _bad_token_fields(values: Mapping[str, Any], required: tuple[str, ...]) -> str | None:
@@ -146,23 +174,23 @@ def read_codex(loaded: files.Loaded) -> CodexAuth:
     """Interpret a loaded auth.json. Never raises."""
     path, name = loaded.path, "auth.json"
     if not loaded.ok:
-        return CodexAuth(path, loaded.problem or "invalid", loaded.message, mode=loaded.mode)
+        return CodexAuth(path, CredentialState.of(loaded.problem), loaded.message, mode=loaded.mode)
     data = loaded.data
     if not isinstance(data, dict):  # read_json already guarantees an object; be defensive anyway
-        return CodexAuth(path, "wrong_type", f"{name} does not hold a JSON object", mode=loaded.mode)
+        return CodexAuth(path, CredentialState.WRONG_TYPE, f"{name} does not hold a JSON object", mode=loaded.mode)
     redact.register_from(data)
     api_key = data.get("OPENAI_API_KEY")
     api_fp = redact.fingerprint(api_key) if isinstance(api_key, str) and api_key else None
     auth_mode = data.get("auth_mode")
     if auth_mode is not None and not isinstance(auth_mode, str):
-        return CodexAuth(path, "bad_mode", f"auth_mode is {files._json_type(auth_mode)}, not a string: "
+        return CodexAuth(path, CredentialState.BAD_MODE, f"auth_mode is {files._json_type(auth_mode)}, not a string: "
                          "Codex cannot read this file", data=data, mode=loaded.mode)
     if auth_mode == "apikey":
         login_mode = "api_key"
     elif auth_mode in CHATGPT_MODES:
         login_mode = "chatgpt"
     elif auth_mode is not None:
-        return CodexAuth(path, "bad_mode", f"auth_mode {auth_mode[:40]!r} is not one Codex knows "
+        return CodexAuth(path, CredentialState.BAD_MODE, f"auth_mode {auth_mode[:40]!r} is not one Codex knows "
                          "(apikey, chatgpt): Codex cannot read this file", data=data, mode=loaded.mode)
     else:
         login_mode = "api_key" if api_fp else "chatgpt"
@@ -170,32 +198,32 @@ def read_codex(loaded: files.Loaded) -> CodexAuth:
     raw_tokens = data.get("tokens")
     if raw_tokens is None:
         if login_mode == "api_key":
-            return CodexAuth(state="api_key", message=f"{name} holds an OpenAI API key ({api_fp}), no ChatGPT "
+            return CodexAuth(state=CredentialState.API_KEY, message=f"{name} holds an OpenAI API key ({api_fp}), no ChatGPT "
                              "login", **base)
-        return CodexAuth(state="no_tokens", message=f"{name} has no tokens: it is not a ChatGPT login", **base)
+        return CodexAuth(state=CredentialState.NO_TOKENS, message=f"{name} has no tokens: it is not a ChatGPT login", **base)
     if not isinstance(raw_tokens, dict):
-        return CodexAuth(state="bad_tokens", message=f"{name}: tokens is {files._json_type(raw_tokens)}, "
+        return CodexAuth(state=CredentialState.BAD_TOKENS, message=f"{name}: tokens is {files._json_type(raw_tokens)}, "
                          "not an object", **base)
     bad = _bad_token_fields(raw_tokens, ("id_token", "access_token", "refresh_token"))
     if bad:
-        return CodexAuth(state="bad_tokens", message=f"{name}: tokens.{bad}", **base)
+        return CodexAuth(state=CredentialState.BAD_TOKENS, message=f"{name}: tokens.{bad}", **base)
     last_refresh = data.get("last_refresh")
     notes: list[str] = []
     if last_refresh is not None and jwt.parse_time(last_refresh) is None:
-        return CodexAuth(state="bad_last_refresh", message=f"{name}: last_refresh is not an RFC 3339 time: "
+        return CodexAuth(state=CredentialState.BAD_LAST_REFRESH, message=f"{name}: last_refresh is not an RFC 3339 time: "
                          "Codex cannot read this file", **base)
     if last_refresh is None:
         notes.append("last_refresh is missing")
     tokens = TokenSet.build(raw_tokens, last_refresh=last_refresh, notes=tuple(notes))
     tokens.register_secrets()
     if tokens.id_claims is None:
-        return CodexAuth(state="bad_id_token", message=f"{name}: the id_token is not a readable JWT "
+        return CodexAuth(state=CredentialState.BAD_ID_TOKEN, message=f"{name}: the id_token is not a readable JWT "
                          f"({tokens.id_token_error}): Codex cannot use this login", tokens=tokens, **base)
     shape = codex_id_token_problem(tokens.id_token)
     if shape:
-        return CodexAuth(state="bad_id_token", message=f"{name}: the id_token {shape}: Codex rejects it",
+        return CodexAuth(state=CredentialState.BAD_ID_TOKEN, message=f"{name}: the id_token {shape}: Codex rejects it",
                          tokens=tokens, **base)
-    return CodexAuth(state="ok", message="ChatGPT login", tokens=tokens, **base)
+    return CodexAuth(state=CredentialState.OK, message="ChatGPT login", tokens=tokens, **base)
 
 
 # -- the proxy's file ------------------------------------------------------------
@@ -205,7 +233,7 @@ class ProxyAuth:
     """auth/codex-current.json as read. `ok` means a flat codex credential with tokens."""
 
     path: Path
-    state: str  # ok | <files problem> | nested | no_type | other_type | bad_tokens
+    state: CredentialState
     message: str
     tokens: TokenSet | None = None
     data: dict | None = field(default=None, repr=False)
@@ -216,7 +244,7 @@ class ProxyAuth:
 
     @property
     def ok(self) -> bool:
-        return self.state == "ok"
+        return self.state is CredentialState.OK
 
 
 def looks_nested(data: Mapping[str, Any]) -> bool:
@@ -228,28 +256,28 @@ def read_proxy(loaded: files.Loaded) -> ProxyAuth:
     """Interpret a loaded codex-current.json. Never raises."""
     path, name = loaded.path, loaded.path.name
     if not loaded.ok:
-        return ProxyAuth(path, loaded.problem or "invalid", loaded.message, mode=loaded.mode)
+        return ProxyAuth(path, CredentialState.of(loaded.problem), loaded.message, mode=loaded.mode)
     data = loaded.data
     if not isinstance(data, dict):
-        return ProxyAuth(path, "wrong_type", f"{name} does not hold a JSON object", mode=loaded.mode)
+        return ProxyAuth(path, CredentialState.WRONG_TYPE, f"{name} does not hold a JSON object", mode=loaded.mode)
     redact.register_from(data)
     kind = data.get("type")
     base = dict(path=path, data=data, mode=loaded.mode, disabled=data.get("disabled") is True)
     if looks_nested(data) and kind is None:
-        return ProxyAuth(state="nested", message=f"{name} is in the Codex CLI's nested format (tokens under "
+        return ProxyAuth(state=CredentialState.NESTED, message=f"{name} is in the Codex CLI's nested format (tokens under "
                          "\"tokens\", no \"type\"): the proxy ignores it", **base)
     if kind is None or kind == "":
-        return ProxyAuth(state="no_type", message=f"{name} has no \"type\": the proxy skips files without one",
+        return ProxyAuth(state=CredentialState.NO_TYPE, message=f"{name} has no \"type\": the proxy skips files without one",
                          **base)
     if not isinstance(kind, str):
-        return ProxyAuth(state="other_type", message=f"{name}: type is {files._json_type(kind)}, not \"codex\"",
+        return ProxyAuth(state=CredentialState.OTHER_TYPE, message=f"{name}: type is {files._json_type(kind)}, not \"codex\"",
                          **base)
     if kind.lower() != "codex":
-        return ProxyAuth(state="other_type", message=f"{name} is a {kind[:40]!r} credential, not a codex one",
+        return ProxyAuth(state=CredentialState.OTHER_TYPE, message=f"{name} is a {kind[:40]!r} credential, not a codex one",
                          type=kind, **base)
     bad = _bad_token_fields(data, ("access_token",))
     if bad:
-        return ProxyAuth(state="bad_tokens", message=f"{name}: {bad}", type=kind, **base)
+        return ProxyAuth(state=CredentialState.BAD_TOKENS, message=f"{name}: {bad}", type=kind, **base)
     notes: list[str] = []
     expired, expiry_key = None, None
     for key in PROXY_EXPIRY_KEYS:
@@ -265,7 +293,7 @@ def read_proxy(loaded: files.Loaded) -> ProxyAuth:
     tokens = TokenSet.build(data, last_refresh=last_refresh if isinstance(last_refresh, str) else None,
                             expired=expired, notes=tuple(notes))
     tokens.register_secrets()
-    return ProxyAuth(state="ok", message="codex credential", tokens=tokens, type=kind, expiry_key=expiry_key, **base)
+    return ProxyAuth(state=CredentialState.OK, message="codex credential", tokens=tokens, type=kind, expiry_key=expiry_key, **base)
 
 
 def _epoch(value: Any) -> datetime | None:

@@ -22,8 +22,9 @@ from claudex_doctor.auth import credentials as codexauth
 from claudex_doctor.base.paths import display
 from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.base.result import PrimitiveResult
+from claudex_doctor.auth.credentials import CredentialState
 
-UNREADABLE_ALWAYS = ("not_a_file", "unreadable")
+UNREADABLE_ALWAYS = (CredentialState.NOT_A_FILE, CredentialState.UNREADABLE)
 
 
 def apply(paths, *, dry_run: bool = False, reverse: bool = False, yes: bool = False,
@@ -61,7 +62,7 @@ def _codex_source(paths) -> codexauth.CodexAuth:
     shown = _show(paths, paths.codex_auth)
     store = codexauth.storage_mode(paths.codex_config)
     codex = codexauth.load_codex(paths.codex_auth)
-    if codex.state == "missing":
+    if codex.state is CredentialState.MISSING:
         if store.file_optional:
             raise PrimitiveError(
                 f"Codex keeps its login in the OS keyring (cli_auth_credentials_store = {store.mode} in "
@@ -70,7 +71,7 @@ def _codex_source(paths) -> codexauth.CodexAuth:
                 "cli_auth_credentials_store = \"file\" and run `codex login` again.")
         raise PrimitiveError(f"{shown} does not exist: log in first with `codex login` (choose Sign in with "
                              "ChatGPT), then run sync-auth again")
-    if codex.state == "api_key":
+    if codex.state is CredentialState.API_KEY:
         raise PrimitiveError(f"{shown} holds an OpenAI API key ({codex.api_key_fingerprint}), not a ChatGPT "
                              "login: the proxy's OAuth path needs ChatGPT tokens. Run `codex login` and choose "
                              "Sign in with ChatGPT.")
@@ -92,9 +93,9 @@ def _forward(paths, now: datetime, *, dry_run: bool, force: bool) -> PrimitiveRe
     details = {"direction": "codex->proxy", "codex": _side(tokens), "proxy": _side(proxy.tokens),
                "proxy_state": proxy.state}
     why = ""
-    if proxy.state == "missing":
+    if proxy.state is CredentialState.MISSING:
         why = "there was no proxy credential"
-    elif proxy.state in ("nested", "no_type"):
+    elif proxy.state in (CredentialState.NESTED, CredentialState.NO_TYPE):
         why = "the old file was not in a format the proxy reads"
     elif proxy.state in UNREADABLE_ALWAYS:
         raise PrimitiveError(f"{shown}: {proxy.message}; move it aside yourself, then run sync-auth again")
@@ -131,7 +132,7 @@ def _forward(paths, now: datetime, *, dry_run: bool, force: bool) -> PrimitiveRe
                    f"last_refresh {data.get('last_refresh')}")
     if proxy.ok and proxy.disabled:
         changes.append("note: the file keeps \"disabled\": true, so the proxy still skips it (remove it by hand)")
-    if proxy.state != "missing":
+    if proxy.state is not CredentialState.MISSING:
         changes.append(f"keep a backup of the old file in {_show(paths, paths.backups)}/")
     message = f"copied the Codex login into the proxy credential ({why})"
     if dry_run:
@@ -165,7 +166,7 @@ def _reverse(paths, now: datetime, *, dry_run: bool, yes: bool, force: bool) -> 
     target = paths.codex_auth
     shown = _show(paths, target)
     proxy = codexauth.load_proxy(paths.proxy_auth)
-    if proxy.state == "missing":
+    if proxy.state is CredentialState.MISSING:
         raise PrimitiveError(f"{source} does not exist: there is nothing to copy back to Codex")
     if not proxy.ok:
         raise PrimitiveError(f"cannot copy from {source}: {proxy.message}")
@@ -185,18 +186,18 @@ def _reverse(paths, now: datetime, *, dry_run: bool, yes: bool, force: bool) -> 
     details = {"direction": "proxy->codex", "codex": _side(codex.tokens), "proxy": _side(tokens),
                "codex_state": codex.state}
     existing = codex.data if isinstance(codex.data, dict) else None
-    if store.mode in ("keyring", "ephemeral") or (store.file_optional and codex.state == "missing"):
+    if store.mode in ("keyring", "ephemeral") or (store.file_optional and codex.state is CredentialState.MISSING):
         raise PrimitiveError(
             f"Codex keeps its login in the OS keyring (cli_auth_credentials_store = {store.mode}): it would "
             f"ignore or delete a {shown} written now. Log Codex in with `codex login` instead.")
-    if codex.state == "missing":
+    if codex.state is CredentialState.MISSING:
         why = f"there was no {shown}"
     elif codex.state in UNREADABLE_ALWAYS:
         raise PrimitiveError(f"{shown}: {codex.message}; move it aside yourself, then run again")
-    elif codex.state == "api_key" and not force:
+    elif codex.state is CredentialState.API_KEY and not force:
         raise PrimitiveError(f"{shown} is an API-key login ({codex.api_key_fingerprint}): writing ChatGPT tokens "
                              "beside it would not switch Codex. Run `codex login` with ChatGPT, or --force.")
-    elif not codex.ok and codex.state != "api_key":
+    elif not codex.ok and codex.state is not CredentialState.API_KEY:
         if not force:
             raise PrimitiveError(f"{shown} cannot be read ({codex.message}); --force replaces it (a backup is kept)")
         why = f"--force: replaced an unreadable {shown} ({codex.state})"
@@ -222,7 +223,7 @@ def _reverse(paths, now: datetime, *, dry_run: bool, yes: bool, force: bool) -> 
     old_fp = _fp(codex.tokens) if codex.tokens else "none"
     changes = [f"write {shown} (mode 0600, Codex's nested format, other keys kept): refresh token {old_fp} -> "
                f"{_fp(tokens)}, {_who(tokens)}, last_refresh {data['last_refresh']}"]
-    if codex.state != "missing":
+    if codex.state is not CredentialState.MISSING:
         changes.append(f"keep a backup of the old file in {_show(paths, paths.backups)}/")
     message = f"copied the proxy's tokens back into {shown} ({why})"
     if dry_run:

@@ -15,6 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from claudex_doctor.base.vocab import Vocabulary
+
+class Problem(Vocabulary):
+    """Why a file gave no data."""
+
+    MISSING = "missing"
+    UNREADABLE = "unreadable"
+    NOT_UTF8 = "not_utf8"
+    INVALID = "invalid"
+    WRONG_TYPE = "wrong_type"
+    TOO_LARGE = "too_large"
+    NOT_A_FILE = "not_a_file"
+
+
 MAX_BYTES = 4 * 1024 * 1024
 # No file the stack keeps nests deeper than a handful of levels; a parser given thousands of levels
 # spends seconds (ruamel.yaml) or recurses until it fails (json on some Pythons, not on others).
@@ -28,7 +42,7 @@ MAX_NUMBER_DIGITS = 64
 class Loaded:
     path: Path
     data: Any = None
-    problem: str | None = None  # missing | unreadable | not_utf8 | invalid | wrong_type | too_large | not_a_file
+    problem: Problem | None = None
     message: str = ""
     mode: int | None = None
     text: str | None = field(default=None, repr=False)
@@ -39,7 +53,7 @@ class Loaded:
 
     @property
     def exists(self) -> bool:
-        return self.problem != "missing"
+        return self.problem is not Problem.MISSING
 
     @property
     def perms(self) -> str | None:
@@ -50,27 +64,27 @@ def read_text(path: Path) -> Loaded:
     try:
         st = path.stat()
     except FileNotFoundError:
-        return Loaded(path, problem="missing", message=f"{path.name} does not exist")
+        return Loaded(path, problem=Problem.MISSING, message=f"{path.name} does not exist")
     except PermissionError:
-        return Loaded(path, problem="unreadable", message=f"{path.name} cannot be read: permission denied")
+        return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: permission denied")
     except OSError as exc:
-        return Loaded(path, problem="unreadable", message=f"{path.name} cannot be read: {exc.strerror or exc}")
+        return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: {exc.strerror or exc}")
     if not stat.S_ISREG(st.st_mode):
-        return Loaded(path, problem="not_a_file", message=f"{path.name} is not a regular file", mode=st.st_mode)
+        return Loaded(path, problem=Problem.NOT_A_FILE, message=f"{path.name} is not a regular file", mode=st.st_mode)
     if st.st_size > MAX_BYTES:
-        return Loaded(path, problem="too_large", message=f"{path.name} is {st.st_size} bytes, too large to be what it should", mode=st.st_mode)
+        return Loaded(path, problem=Problem.TOO_LARGE, message=f"{path.name} is {st.st_size} bytes, too large to be what it should", mode=st.st_mode)
     try:
         raw = path.read_bytes()
     except PermissionError:
-        return Loaded(path, problem="unreadable", message=f"{path.name} cannot be read: permission denied", mode=st.st_mode)
+        return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: permission denied", mode=st.st_mode)
     except OSError as exc:
-        return Loaded(path, problem="unreadable", message=f"{path.name} cannot be read: {exc.strerror or exc}", mode=st.st_mode)
+        return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: {exc.strerror or exc}", mode=st.st_mode)
     if b"\x00" in raw:
-        return Loaded(path, problem="not_utf8", message=f"{path.name} contains binary data (NUL bytes)", mode=st.st_mode)
+        return Loaded(path, problem=Problem.NOT_UTF8, message=f"{path.name} contains binary data (NUL bytes)", mode=st.st_mode)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return Loaded(path, problem="not_utf8", message=f"{path.name} is not UTF-8 text (bad byte at offset {exc.start})", mode=st.st_mode)
+        return Loaded(path, problem=Problem.NOT_UTF8, message=f"{path.name} is not UTF-8 text (bad byte at offset {exc.start})", mode=st.st_mode)
     return Loaded(path, data=text, mode=st.st_mode, text=text)
 
 
@@ -80,17 +94,17 @@ def read_json(path: Path, expect: type | tuple[type, ...] = dict) -> Loaded:
         return loaded
     text = loaded.text or ""
     if not text.strip():
-        return Loaded(path, problem="invalid", message=f"{path.name} is empty", mode=loaded.mode, text=text)
+        return Loaded(path, problem=Problem.INVALID, message=f"{path.name} is empty", mode=loaded.mode, text=text)
     try:
         data = loads_json(text)
     except json.JSONDecodeError as exc:
         where = "it ends early (truncated?)" if exc.pos >= len(text.rstrip()) else f"line {exc.lineno} column {exc.colno}"
-        return Loaded(path, problem="invalid", message=f"{path.name} is not valid JSON: {exc.msg} at {where}", mode=loaded.mode, text=text)
+        return Loaded(path, problem=Problem.INVALID, message=f"{path.name} is not valid JSON: {exc.msg} at {where}", mode=loaded.mode, text=text)
     except TooComplex as exc:
-        return Loaded(path, problem="invalid", message=f"{path.name} {exc}", mode=loaded.mode, text=text)
+        return Loaded(path, problem=Problem.INVALID, message=f"{path.name} {exc}", mode=loaded.mode, text=text)
     if not isinstance(data, expect):
         want = "an object" if expect is dict else "a list" if expect is list else "the right type"
-        return Loaded(path, problem="wrong_type", message=f"{path.name} holds {_json_type(data)}, not {want}", mode=loaded.mode, text=text)
+        return Loaded(path, problem=Problem.WRONG_TYPE, message=f"{path.name} holds {_json_type(data)}, not {want}", mode=loaded.mode, text=text)
     return Loaded(path, data=data, mode=loaded.mode, text=text)
 
 
@@ -105,7 +119,7 @@ def read_yaml(path: Path) -> Loaded:
 
     depth = flow_depth(_YAML_QUOTED.sub("", text)) + block_depth(text)
     if depth > MAX_DEPTH:
-        return Loaded(path, problem="invalid", message=f"{path.name} is not valid YAML: nested more than {MAX_DEPTH} "
+        return Loaded(path, problem=Problem.INVALID, message=f"{path.name} is not valid YAML: nested more than {MAX_DEPTH} "
                       "levels deep, which no config is", mode=loaded.mode, text=text)
     yaml = YAML(typ="safe", pure=True)
     try:
@@ -114,16 +128,16 @@ def read_yaml(path: Path) -> Loaded:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
-        return Loaded(path, problem="invalid", message=f"{path.name} is not valid YAML: {problem}{where}", mode=loaded.mode, text=text)
+        return Loaded(path, problem=Problem.INVALID, message=f"{path.name} is not valid YAML: {problem}{where}", mode=loaded.mode, text=text)
     except (RecursionError, ValueError, TypeError) as exc:
-        return Loaded(path, problem="invalid", message=f"{path.name} is not valid YAML: {type(exc).__name__}", mode=loaded.mode, text=text)
+        return Loaded(path, problem=Problem.INVALID, message=f"{path.name} is not valid YAML: {type(exc).__name__}", mode=loaded.mode, text=text)
     if data is None:
-        return Loaded(path, problem="invalid", message=f"{path.name} is empty", mode=loaded.mode, text=text)
+        return Loaded(path, problem=Problem.INVALID, message=f"{path.name} is empty", mode=loaded.mode, text=text)
     if expands_beyond(data, MAX_YAML_VALUES):
-        return Loaded(path, problem="invalid", message=f"{path.name} expands (through YAML aliases) to more than "
+        return Loaded(path, problem=Problem.INVALID, message=f"{path.name} expands (through YAML aliases) to more than "
                       f"{MAX_YAML_VALUES} values: not a config", mode=loaded.mode, text=text)
     if not isinstance(data, dict):
-        return Loaded(path, problem="wrong_type", message=f"{path.name} holds {_json_type(data)}, not a mapping of settings", mode=loaded.mode, text=text)
+        return Loaded(path, problem=Problem.WRONG_TYPE, message=f"{path.name} holds {_json_type(data)}, not a mapping of settings", mode=loaded.mode, text=text)
     return Loaded(path, data=data, mode=loaded.mode, text=text)
 
 

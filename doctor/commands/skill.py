@@ -13,7 +13,7 @@ from claudex_doctor.commands._common import paths_for
 
 HELP = "install the Claude Code skill that teaches an agent to use this tool"
 
-MESSAGES = {
+MESSAGES = {  # SkillAction -> words
     "installed": "installed the claudex-gateway skill: {shown}",
     "updated": "updated the claudex-gateway skill: {shown}",
     "replaced": "replaced your edited skill: {shown}",

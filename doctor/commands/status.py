@@ -12,7 +12,7 @@ from claudex_doctor.commands._common import paths_for
 
 HELP = "show layout, env mapping, port owner and health"
 
-STATE_WORDS = {
+STATE_WORDS = {  # OwnerState -> words
     "ours": "running",
     "unrecorded": "running (not started by claudex-doctor: stop/restart will not manage it)",
     "none": "not running",
@@ -52,7 +52,7 @@ def render(data: dict, healthy: bool) -> str:
     from claudex_doctor.base.net import is_loopback
 
     owner = data["owner"]
-    state = STATE_WORDS.get(owner["state"], owner["state"])
+    state = STATE_WORDS[owner["state"]]
     if owner["state"] == "none" and owner.get("running_pid"):
         state = f"not listening (pid {owner['running_pid']} runs but holds no socket on the port)"
     head = f"proxy: {state}"

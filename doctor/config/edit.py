@@ -31,6 +31,7 @@ from claudex_doctor.base.paths import display
 from claudex_doctor.base.redact import is_secret_name
 from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.base.result import PrimitiveResult
+from claudex_doctor.base.files import Problem
 
 RANDOM = "@random"
 CONFIG_KEY = "@config"
@@ -86,7 +87,7 @@ def _read(path: Path, paths, what: str) -> tuple[Path, str, int]:
     target = path.resolve() if path.is_symlink() else path
     shown_path = display(path, paths.user_home)
     loaded = read_text(target)
-    if loaded.problem == "missing":
+    if loaded.problem is Problem.MISSING:
         raise PrimitiveError(f"{shown_path} does not exist: create the stack with `claudex-doctor bootstrap` first")
     if not loaded.ok:
         raise PrimitiveError(f"{what} cannot be edited: {loaded.message}; nothing was changed")

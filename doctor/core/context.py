@@ -9,11 +9,7 @@ known here: the catalog adds that (`claudex_doctor.checks.StackContext`).
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import signal
-import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone

@@ -8,12 +8,13 @@ code paths.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from claudex_doctor.base.vocab import Vocabulary
 
-class Status(str, enum.Enum):
+
+class Status(Vocabulary):
     """What a check concluded. `error` means the check itself did not complete."""
 
     PASS = "pass"
@@ -28,7 +29,7 @@ class Status(str, enum.Enum):
         return self in (Status.PASS, Status.WARN)
 
 
-class Safety(str, enum.Enum):
+class Safety(Vocabulary):
     """How much a fix may be trusted to run on its own (ordered, Ruff-style).
 
     safe    -- applied by `--fix`
@@ -162,7 +163,7 @@ def exit_code(status: Status) -> int:
     return {Status.PASS: 0, Status.WARN: 0, Status.SKIP: 0, Status.FAIL: 1, Status.ERROR: 2}[status]
 
 
-class FixStatus(str, enum.Enum):
+class FixStatus(Vocabulary):
     """What became of one step of a fix plan."""
 
     PLANNED = "planned"    # --dry-run: what would be done

@@ -17,8 +17,9 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from claudex_doctor.errors import PageNotFound, UnknownTopic
+from claudex_doctor.errors import UnknownTopic
 from claudex_doctor.help.refs import Heading, Library, Page, library, split
+from claudex_doctor.base.vocab import Vocabulary
 
 def aliases() -> dict[str, tuple[str, str | None]]:
     """alias -> (page, anchor or None), from knowledge/topics.json."""
@@ -27,10 +28,15 @@ def aliases() -> dict[str, tuple[str, str | None]]:
     return {name: (entry["page"], entry.get("anchor")) for name, entry in load("topics")["aliases"].items()}
 
 
+class TopicKind(Vocabulary):
+    PAGE = "page"
+    ALIAS = "alias"
+
+
 @dataclass(frozen=True)
 class Topic:
     name: str
-    kind: str  # "page" | "alias"
+    kind: TopicKind
     page: str
     anchor: str | None
     title: str
@@ -76,7 +82,7 @@ def topics(lib: Library | None = None) -> list[Topic]:
     """Every page, then every alias whose page is installed (sorted by name within each kind)."""
     lib = lib or library()
     names = lib.names()
-    out = [Topic(name, "page", name, None, _page_title(lib.page(name))) for name in names]
+    out = [Topic(name, TopicKind.PAGE, name, None, _page_title(lib.page(name))) for name in names]
     table = aliases()
     for alias in sorted(table):
         page_name, anchor = table[alias]
@@ -85,7 +91,7 @@ def topics(lib: Library | None = None) -> list[Topic]:
         page = lib.page(page_name)
         heading = page.heading(anchor) if anchor else None
         title = f"{heading.title} ({page_name})" if heading is not None else _page_title(page)
-        out.append(Topic(alias, "alias", page_name, heading.anchor if heading else None, title))
+        out.append(Topic(alias, TopicKind.ALIAS, page_name, heading.anchor if heading else None, title))
     return out
 
 
@@ -155,13 +161,13 @@ def lookup(query: str, lib: Library | None = None) -> Explanation:
 
 def render_list(items: list[Topic]) -> str:
     """The topic list as plain text: pages with their titles, then aliases grouped by target."""
-    pages = [t for t in items if t.kind == "page"]
+    pages = [t for t in items if t.kind is TopicKind.PAGE]
     width = max((len(t.name) for t in pages), default=8) + 2
     lines = ["Topics (claudex-doctor explain TOPIC):", ""]
     lines += [f"  {t.name:<{width}}{t.title}" for t in pages]
     groups: dict[tuple[str, str | None], list[str]] = {}
     for t in items:
-        if t.kind == "alias":
+        if t.kind is TopicKind.ALIAS:
             groups.setdefault((t.page, t.anchor), []).append(t.name)
     if groups:
         lines += ["", "Also accepted:"]

@@ -30,6 +30,7 @@ from typing import Any
 from claudex_doctor import __version__
 from claudex_doctor.errors import ReportError
 from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint, is_secret_name, redact, redact_text
+from claudex_doctor.base.files import Problem
 
 LOG_LINES = 80
 MAX_LOG_BYTES = 256 * 1024
@@ -226,7 +227,7 @@ def _config(ctx) -> dict[str, Any]:
         info["data"] = mask(loaded.data)
     else:
         info["problem"], info["message"] = loaded.problem, loaded.message
-        if loaded.text and loaded.problem in ("invalid", "wrong_type"):
+        if loaded.text and loaded.problem in (Problem.INVALID, Problem.WRONG_TYPE):
             info["text"] = mask_yaml_text(loaded.text)
     return info
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from claudex_doctor import __version__
+from claudex_doctor.base.vocab import Vocabulary
 
 NAME = "claudex-gateway"
 _MARKER = re.compile(r"\n<!-- claudex-doctor skill (?P<version>\S+); sha256:(?P<digest>[0-9a-f]{64}) -->\n?\Z")
@@ -150,16 +151,29 @@ def state(existing: str | None, wanted: str | None = None) -> str:
     return "modified"
 
 
+class SkillAction(Vocabulary):
+    """What `skill install` did (or, dry-running, would do)."""
+
+    INSTALLED = "installed"
+    UPDATED = "updated"
+    REPLACED = "replaced"            # --force over a copy the user edited (a backup is kept)
+    UNCHANGED = "unchanged"
+    KEPT = "kept"                    # a copy the user edited, left alone
+    WOULD_INSTALL = "would-install"
+    WOULD_UPDATE = "would-update"
+    WOULD_REPLACE = "would-replace"
+
+
 @dataclass(frozen=True)
 class SkillResult:
-    action: str  # installed | updated | replaced | unchanged | kept | would-install | would-update | would-replace
+    action: SkillAction
     path: Path
     before: str  # the state found
     backup: Path | None = None
 
     @property
     def ok(self) -> bool:
-        return self.action != "kept"
+        return self.action is not SkillAction.KEPT
 
     def to_dict(self, shown_path: str, shown_backup: str | None) -> dict:
         return {"action": self.action, "path": shown_path, "state_before": self.before, "backup": shown_backup,
@@ -183,12 +197,12 @@ def install(paths, *, force: bool = False, dry_run: bool = False) -> SkillResult
     wanted = render()
     before = state(read_existing(path), wanted)
     if before == "current":
-        return SkillResult("unchanged", path, before)
+        return SkillResult(SkillAction.UNCHANGED, path, before)
     if before == "modified" and not force:
-        return SkillResult("kept", path, before)
+        return SkillResult(SkillAction.KEPT, path, before)
     verb, done = {"missing": ("install", "installed"), "outdated": ("update", "updated"),
                   "modified": ("replace", "replaced")}[before]
     if dry_run:
-        return SkillResult(f"would-{verb}", path, before)
+        return SkillResult(SkillAction(f"would-{verb}"), path, before)
     backup = write_atomic(path, wanted, mode=0o644, keep_backup=before != "missing")
-    return SkillResult(done, path, before, backup)
+    return SkillResult(SkillAction(done), path, before, backup)

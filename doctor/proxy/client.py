@@ -30,6 +30,7 @@ from claudex_doctor import __version__
 from claudex_doctor.base import redact
 from claudex_doctor.config import facts as stack
 from claudex_doctor.knowledge import models
+from claudex_doctor.base.vocab import Vocabulary
 
 CONNECT_TIMEOUT = 0.75  # seconds; a refused port answers in microseconds
 MARGIN = 0.3  # kept back from the run's deadline so the finding is recorded in time
@@ -48,6 +49,19 @@ TOOL = {
 TOOL_RESULT = "probe-token-42"
 
 
+class Failure(Vocabulary):
+    """Why a request got no (complete) answer."""
+
+    NO_TIME = "no_time"                  # the run's deadline left no time to send it
+    REFUSED = "refused"                  # nothing listens on the port
+    CONNECT = "connect"                  # the connection failed otherwise
+    CONNECT_TIMEOUT = "connect_timeout"  # no TCP connection in time
+    HANG = "hang"                        # connected, no first byte in time
+    STALLED = "stalled"                  # the answer started, then stopped arriving
+    CLOSED = "closed"                    # the server closed the connection mid-answer
+    TRANSPORT = "transport"              # any other transport error
+
+
 @dataclass
 class Reply:
     """What one request produced. Filled in by a worker thread; read as a snapshot."""
@@ -60,7 +74,7 @@ class Reply:
     text: str = ""
     data: Any = None  # parsed JSON body, when the body was JSON
     events: list[tuple[str, Any]] = field(default_factory=list)  # SSE (event, data), in order
-    error: str | None = None
+    error: Failure | None = None
     detail: str = ""
     first_byte_ms: int | None = None
     elapsed_ms: int = 0
@@ -281,7 +295,7 @@ class Probe:
         budget = self.budget(cap)
         reply = Reply(method, url.split("?", 1)[0], budget=budget)
         if budget < 0.05:
-            reply.error, reply.detail = "no_time", "the run's deadline left no time for this request"
+            reply.error, reply.detail = Failure.NO_TIME, "the run's deadline left no time for this request"
             return reply
         worker = threading.Thread(target=self._exchange, args=(reply, method, url, headers, body, stream, budget),
                                   name=f"probe:{method} {reply.url}", daemon=True)
@@ -289,7 +303,7 @@ class Probe:
         worker.join(budget)
         if worker.is_alive():  # the exchange outlived its budget: report what was seen so far
             snapshot = dataclasses.replace(reply, events=list(reply.events), headers=dict(reply.headers))
-            snapshot.error = "hang" if snapshot.first_byte_ms is None else "stalled"
+            snapshot.error = Failure.HANG if snapshot.first_byte_ms is None else Failure.STALLED
             snapshot.elapsed_ms = int(budget * 1000)
             return snapshot
         return reply
@@ -303,17 +317,17 @@ class Probe:
             request = self.client.build_request(method, url, headers=headers, json=body, timeout=timeout)
             response = self.client.send(request, stream=True)
         except httpx.ConnectTimeout:
-            reply.error, reply.detail = "connect_timeout", f"no TCP connection within {min(CONNECT_TIMEOUT, budget):.2f}s"
+            reply.error, reply.detail = Failure.CONNECT_TIMEOUT, f"no TCP connection within {min(CONNECT_TIMEOUT, budget):.2f}s"
         except httpx.ConnectError as exc:
             text = str(exc)
-            reply.error = "refused" if "refused" in text.lower() else "connect"
+            reply.error = Failure.REFUSED if "refused" in text.lower() else Failure.CONNECT
             reply.detail = redact.redact_text(text)[:200]
         except httpx.TimeoutException:
-            reply.error, reply.detail = "hang", f"no answer within {budget:.1f}s"
+            reply.error, reply.detail = Failure.HANG, f"no answer within {budget:.1f}s"
         except httpx.RemoteProtocolError as exc:
-            reply.error, reply.detail = "closed", redact.redact_text(str(exc))[:200]
+            reply.error, reply.detail = Failure.CLOSED, redact.redact_text(str(exc))[:200]
         except (httpx.HTTPError, OSError, ValueError) as exc:
-            reply.error, reply.detail = "transport", f"{type(exc).__name__}: {redact.redact_text(str(exc))[:200]}"
+            reply.error, reply.detail = Failure.TRANSPORT, f"{type(exc).__name__}: {redact.redact_text(str(exc))[:200]}"
         else:
             reply.first_byte_ms = int((time.monotonic() - start) * 1000)
             reply.status = response.status_code
@@ -324,9 +338,9 @@ class Probe:
                 else:
                     self._read_body(response, reply)
             except httpx.TimeoutException:
-                reply.error, reply.detail = "stalled", f"the answer stopped arriving (budget {budget:.1f}s)"
+                reply.error, reply.detail = Failure.STALLED, f"the answer stopped arriving (budget {budget:.1f}s)"
             except (httpx.HTTPError, OSError) as exc:
-                reply.error, reply.detail = "closed", redact.redact_text(str(exc))[:200]
+                reply.error, reply.detail = Failure.CLOSED, redact.redact_text(str(exc))[:200]
             finally:
                 response.close()
         reply.elapsed_ms = int((time.monotonic() - start) * 1000)

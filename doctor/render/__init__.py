@@ -6,10 +6,10 @@ terminal, the JSON and the report can never disagree or leak differently.
 
 from __future__ import annotations
 
-import enum
+from claudex_doctor.base.vocab import Vocabulary
 
 
-class Format(str, enum.Enum):
+class Format(Vocabulary):
     TERMINAL = "terminal"
     JSON = "json"
     MARKDOWN = "markdown"

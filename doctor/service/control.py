@@ -26,12 +26,15 @@ from claudex_doctor.base.proc import SPAWN_LOCK
 from claudex_doctor.base.files import is_executable
 from claudex_doctor.service.owner import Owner, identify
 from claudex_doctor.service.pidfile import remove_pidfile, write_pidfile
-from claudex_doctor.service.process import CHILDREN, adopt, group_alive, terminate
+from claudex_doctor.service.process import CHILDREN, Ending, adopt, group_alive, terminate
 from claudex_doctor.base.paths import display
 from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.service.proxylog import exit_reason, log_since, mark_log
 from claudex_doctor.config.facts import local_key
+from claudex_doctor.base.files import Problem
+from claudex_doctor.service.pidfile import PidState
+from claudex_doctor.service.owner import OwnerState
 
 POLL = 0.1
 REFERENCE = "references/service.md#"
@@ -69,9 +72,9 @@ def _d(paths, path) -> str:
 def describe(owner: Owner) -> str:
     """One phrase naming who holds the port, for refusals and findings."""
     info = owner.process
-    if owner.state == "other_home":
+    if owner.state is OwnerState.OTHER_HOME:
         return f"{info.label()}, the proxy of another home ({owner.other_home})"
-    if owner.state == "unknown" or info is None:
+    if owner.state is OwnerState.UNKNOWN or info is None:
         return "a process claudex-doctor cannot see (another user's?)"
     return info.label()
 
@@ -93,7 +96,7 @@ def require(paths) -> None:
     from claudex_doctor.base.files import read_yaml
     loaded = read_yaml(paths.config)
     if not loaded.ok:
-        hint = "recreate it with `claudex-doctor bootstrap`" if loaded.problem == "missing" else \
+        hint = "recreate it with `claudex-doctor bootstrap`" if loaded.problem is Problem.MISSING else \
             "see `claudex-doctor --only config.valid`"
         raise PrimitiveError(f"cannot start the proxy: {loaded.message}; {hint}")
 
@@ -142,11 +145,11 @@ def start(paths, *, dry_run: bool = False, timeout: float = 15.0) -> PrimitiveRe
 
 def _refuse_start(paths, owner: Owner) -> Refused:
     port = owner.port
-    if owner.state == "other_home":
+    if owner.state is OwnerState.OTHER_HOME:
         return Refused(f"port {port} is held by {describe(owner)}; stop it with "
                        f"`claudex-doctor --home {owner.other_home} stop`, or give this home another port",
                        "our-proxy-from-another-home", owner)
-    if owner.state == "unknown":
+    if owner.state is OwnerState.UNKNOWN:
         return Refused(f"port {port} is in use by {describe(owner)}; free it, or move the gateway to "
                        "another port in config.yaml and the env file together", "port-owner-not-visible", owner)
     return Refused(f"port {port} is held by {describe(owner)}, which is not this home's proxy; claudex-doctor "
@@ -160,7 +163,7 @@ def _start(paths, ctx, timeout: float, dry_run: bool = False, changes: list[str]
     changes = [] if changes is None else changes
     url = _url(host, port, "/healthz")
     base = {"port": port, "host": host, "log": _d(paths, paths.log_file), "owner": owner.state}
-    if owner.state == "ours":
+    if owner.state is OwnerState.OURS:
         pid = owner.process.pid
         answer = _wait_healthy(paths, host, port, min(timeout, 2.0) if not dry_run else 0)
         if answer.get("ok"):
@@ -170,12 +173,12 @@ def _start(paths, ctx, timeout: float, dry_run: bool = False, changes: list[str]
                                       f"({answer.get('error') or answer.get('status')}): run `claudex-doctor restart`",
                                changes, details={**base, "pid": pid, "health": answer,
                                                  "reference": REFERENCE + "proxy-did-not-become-healthy"})
-    if owner.state == "unrecorded":
+    if owner.state is OwnerState.UNRECORDED:
         pid = owner.process.pid
         return PrimitiveResult(True, f"already running: pid {pid} runs from this home, but was not started by "
                                      "claudex-doctor, so stop/restart will not manage it", changes,
                                details={**base, "pid": pid, "already_running": True, "unrecorded": True})
-    if owner.state in ("foreign", "other_home", "unknown"):
+    if owner.state in (OwnerState.FOREIGN, OwnerState.OTHER_HOME, OwnerState.UNKNOWN):
         raise _refuse_start(paths, owner)
     if owner.running is not None:  # ours, alive, not (yet) listening
         pid = owner.running.pid
@@ -227,7 +230,7 @@ def _launch(paths, argv: list[str], host: str, port: int, timeout: float, change
         answer = health(host, port, timeout=0.5)
         if answer.get("ok"):
             owner = identify(paths, port, host)
-            if owner.state == "ours":
+            if owner.state is OwnerState.OURS:
                 # /healthz answers before the credentials are loaded; a request in that gap gets
                 # "unknown provider for model". Ready = /v1/models lists a model (bounded).
                 details["models_ready"] = _wait_models(host, port, key, min(3.0, max(0.0, deadline - time.monotonic())))
@@ -340,11 +343,11 @@ def stop(paths, *, dry_run: bool = False, timeout: float = 5.0) -> PrimitiveResu
 def _refuse_stop(owner: Owner) -> Refused:
     info = owner.process
     anchor = "stop-refused-not-our-process"
-    if owner.state == "unrecorded":
+    if owner.state is OwnerState.UNRECORDED:
         return Refused(f"not stopping {info.label()}: it runs from this home but claudex-doctor did not start "
                        f"it (no matching pidfile). Stop it yourself (kill {info.pid}), then `claudex-doctor start`",
                        anchor, owner)
-    if owner.state == "other_home":
+    if owner.state is OwnerState.OTHER_HOME:
         return Refused(f"not stopping {describe(owner)}: it belongs to another home; use "
                        f"`claudex-doctor --home {owner.other_home} stop`", anchor, owner)
     return Refused(f"not stopping {describe(owner)} on port {owner.port}: it is not this home's proxy. "
@@ -358,9 +361,9 @@ def _stop(paths, ctx, timeout: float, dry_run: bool = False) -> PrimitiveResult:
     details = {"port": port, "owner": owner.state}
     target = owner.running
     if target is None:
-        if owner.state in ("unrecorded", "other_home", "foreign", "unknown"):
+        if owner.state in (OwnerState.UNRECORDED, OwnerState.OTHER_HOME, OwnerState.FOREIGN, OwnerState.UNKNOWN):
             raise _refuse_stop(owner)
-        if owner.pidfile.state != "missing":
+        if owner.pidfile.state is not PidState.MISSING:
             changes.append(f"remove stale pidfile {_d(paths, paths.pidfile)} ({owner.pidfile.message})")
             if not dry_run:
                 remove_pidfile(paths)
@@ -375,13 +378,13 @@ def _stop(paths, ctx, timeout: float, dry_run: bool = False) -> PrimitiveResult:
         return PrimitiveResult(True, f"would stop the proxy (pid {target.pid})", changes, details=details)
     outcome = terminate(target, group, timeout)
     details["outcome"] = outcome
-    if outcome == "alive":
+    if outcome is Ending.ALIVE:
         return PrimitiveResult(False, f"pid {target.pid} did not exit even after SIGKILL", changes, details=details)
     remove_pidfile(paths)
     note = ""
-    if owner.state in ("foreign", "other_home", "unknown"):
+    if owner.state in (OwnerState.FOREIGN, OwnerState.OTHER_HOME, OwnerState.UNKNOWN):
         note = f"; port {port} is still held by {describe(owner)}, which was not touched"
-    how = "killed after the grace period" if outcome == "killed" else "stopped"
+    how = "killed after the grace period" if outcome is Ending.KILLED else "stopped"
     return PrimitiveResult(True, f"{how}: pid {target.pid}{note}", changes, details=details)
 
 
@@ -455,7 +458,7 @@ def status(paths) -> dict:
     token = env.get("ANTHROPIC_AUTH_TOKEN")
     owner = identify(paths, port, host)
     answer = health(host, port, timeout=1.0) if owner.listening else {"ok": False, "error": "nothing listening"}
-    proc = owner.process if owner.state in ("ours", "unrecorded") else owner.running
+    proc = owner.process if owner.state in (OwnerState.OURS, OwnerState.UNRECORDED) else owner.running
     uptime = None
     if proc is not None and proc.create_time:
         uptime = max(0, int(time.time() - proc.create_time))
@@ -470,11 +473,11 @@ def status(paths) -> dict:
         "host": host,
         "port": port,
         "owner": owner.to_dict(paths.user_home),
-        "running": owner.state in ("ours", "unrecorded"),
-        "managed": owner.state == "ours",
+        "running": owner.state in (OwnerState.OURS, OwnerState.UNRECORDED),
+        "managed": owner.state is OwnerState.OURS,
         "pid": proc.pid if proc else None,
         "uptime_seconds": uptime,
-        "started_at": owner.pidfile.started_at if owner.state == "ours" else None,
+        "started_at": owner.pidfile.started_at if owner.state is OwnerState.OURS else None,
         "health": answer,
         "log": _d(paths, paths.log_file),
     }

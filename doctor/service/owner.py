@@ -24,7 +24,8 @@ from typing import Any
 
 from claudex_doctor.base.net import is_loopback
 from claudex_doctor.base.paths import display
-from claudex_doctor.service.pidfile import PidRecord, read_pidfile  # noqa: F401  (re-exported)
+from claudex_doctor.base.vocab import Vocabulary
+from claudex_doctor.service.pidfile import PidRecord, PidState, read_pidfile  # noqa: F401  (re-exported)
 from claudex_doctor.service.sockets import listen_table
 
 START_TIME_TOLERANCE = 0.05  # seconds; psutil derives create_time from clock ticks, exact for one process
@@ -152,29 +153,53 @@ def ancestors(info: ProcInfo, depth: int = ANCESTOR_DEPTH) -> list[ProcInfo]:
 
 def verify(record: PidRecord, home: Path) -> ProcInfo | None:
     """Judge a recorded pidfile: sets record.state to alive/dead/reused/elsewhere; returns the process if ours."""
-    if record.state != "recorded" or record.pid is None:
+    if record.state is not PidState.RECORDED or record.pid is None:
         return None
     if record.home and _resolve(record.home) != home:
-        record.state, record.message = "elsewhere", f"pidfile was written for another home ({record.home})"
+        record.state, record.message = PidState.ELSEWHERE, f"pidfile was written for another home ({record.home})"
         return None
     info = proc_info(record.pid)
     if info is None:
-        record.state, record.message = "dead", f"pid {record.pid} from the pidfile has exited"
+        record.state, record.message = PidState.DEAD, f"pid {record.pid} from the pidfile has exited"
         return None
     if info.create_time is None or record.create_time is None or \
             abs(info.create_time - record.create_time) > START_TIME_TOLERANCE:
-        record.state = "reused"
+        record.state = PidState.REUSED
         record.message = f"pid {record.pid} now belongs to another program ({info.name}, started at another time)"
         return None
     if not refers_to(info, home):
-        record.state = "reused"
+        record.state = PidState.REUSED
         record.message = f"pid {record.pid} ({info.name}) does not run from this home"
         return None
-    record.state, record.message = "alive", f"pid {record.pid} is this home's proxy"
+    record.state, record.message = PidState.ALIVE, f"pid {record.pid} is this home's proxy"
     return info
 
 
 # -- listeners ----------------------------------------------------------------
+
+class OwnerState(Vocabulary):
+    """Who holds the gateway port, as far as this user can see."""
+
+    OURS = "ours"                # this home's proxy, started by claudex-doctor (pidfile proves it)
+    UNRECORDED = "unrecorded"    # this home's proxy, started some other way
+    NONE = "none"                # nobody listens
+    FOREIGN = "foreign"          # another program
+    OTHER_HOME = "other_home"    # the proxy of another runtime home
+    UNKNOWN = "unknown"          # a listener whose process this user cannot see
+
+
+# When several processes listen on the port, the report names the first of these found.
+PRECEDENCE = (OwnerState.OURS, OwnerState.UNRECORDED, OwnerState.OTHER_HOME, OwnerState.FOREIGN, OwnerState.UNKNOWN,
+              OwnerState.NONE)
+
+
+class Visibility(Vocabulary):
+    """How much of the socket table this user could see."""
+
+    FULL = "full"
+    PARTIAL = "partial"  # some sockets without a pid
+    CONNECT = "connect"  # no socket table: only a connect test
+
 
 @dataclass
 class Owner:
@@ -185,19 +210,19 @@ class Owner:
     """
 
     port: int
-    state: str
+    state: OwnerState
     reason: str
     addresses: list[str] = field(default_factory=list)  # listening addresses, e.g. ["127.0.0.1"]
     process: ProcInfo | None = None  # the listening process
     running: ProcInfo | None = None  # the pidfile's verified process (ours), listening or not
     other_home: Path | None = None
-    pidfile: PidRecord = field(default_factory=lambda: PidRecord("missing"))
-    visibility: str = "full"  # full | partial (some sockets without pid) | connect (no socket table)
+    pidfile: PidRecord = field(default_factory=lambda: PidRecord(PidState.MISSING))
+    visibility: Visibility = Visibility.FULL
     others: list[ProcInfo] = field(default_factory=list)  # more listening processes on the port
 
     @property
     def listening(self) -> bool:
-        return self.state != "none"
+        return self.state is not OwnerState.NONE
 
     @property
     def exposed(self) -> list[str]:
@@ -256,7 +281,7 @@ def _is_ours(listener: ProcInfo, record: PidRecord, running: ProcInfo | None, ho
 
 def _in_our_session(listener: ProcInfo, record: PidRecord, home: Path) -> bool:
     """The launcher we recorded has gone, but the listener lives on in the process group start created."""
-    return (record.state == "dead" and record.pgid is not None and listener.pgid == record.pgid
+    return (record.state is PidState.DEAD and record.pgid is not None and listener.pgid == record.pgid
             and listener.pid != record.pgid and record.create_time is not None
             and listener.create_time is not None and listener.create_time >= record.create_time - START_TIME_TOLERANCE
             and refers_to(listener, home))
@@ -274,9 +299,9 @@ def identify(paths, port: int, host: str | None = None, table: Any = _UNSET) -> 
     running = verify(record, home)
     table = _listeners(port, listen_table() if table is _UNSET else table,
                        likely=(running.pid if running else None, record.pid))
-    visibility = "full"
+    visibility = Visibility.FULL
     if table is None:
-        visibility = "connect"
+        visibility = Visibility.CONNECT
         table = [(a, running.pid) for a in _own_sockets(running, port)] if running else []
         if not table and connect_test(host or "127.0.0.1", port):
             table = [(host or "127.0.0.1", None)]
@@ -290,20 +315,20 @@ def identify(paths, port: int, host: str | None = None, table: Any = _UNSET) -> 
             reason = f"nothing listens on port {port}, although this home's proxy (pid {running.pid}) runs"
         else:
             reason = f"nothing listens on port {port}"
-        return Owner(port, "none", reason, running=running, pidfile=record, visibility=visibility)
-    if any(pid is None for pid in pids) and visibility == "full":
-        visibility = "partial"
+        return Owner(port, OwnerState.NONE, reason, running=running, pidfile=record, visibility=visibility)
+    if any(pid is None for pid in pids) and visibility is Visibility.FULL:
+        visibility = Visibility.PARTIAL
     infos = [proc_info(pid) if pid is not None else None for pid in pids]
-    verdicts: list[tuple[str, ProcInfo | None, Path | None]] = []
+    verdicts: list[tuple[OwnerState, ProcInfo | None, Path | None]] = []
     for pid, info in zip(pids, infos):
         if info is None:
-            verdicts.append(("unknown", ProcInfo(pid) if pid is not None else None, None))
+            verdicts.append((OwnerState.UNKNOWN, ProcInfo(pid) if pid is not None else None, None))
         elif _is_ours(info, record, running, home):
-            verdicts.append(("ours", info, home))
+            verdicts.append((OwnerState.OURS, info, home))
         elif _in_our_session(info, record, home):
-            record.state, record.message = "alive", f"the launcher (pid {record.pid}) exited; its proxy runs on"
+            record.state, record.message = PidState.ALIVE, f"the launcher (pid {record.pid}) exited; its proxy runs on"
             running = info
-            verdicts.append(("ours", info, home))
+            verdicts.append((OwnerState.OURS, info, home))
         else:
             found = None
             for candidate in [info, *ancestors(info)]:
@@ -312,26 +337,25 @@ def identify(paths, port: int, host: str | None = None, table: Any = _UNSET) -> 
                     if found is not None:
                         break
             if found is not None and found == home:
-                verdicts.append(("unrecorded", info, home))
+                verdicts.append((OwnerState.UNRECORDED, info, home))
             elif found is not None:
-                verdicts.append(("other_home", info, found))
+                verdicts.append((OwnerState.OTHER_HOME, info, found))
             else:
-                verdicts.append(("foreign", info, None))
-    rank = {"ours": 0, "unrecorded": 1, "other_home": 2, "foreign": 3, "unknown": 4}
-    verdicts.sort(key=lambda v: rank[v[0]])
+                verdicts.append((OwnerState.FOREIGN, info, None))
+    verdicts.sort(key=lambda v: PRECEDENCE.index(v[0]))
     state, info, where = verdicts[0]
     others = [v[1] for v in verdicts[1:] if v[1] is not None]
-    if state == "ours":
+    if state is OwnerState.OURS:
         reason = f"this home's proxy (pid {info.pid}) listens on port {port}"
-    elif state == "unrecorded":
+    elif state is OwnerState.UNRECORDED:
         reason = f"this home's proxy {info.label()} listens on port {port}, but claudex-doctor did not start it"
-    elif state == "other_home":
+    elif state is OwnerState.OTHER_HOME:
         reason = f"the proxy of another home ({where}) holds port {port}: {info.label()}"
-    elif state == "foreign":
+    elif state is OwnerState.FOREIGN:
         reason = f"port {port} is held by {info.label()}, which is not this home's proxy"
     else:
         reason = (f"something listens on port {port}, but its owner is not visible"
                   f"{' (pid ' + str(info.pid) + ')' if info else ''}: another user's process?")
     return Owner(port, state, reason, addresses=addresses, process=info, running=running,
-                 other_home=where if state == "other_home" else None, pidfile=record,
+                 other_home=where if state is OwnerState.OTHER_HOME else None, pidfile=record,
                  visibility=visibility, others=others)

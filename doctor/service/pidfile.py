@@ -18,6 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from claudex_doctor.base.paths import display
+from claudex_doctor.base.vocab import Vocabulary
+
+
+class PidState(Vocabulary):
+    MISSING = "missing"
+    INVALID = "invalid"
+    LEGACY = "legacy"        # a bare pid, unverifiable
+    RECORDED = "recorded"    # read, not yet judged
+    ALIVE = "alive"          # verified: ours
+    DEAD = "dead"
+    REUSED = "reused"        # the pid now belongs to another program
+    ELSEWHERE = "elsewhere"  # written for another home
 
 
 @dataclass
@@ -28,7 +40,7 @@ class PidRecord:
            dead | reused (pid now another program) | elsewhere (written for another home)
     """
 
-    state: str
+    state: PidState
     message: str = ""
     pid: int | None = None
     create_time: float | None = None
@@ -40,7 +52,7 @@ class PidRecord:
 
     @property
     def stale(self) -> bool:
-        return self.state in ("invalid", "legacy", "dead", "reused", "elsewhere")
+        return self.state in (PidState.INVALID, PidState.LEGACY, PidState.DEAD, PidState.REUSED, PidState.ELSEWHERE)
 
     def to_dict(self, user_home: Path | None = None) -> dict[str, Any]:
         return {"state": self.state, "message": self.message, "pid": self.pid, "create_time": self.create_time,
@@ -53,31 +65,31 @@ def read_pidfile(path: Path) -> PidRecord:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return PidRecord("missing", "no pidfile")
+        return PidRecord(PidState.MISSING, "no pidfile")
     except OSError as exc:
-        return PidRecord("invalid", f"pidfile cannot be read: {exc.strerror or exc}")
+        return PidRecord(PidState.INVALID, f"pidfile cannot be read: {exc.strerror or exc}")
     try:
         text = raw[:65536].decode("utf-8").strip()
     except UnicodeDecodeError:
-        return PidRecord("invalid", "pidfile is not text")
+        return PidRecord(PidState.INVALID, "pidfile is not text")
     if text.isdigit():
-        return PidRecord("legacy", "pidfile holds a bare pid (written by an older launcher): its identity cannot be proven",
+        return PidRecord(PidState.LEGACY, "pidfile holds a bare pid (written by an older launcher): its identity cannot be proven",
                          pid=int(text))
     try:
         data = json.loads(text)
     except ValueError:
-        return PidRecord("invalid", "pidfile is not valid JSON (truncated or written by another tool)")
+        return PidRecord(PidState.INVALID, "pidfile is not valid JSON (truncated or written by another tool)")
     if not isinstance(data, dict):
-        return PidRecord("invalid", "pidfile does not hold a JSON object")
+        return PidRecord(PidState.INVALID, "pidfile does not hold a JSON object")
     pid, ctime = data.get("pid"), data.get("create_time")
     if not (isinstance(pid, int) and not isinstance(pid, bool) and pid > 0) or \
             not (isinstance(ctime, (int, float)) and not isinstance(ctime, bool)):
-        return PidRecord("invalid", "pidfile lacks a valid pid and create_time")
+        return PidRecord(PidState.INVALID, "pidfile lacks a valid pid and create_time")
     cmdline = data.get("cmdline")
     port = data.get("port")
     pgid = data.get("pgid")
     return PidRecord(
-        "recorded", "", pid=pid, create_time=float(ctime),
+        PidState.RECORDED, "", pid=pid, create_time=float(ctime),
         cmdline=[str(a) for a in cmdline] if isinstance(cmdline, list) else [],
         home=data.get("home") if isinstance(data.get("home"), str) else None,
         port=port if isinstance(port, int) and not isinstance(port, bool) else None,

@@ -14,6 +14,7 @@ import signal
 import time
 
 from claudex_doctor.service.owner import ProcInfo
+from claudex_doctor.base.vocab import Vocabulary
 
 # Proxies this process launched (pid -> Popen). They outlive `start` on purpose; holding them here
 # lets them be reaped through their own Popen (which then knows they ended) instead of behind its back.
@@ -71,18 +72,26 @@ def members_of(leader, group: int | None) -> list[int]:
     return pids
 
 
-def terminate(target: ProcInfo, group: int | None, timeout: float) -> str:
-    """SIGTERM, wait, SIGKILL. Returns 'terminated', 'killed' or 'alive'. Identity is re-checked before each signal."""
+class Ending(Vocabulary):
+    """How a stop ended."""
+
+    TERMINATED = "terminated"  # gone after SIGTERM (or already gone)
+    KILLED = "killed"          # gone after SIGKILL
+    ALIVE = "alive"            # still there after SIGKILL
+
+
+def terminate(target: ProcInfo, group: int | None, timeout: float) -> Ending:
+    """SIGTERM, wait, SIGKILL. Identity is re-checked before each signal."""
     import psutil
 
     try:
         leader = psutil.Process(target.pid)
         if target.create_time is not None and abs(leader.create_time() - target.create_time) > 0.05:
-            return "terminated"  # the pid was reused meanwhile: ours is gone
+            return Ending.TERMINATED  # the pid was reused meanwhile: ours is gone
     except psutil.NoSuchProcess:
-        return "terminated"
+        return Ending.TERMINATED
     members = members_of(leader, group)
-    for sig, wait, outcome in ((signal.SIGTERM, timeout, "terminated"), (signal.SIGKILL, 3.0, "killed")):
+    for sig, wait, outcome in ((signal.SIGTERM, timeout, Ending.TERMINATED), (signal.SIGKILL, 3.0, Ending.KILLED)):
         if group is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 if leader.is_running():
@@ -99,4 +108,4 @@ def terminate(target: ProcInfo, group: int | None, timeout: float) -> str:
             if all(gone(pid) for pid in members):
                 return outcome
             time.sleep(0.05)
-    return "terminated" if all(gone(pid) for pid in members) else "alive"
+    return Ending.TERMINATED if all(gone(pid) for pid in members) else Ending.ALIVE
