@@ -45,6 +45,8 @@ def evidence(reply, **extra: Any) -> dict[str, Any]:
         facts["error"] = reply.error
     if reply.text and not reply.ok:
         facts["body_excerpt"] = reply.excerpt()
+    if reply.truncated:
+        facts["body_truncated"] = True  # the body went past the probe's cap; what was read is judged
     facts.update(extra)
     return facts
 

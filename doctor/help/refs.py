@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -224,9 +223,3 @@ def library() -> Library:
     if _DEFAULT is None:
         _DEFAULT = Library()
     return _DEFAULT
-
-
-def references_in(text: str) -> Iterator[str]:
-    """Every `references/<page>.md#<anchor>` written in `text`."""
-    for match in REFERENCE_RE.finditer(text):
-        yield match.group(0)
