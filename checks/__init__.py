@@ -6,11 +6,24 @@ Order here is the report's order within the dependency order.
 
 from __future__ import annotations
 
-from claudex_doctor.config.facts import StackFiles
-from claudex_doctor.core.context import Context
+from claudex_doctor.checks import (
+    auth,
+    binaries,
+    claude_settings,
+    config,
+    env,
+    home,
+    litellm,
+    logs,
+    port,
+    probes,
+    proxy,
+    wrapper,
+)
+from claudex_doctor.checks._context import StackContext
 from claudex_doctor.core.graph import Check, Graph
 
-from claudex_doctor.checks import auth, binaries, claude_settings, config, env, home, litellm, logs, port, probes, proxy, wrapper
+__all__ = ["CHECKS", "StackContext", "graph"]
 
 CHECKS: tuple[Check, ...] = (
     home.paths_home,
@@ -41,11 +54,6 @@ CHECKS: tuple[Check, ...] = (
     litellm.route_litellm,
     logs.logs_errors,
 )
-
-
-class StackContext(Context, StackFiles):
-    """What a check gets: the run's options, deadline and programs (core), and the stack's files
-    parsed once with their secrets registered (config.facts.StackFiles)."""
 
 
 def graph() -> Graph:

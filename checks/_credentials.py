@@ -9,20 +9,24 @@ with the doctor's own CODEX_HOME, never when that directory is missing). All rea
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from claudex_doctor.auth import credentials as codexauth
 from claudex_doctor.checks.binaries import codex_native
 
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
-def storage(ctx) -> codexauth.Storage:
+
+def storage(ctx: StackContext) -> codexauth.Storage:
     return ctx.memo("codex_storage", lambda: codexauth.storage_mode(ctx.paths.codex_config))
 
 
-def codex_state(ctx) -> codexauth.CodexAuth:
+def codex_state(ctx: StackContext) -> codexauth.CodexAuth:
     return ctx.memo("codexauth.codex", lambda: codexauth.read_codex(ctx.codex_auth))
 
 
-def proxy_state(ctx) -> codexauth.ProxyAuth:
+def proxy_state(ctx: StackContext) -> codexauth.ProxyAuth:
     return ctx.memo("codexauth.proxy", lambda: codexauth.read_proxy(ctx.proxy_auth))
 
 
@@ -42,7 +46,7 @@ def parse_login_status(text: str) -> str:
     return "unknown"
 
 
-def login_status(ctx) -> tuple[str, str] | None:
+def login_status(ctx: StackContext) -> tuple[str, str] | None:
     """(state, first line) from `codex login status`, run with the doctor's CODEX_HOME; None if not run."""
     def compute():
         codex = ctx.which("codex")

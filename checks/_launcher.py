@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from claudex_doctor.base.files import read_text
-from claudex_doctor.base.shellscan import blank_comments, dequote, expand, segments
+from claudex_doctor.base.files import Problem, read_text
 from claudex_doctor.base.paths import display
-from claudex_doctor.base.files import Problem
+from claudex_doctor.base.shellscan import blank_comments, dequote, expand, segments
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 _SELF_DIR = re.compile(r"dirname|\$\{0%/\*\}|\$\{BASH_SOURCE(\[0\])?%/\*\}")
 _CD_OPTION = re.compile(r"^-[LPe@]+$")
@@ -83,7 +86,7 @@ def analyse(text: str, home: Path, user_home: Path) -> tuple[str, list[str]]:
     return "none", targets
 
 
-def launcher_cd(ctx) -> tuple[str, str]:
+def launcher_cd(ctx: StackContext) -> tuple[str, str]:
     """(state, one sentence) for the home's run.sh; memoised per run.
 
     state: home | elsewhere | unknown | none | missing | unreadable

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from claudex_doctor.base.redact import fingerprint
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.model import Fix, Outcome, failed, skipped, warned
-from claudex_doctor.base.redact import fingerprint
 from claudex_doctor.proxy.client import Failure
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 REF = "references/probes.md"
 RESTART = Fix.safe("restart", "Restart the proxy from this home")
@@ -121,7 +124,7 @@ def _reset_seconds(reply) -> int | None:
 _LOGGED_RESET = re.compile(r"usage_limit_reached.*?\"resets_in_seconds\":\s*(\d+)")
 
 
-def _reset_from_log(ctx):
+def _reset_from_log(ctx: StackContext):
     """When the quota resets, from the newest usage_limit_reached line in the proxy log: CLIProxyAPI
     logs the upstream body (with resets_in_seconds) but gives the client only the message."""
     from claudex_doctor.checks.logs import _stamp, log_sources, read_tail
@@ -134,7 +137,7 @@ def _reset_from_log(ctx):
         for line in reversed(text.splitlines()):
             match = _LOGGED_RESET.search(line)
             stamp = _stamp(line) if match else None
-            if stamp is not None:
+            if match is not None and stamp is not None:
                 return stamp + timedelta(seconds=int(match.group(1)))
     return None
 
@@ -149,7 +152,7 @@ def _duration(seconds: int) -> str:
     return f"{hours} h {minutes} min" if hours < 48 else f"{round(hours / 24)} days"
 
 
-def _key_side(ctx, reply, message: str) -> Outcome:
+def _key_side(ctx: StackContext, reply, message: str) -> Outcome:
     """401 from the proxy itself: which side holds the wrong key, shown by fingerprints."""
     env_token = stack.env_values(ctx).get("ANTHROPIC_AUTH_TOKEN") or None
     keys = stack.api_keys(ctx)
@@ -185,7 +188,7 @@ def _key_side(ctx, reply, message: str) -> Outcome:
                    "Restart it from this home."], ev, ref("invalid-or-missing-api-key"), RESTART)
 
 
-def http_failure(ctx, reply, what: str, status: int | None = None) -> Outcome:
+def http_failure(ctx: StackContext, reply, what: str, status: int | None = None) -> Outcome:
     """An HTTP answer that is an error (or not the JSON expected): name the failure mode.
 
     `status` overrides the reply's (an error event inside a 200 stream is a failure all the same)."""

@@ -17,18 +17,21 @@ is wrong needs confirmation, since the doctor has to guess what was meant.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
+from claudex_doctor.checks._findings import Problems, set_env_fix
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import skipped
-
 from claudex_doctor.knowledge import models as _models
-from claudex_doctor.checks._findings import Problems, set_env_fix
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 REF = "references/models.md"
 
 
-def _offered(ctx) -> tuple[set[str] | None, str]:
+def _offered(ctx: StackContext) -> tuple[set[str] | None, str]:
     """The model ids to judge against: the running proxy's (when it listed any), else None (the catalog)."""
     live = ctx.published("offered_models")
     snapshot = f"catalog snapshot of {_models.catalog()['as_of']}"
@@ -48,7 +51,7 @@ def _fix(kind: str, var: str, value: str):
 
 @check("env.mapping", "Model mapping", needs=("paths.home",), after=("proxy.models",),
        reference=f"{REF}#model-not-offered-to-your-plan", fixes=("set-env",))
-def env_mapping(ctx):
+def env_mapping(ctx: StackContext):
     if not ctx.env_file.ok:
         return skipped("the env file cannot be read (see env.consistency)", blocked_by=("env.consistency",))
     env = ctx.env_file.data
@@ -59,7 +62,8 @@ def env_mapping(ctx):
     today = ctx.now().date()
     warn_days = _models.catalog().get("retire_warning_days", 30)
     mapping = stack.mapping(ctx)
-    evidence = {"source": source, "plan": plan or raw_plan, "plan_source": plan_source, "mapping": dict(mapping)}
+    evidence: dict[str, Any] = {"source": source, "plan": plan or raw_plan, "plan_source": plan_source,
+                                "mapping": dict(mapping)}
     if offered is not None:
         evidence["offered"] = sorted(offered)
     problems = Problems()

@@ -23,13 +23,17 @@ auth.sync
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from claudex_doctor.auth import credentials as codexauth
+from claudex_doctor.auth.credentials import CredentialState
+from claudex_doctor.base.paths import display
+from claudex_doctor.checks._credentials import codex_state, login_status, parse_login_status, proxy_state, storage
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, skipped, warned
-from claudex_doctor.base.paths import display
 
-from claudex_doctor.checks._credentials import codex_state, login_status, parse_login_status, proxy_state, storage
-from claudex_doctor.auth.credentials import CredentialState
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 __all__ = ["auth_codex", "auth_proxy", "auth_sync", "parse_login_status"]
 
@@ -53,7 +57,7 @@ def _identity(tokens: codexauth.TokenSet) -> str:
 # -- auth.codex -------------------------------------------------------------------
 
 @check("auth.codex", "Codex login", reference=f"{REF}#codex-not-logged-in", fixes=("manual",))
-def auth_codex(ctx):
+def auth_codex(ctx: StackContext):
     p = ctx.paths
     shown = display(p.codex_auth, p.user_home)
     store = storage(ctx)
@@ -72,7 +76,7 @@ def auth_codex(ctx):
     return _codex_ok(ctx, state, status, said, evidence, details)
 
 
-def _codex_missing(ctx, store, status, said, evidence, details):
+def _codex_missing(ctx: StackContext, store, status, said, evidence, details):
     p = ctx.paths
     shown = evidence["path"]
     if not p.codex_home.is_dir():
@@ -128,8 +132,9 @@ def _on_path(shown: str, message: str) -> str:
     return f"{shown}: {message}"
 
 
-def _codex_ok(ctx, state, status, said, evidence, details):
+def _codex_ok(ctx: StackContext, state, status, said, evidence, details):
     tokens = state.tokens
+    assert tokens is not None  # a readable codex credential always has its token set
     now = ctx.now()
     evidence.update(tokens.evidence(now))
     problems: list[tuple[str, str, str]] = []  # (summary, anchor, detail)
@@ -188,7 +193,7 @@ def _codex_ok(ctx, state, status, said, evidence, details):
 
 # -- auth.proxy -------------------------------------------------------------------
 
-def _sync_fix(ctx, description: str, **args) -> Fix:
+def _sync_fix(ctx: StackContext, description: str, **args) -> Fix:
     """sync-auth when the Codex side can feed it, else the manual ways to get a login."""
     if codex_state(ctx).ok:
         if args.get("force"):
@@ -200,7 +205,7 @@ def _sync_fix(ctx, description: str, **args) -> Fix:
 
 @check("auth.proxy", "Proxy credential", needs=("paths.home",), reference=f"{REF}#proxy-credential-missing",
        fixes=("sync-auth",))
-def auth_proxy(ctx):
+def auth_proxy(ctx: StackContext):
     p = ctx.paths
     state = proxy_state(ctx)
     shown = display(p.proxy_auth, p.user_home)
@@ -231,6 +236,7 @@ def auth_proxy(ctx):
             "unless told to (--force, a backup is kept)."], evidence, reference=f"{REF}#proxy-credential-unreadable",
             fix=_sync_fix(ctx, "replace the unreadable credential with the Codex login (backup kept)", force=True))
     tokens = state.tokens
+    assert tokens is not None  # a readable codex credential always has its token set
     now = ctx.now()
     evidence.update(tokens.evidence(now))
     evidence.update({"mode": f"{state.mode & 0o777:04o}" if state.mode else None,
@@ -277,7 +283,7 @@ def auth_proxy(ctx):
                          f"{(dir_mode or 0):04o}; want 0600 in 0700)", "proxy-credential-permissions",
                          "It holds your ChatGPT OAuth tokens: anyone who reads it can spend your plan.",
                          _perms_fix(ctx, tokens, shown)))
-    if not problems:
+    if not problems and left is not None:
         return passed(f"codex credential ({ident}), access token valid for {codexauth.human_seconds(left)}",
                       notes, evidence)
     summary, anchor, _, fix = problems[0]
@@ -287,7 +293,7 @@ def auth_proxy(ctx):
     return warned(summary, details, evidence, reference=f"{REF}#{anchor}", fix=fix)
 
 
-def _perms_fix(ctx, tokens, shown) -> Fix:
+def _perms_fix(ctx: StackContext, tokens, shown) -> Fix:
     """sync-auth restores 0600/0700 whenever it runs without refusing; else a plain chmod."""
     codex = codex_state(ctx)
     if codex.ok and codex.tokens is not None and codexauth.compare(codex.tokens, tokens).newer in ("same", "codex"):
@@ -307,7 +313,7 @@ def _mode(path):
 
 @check("auth.sync", "Credential sync", needs=("auth.codex", "auth.proxy"), reference=f"{REF}#refresh-token-race",
        fixes=("sync-auth",))
-def auth_sync(ctx):
+def auth_sync(ctx: StackContext):
     codex, proxy = codex_state(ctx), proxy_state(ctx)
     if not codex.ok or codex.tokens is None:
         return skipped("nothing to compare: there is no readable auth.json "

@@ -14,16 +14,20 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claudex_doctor.base.files import is_executable
+from claudex_doctor.base.paths import display
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, warned
-from claudex_doctor.base.paths import display
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 REF = "references/binaries.md"
 
 
-def _version(ctx, key: str, argv: list[str], timeout: float = 5.0, cwd: Path | None = None):
+def _version(ctx: StackContext, key: str, argv: list[str], timeout: float = 5.0, cwd: Path | None = None):
     """Run `argv` once per run (memoised) and return the Proc."""
     return ctx.memo(f"version:{key}", lambda: ctx.run(argv, timeout=timeout, cwd=cwd))
 
@@ -35,7 +39,7 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def claude_binary(ctx) -> tuple[Path | None, str]:
+def claude_binary(ctx: StackContext) -> tuple[Path | None, str]:
     """Where the wrapper would find claude: CLAUDE_BIN from the env file, else PATH."""
     env = ctx.env_file
     if env.ok and env.data.get("CLAUDE_BIN"):
@@ -45,7 +49,7 @@ def claude_binary(ctx) -> tuple[Path | None, str]:
 
 
 @check("bin.claude", "Claude Code", reference=f"{REF}#claude-not-found", fixes=("manual",))
-def bin_claude(ctx):
+def bin_claude(ctx: StackContext):
     path, source = claude_binary(ctx)
     install = Fix.manual("Install Claude Code", "npm install -g @anthropic-ai/claude-code")
     if path is None:
@@ -125,7 +129,7 @@ def codex_native(path: Path) -> tuple[Path, dict[str, str]] | None:
 
 
 @check("bin.codex", "Codex CLI", reference=f"{REF}#codex-not-found", fixes=("manual",))
-def bin_codex(ctx):
+def bin_codex(ctx: StackContext):
     """The version comes from npm's package.json when codex is the npm package (a file read, not a
     second Node start-up: auth.codex runs `codex login status`, which proves codex runs); otherwise
     from `codex --version`."""
@@ -156,7 +160,7 @@ def bin_codex(ctx):
                                                                "version_from": "codex --version"})
 
 
-def proxy_binary_state(ctx) -> tuple[str, str, dict]:
+def proxy_binary_state(ctx: StackContext) -> tuple[str, str, dict]:
     """('ok'|'missing'|'not_executable'|'broken', message, evidence), computed once per run."""
     def compute():
         path = ctx.paths.binary
@@ -184,7 +188,7 @@ def proxy_binary_state(ctx) -> tuple[str, str, dict]:
 
 @check("bin.proxy", "CLIProxyAPI binary", needs=("paths.home",), reference=f"{REF}#proxy-binary-missing",
        fixes=("bootstrap",))
-def bin_proxy(ctx):
+def bin_proxy(ctx: StackContext):
     state, message, evidence = proxy_binary_state(ctx)
     if state == "ok":
         return passed(message, evidence=evidence)
@@ -193,7 +197,7 @@ def bin_proxy(ctx):
     return failed(message, ["Without it nothing listens on the gateway port."], evidence, reference=ref, fix=fix)
 
 
-def _toolchain(ctx, name: str, argv: list[str], pattern: str):
+def _toolchain(ctx: StackContext, name: str, argv: list[str], pattern: str):
     path = ctx.which(name)
     state, _, _ = proxy_binary_state(ctx) if ctx.paths.home.is_dir() else ("missing", "", {})
     needed = state != "ok"
@@ -216,10 +220,10 @@ def _toolchain(ctx, name: str, argv: list[str], pattern: str):
 
 
 @check("bin.go", "Go toolchain", after=("bin.proxy",), reference=f"{REF}#toolchain-for-a-rebuild", fixes=("manual",))
-def bin_go(ctx):
+def bin_go(ctx: StackContext):
     return _toolchain(ctx, "go", ["version"], r"go(\d+\.\d+(?:\.\d+)?)")
 
 
 @check("bin.git", "git", after=("bin.proxy",), reference=f"{REF}#toolchain-for-a-rebuild", fixes=("manual",))
-def bin_git(ctx):
+def bin_git(ctx: StackContext):
     return _toolchain(ctx, "git", ["--version"], r"(\d+\.\d+(?:\.\d+)?)")

@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claudex_doctor.base import redact
-from claudex_doctor.base.files import read_json
+from claudex_doctor.base.files import Problem, read_json
+from claudex_doctor.base.paths import display
+from claudex_doctor.checks._findings import Problems
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix
-from claudex_doctor.base.paths import display
-
 from claudex_doctor.knowledge import models as _models
-from claudex_doctor.checks._findings import Problems
-from claudex_doctor.base.files import Problem
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 REF = "references/claude-code.md"
 ALIASES = ("default", "opus", "sonnet", "haiku", "fable", "opusplan", "best")
@@ -48,7 +50,7 @@ def _register_broken(text: str | None) -> None:
             redact.REGISTRY.add(word)
 
 
-def settings_files(ctx) -> list[tuple[str, Path]]:
+def settings_files(ctx: StackContext) -> list[tuple[str, Path]]:
     """(label, path) of every settings file Claude Code reads, most general first, without duplicates."""
     p = ctx.paths
     knowledge = _models.claude_env()["settings_override"]
@@ -73,7 +75,7 @@ def _norm_url(value: str) -> str:
     return value.strip().rstrip("/").lower()
 
 
-def _check_env_block(ctx, label: str, shown: str, block: dict, problems: Problems) -> list[str]:
+def _check_env_block(ctx: StackContext, label: str, shown: str, block: dict, problems: Problems) -> list[str]:
     knowledge = _models.claude_env()
     wrapper_vars = knowledge["settings_override"]["wrapper_variables"]
     window_vars = knowledge["settings_override"]["window_variables"]
@@ -123,7 +125,7 @@ def _check_env_block(ctx, label: str, shown: str, block: dict, problems: Problem
     return found
 
 
-def _check_file(ctx, label: str, path: Path, problems: Problems, evidence: dict) -> None:
+def _check_file(ctx: StackContext, label: str, path: Path, problems: Problems, evidence: dict) -> None:
     shown = display(path, ctx.paths.user_home)
     loaded = read_json(path)
     if loaded.problem is Problem.MISSING:
@@ -159,7 +161,7 @@ def _check_file(ctx, label: str, path: Path, problems: Problems, evidence: dict)
         problems.note(f"{shown} sets apiKeyHelper; ANTHROPIC_AUTH_TOKEN from the wrapper takes precedence over it.")
 
 
-def _login_key(ctx, problems: Problems, evidence: dict) -> None:
+def _login_key(ctx: StackContext, problems: Problems, evidence: dict) -> None:
     p = ctx.paths
     shown = display(p.claude_json, p.user_home)
     loaded = read_json(p.claude_json)
@@ -197,7 +199,7 @@ def _login_key(ctx, problems: Problems, evidence: dict) -> None:
 
 @check("claude.settings", "Claude Code settings",
        reference=f"{REF}#settings-override-the-wrapper", fixes=("manual",))
-def claude_settings(ctx):
+def claude_settings(ctx: StackContext):
     problems = Problems()
     evidence: dict = {"files": {}, "overrides": {}}
     for label, path in settings_files(ctx):

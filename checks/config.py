@@ -28,16 +28,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claudex_doctor.base.files import Problem
-from claudex_doctor.core.graph import check
-from claudex_doctor.core.model import Fix, failed, skipped
+from claudex_doctor.base.net import binds_everywhere, is_loopback, split_url
 from claudex_doctor.base.paths import DEFAULT_PORT, display
 from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint
-
 from claudex_doctor.checks._findings import Problems, set_config_fix, set_env_fix
 from claudex_doctor.checks._launcher import launcher_cd
-from claudex_doctor.base.net import binds_everywhere, is_loopback, split_url
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import Fix, failed, skipped
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 REF = "references/config.md"
 BCRYPT = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
@@ -73,7 +76,7 @@ def _as_bool(value) -> bool | None:
     return None
 
 
-def unreadable_config(ctx):
+def unreadable_config(ctx: StackContext):
     """The outcome for a config.yaml that cannot be used at all (missing, not text, not YAML, not a mapping)."""
     loaded = ctx.config
     shown = display(ctx.paths.config, ctx.paths.user_home)
@@ -104,7 +107,7 @@ def unreadable_config(ctx):
                                  f"ls -l {shown}"))
 
 
-def _env_url(ctx):
+def _env_url(ctx: StackContext):
     env = ctx.env_file
     if not env.ok:
         return None, None
@@ -121,7 +124,7 @@ def _with_port(url: str, port: int) -> str:
     return urlunsplit((parts.scheme or "http", netloc, parts.path, parts.query, parts.fragment))
 
 
-def _check_port(ctx, data: dict, problems: Problems, evidence: dict) -> None:
+def _check_port(ctx: StackContext, data: dict, problems: Problems, evidence: dict) -> None:
     raw = data.get("port")
     url, parts = _env_url(ctx)
     env_port = parts[2] if parts else None
@@ -190,7 +193,7 @@ def _check_types(data: dict, problems: Problems) -> None:
                                             {"remote-management.allow-remote": False}))
 
 
-def _check_auth_dir(ctx, data: dict, problems: Problems, evidence: dict) -> None:
+def _check_auth_dir(ctx: StackContext, data: dict, problems: Problems, evidence: dict) -> None:
     p = ctx.paths
     raw = data.get("auth-dir")
     if raw is not None and not isinstance(raw, str):
@@ -255,7 +258,7 @@ def _same_dir(a: Path, b: Path) -> bool:
 
 @check("config.valid", "Proxy config", needs=("paths.home",),
        reference=f"{REF}#config-does-not-parse", fixes=("set-env", "set-config", "bootstrap"))
-def config_valid(ctx):
+def config_valid(ctx: StackContext):
     if not ctx.config.ok:
         return unreadable_config(ctx)
     data = ctx.config.data
@@ -276,7 +279,7 @@ def _key_shown(key) -> str:
 
 @check("config.exposure", "Proxy exposure", needs=("paths.home",), after=("config.valid",),
        reference=f"{REF}#proxy-exposed-to-the-network", fixes=("set-config",))
-def config_exposure(ctx):
+def config_exposure(ctx: StackContext):
     if not ctx.config.ok:
         return skipped("config.yaml cannot be read (see config.valid)", blocked_by=("config.valid",))
     data = ctx.config.data

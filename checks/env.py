@@ -27,18 +27,21 @@ env.context_window
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
+from claudex_doctor.base.files import Problem
+from claudex_doctor.base.net import bare_host, binds_everywhere, is_loopback, split_url
+from claudex_doctor.base.paths import DEFAULT_HOST, DEFAULT_PORT, display
+from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint
+from claudex_doctor.checks._findings import Problems, set_config_fix, set_env_fix
+from claudex_doctor.checks._mapping import env_mapping  # registered from here: checks.env.env_mapping
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, skipped
-from claudex_doctor.base.paths import DEFAULT_HOST, DEFAULT_PORT, display
-from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint
-
 from claudex_doctor.knowledge import models as _models
-from claudex_doctor.checks._findings import Problems, set_config_fix, set_env_fix
-from claudex_doctor.checks._mapping import env_mapping  # registered from here: checks.env.env_mapping
-from claudex_doctor.base.net import binds_everywhere, bare_host, is_loopback, split_url
-from claudex_doctor.base.files import Problem
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 __all__ = ["env_consistency", "env_mapping", "env_context_window", "env_file_problem", "parse_size"]
 
@@ -46,7 +49,7 @@ REF = "references/config.md"
 CW = "references/context-window.md"
 
 
-def env_file_problem(ctx):
+def env_file_problem(ctx: StackContext):
     """A failing outcome when the env file cannot be used at all, else None."""
     loaded = ctx.env_file
     if loaded.ok:
@@ -64,7 +67,7 @@ def env_file_problem(ctx):
                                  f"ls -l {shown}"))
 
 
-def _config_view(ctx) -> tuple[str | None, int | None, list | None]:
+def _config_view(ctx: StackContext) -> tuple[str | None, int | None, list | None]:
     """(host, port, api-keys) from config.yaml when it reads; Nones otherwise."""
     if not ctx.config.ok:
         return None, None, None
@@ -82,7 +85,7 @@ def _target_url(host: str | None, port: int | None) -> str:
     return f"http://{'[' + host + ']' if ':' in host else host}:{port or DEFAULT_PORT}"
 
 
-def _check_base_url(ctx, env, problems: Problems, evidence: dict, host, port) -> None:
+def _check_base_url(ctx: StackContext, env, problems: Problems, evidence: dict, host, port) -> None:
     url = env.get("ANTHROPIC_BASE_URL")
     target = _target_url(host, port)
     fix = set_env_fix(f"set ANTHROPIC_BASE_URL to {target}", {"ANTHROPIC_BASE_URL": target})
@@ -132,7 +135,7 @@ def _check_base_url(ctx, env, problems: Problems, evidence: dict, host, port) ->
                           ["Connections would be refused."], f"{REF}#env-file-disagrees-with-config", fix)
 
 
-def _check_token(ctx, env, problems: Problems, evidence: dict, keys) -> None:
+def _check_token(ctx: StackContext, env, problems: Problems, evidence: dict, keys) -> None:
     token = env.get("ANTHROPIC_AUTH_TOKEN") or ""
     real = [k for k in (keys or []) if isinstance(k, str) and k and k not in PUBLIC_VALUES]
     evidence["token"] = (token if token in PUBLIC_VALUES else fingerprint(token)) if token else None
@@ -168,7 +171,7 @@ def _check_token(ctx, env, problems: Problems, evidence: dict, keys) -> None:
                   details, f"{REF}#auth-token-not-accepted", fix)
 
 
-def _check_api_key(ctx, env, problems: Problems) -> None:
+def _check_api_key(ctx: StackContext, env, problems: Problems) -> None:
     in_file = env.get("ANTHROPIC_API_KEY")
     inherited = ctx.env.get("ANTHROPIC_API_KEY")
     blank = set_env_fix("blank ANTHROPIC_API_KEY in the env file", {"ANTHROPIC_API_KEY": ""})
@@ -186,7 +189,7 @@ def _check_api_key(ctx, env, problems: Problems) -> None:
 
 @check("env.consistency", "Env file", needs=("paths.home",), after=("config.valid",),
        reference=f"{REF}#env-file-disagrees-with-config", fixes=("set-env", "set-config", "bootstrap"))
-def env_consistency(ctx):
+def env_consistency(ctx: StackContext):
     problem = env_file_problem(ctx)
     if problem:
         return problem
@@ -228,7 +231,7 @@ def parse_size(text: str, allow_suffix: bool = True) -> int | None:
     return tokens if tokens >= 1 else None
 
 
-def _window_settings(ctx, env) -> list[tuple[str, str, str]]:
+def _window_settings(ctx: StackContext, env) -> list[tuple[str, str, str]]:
     """(variable, value, source) for each window variable set in the env file or inherited from the shell."""
     out = []
     for name in _models.claude_env()["context_window"]["window_variables"]:
@@ -243,13 +246,13 @@ def _window_settings(ctx, env) -> list[tuple[str, str, str]]:
 def _smallest(mapped: list, plan: str | None):
     """(window, alias, Mapped) of the smallest known window among the mapped models, or None."""
     sized = [(_models.window(m.name, plan), alias, m) for alias, m in mapped]
-    sized = [s for s in sized if s[0]]
-    return min(sized, key=lambda s: s[0]) if sized else None
+    known = [(window, alias, m) for window, alias, m in sized if window]
+    return min(known, key=lambda s: s[0]) if known else None
 
 
 @check("env.context_window", "Context window", needs=("paths.home",), after=("env.mapping",),
        reference=f"{CW}#claude-code-guesses-the-window", fixes=("set-env",))
-def env_context_window(ctx):
+def env_context_window(ctx: StackContext):
     if not ctx.env_file.ok:
         return skipped("the env file cannot be read (see env.consistency)", blocked_by=("env.consistency",))
     env = ctx.env_file.data

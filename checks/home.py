@@ -19,15 +19,20 @@ home.layout
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from claudex_doctor.base.paths import HOME_NAME, LEGACY_HOME_NAME, display, resolve_home
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, warned
-from claudex_doctor.base.paths import HOME_NAME, LEGACY_HOME_NAME, display, resolve_home
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 REF = "references/home.md"
 
 
 @check("paths.home", "Runtime home", reference=f"{REF}#runtime-home-missing", fixes=("bootstrap",))
-def paths_home(ctx):
+def paths_home(ctx: StackContext):
     p = ctx.paths
     home = display(p.home, p.user_home)
     evidence = {"home": home, "reason": p.home_reason, "why": p.home_explanation}
@@ -70,7 +75,7 @@ def _layout_entries(p):
 
 @check("home.layout", "Home layout and permissions", needs=("paths.home",),
        reference=f"{REF}#home-layout-incomplete", fixes=("bootstrap", "manual"))
-def home_layout(ctx):
+def home_layout(ctx: StackContext):
     import os
     import stat
 

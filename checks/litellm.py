@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from claudex_doctor.base.files import read_text
+from claudex_doctor.base.net import is_loopback, split_url
+from claudex_doctor.base.paths import display
+from claudex_doctor.checks._findings import Problems
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix
-from claudex_doctor.base.paths import display
 
-from claudex_doctor.checks._findings import Problems
-from claudex_doctor.base.net import is_loopback, split_url
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 REF = "references/litellm.md#litellm-in-the-path"
 LITELLM_PORT = 4000
@@ -43,10 +46,10 @@ def _is_litellm(name: str, cmdline: list[str]) -> bool:
     if any(w.lower().startswith("litellm") for w in words if w):
         return True
     # python -m litellm ...
-    return any(a == "-m" and b.split(".")[0] == "litellm" for a, b in zip(cmdline, cmdline[1:]))
+    return any(a == "-m" and b.split(".")[0] == "litellm" for a, b in zip(cmdline, cmdline[1:], strict=False))
 
 
-def listeners(ctx, port: int) -> list[int]:
+def listeners(ctx: StackContext, port: int) -> list[int]:
     """The pids listening on TCP `port`, from the run's one socket table (empty when it is not visible)."""
     from claudex_doctor.checks.port import listen_table
 
@@ -109,7 +112,7 @@ def _litellm_processes() -> list[int]:
     return found
 
 
-def _check_url(ctx, source: str, url: str, problems: Problems, evidence: dict) -> bool:
+def _check_url(ctx: StackContext, source: str, url: str, problems: Problems, evidence: dict) -> bool:
     parts = split_url(url)
     if parts is None:
         return False
@@ -132,7 +135,7 @@ def _check_url(ctx, source: str, url: str, problems: Problems, evidence: dict) -
     return False
 
 
-def _check_configs(ctx, problems: Problems, evidence: dict) -> None:
+def _check_configs(ctx: StackContext, problems: Problems, evidence: dict) -> None:
     p = ctx.paths
     places = [p.home, p.cwd] if p.cwd != p.home else [p.home]
     for folder in places:
@@ -158,7 +161,7 @@ def _check_configs(ctx, problems: Problems, evidence: dict) -> None:
 
 @check("route.litellm", "LiteLLM in the path", after=("env.consistency",),
        reference=REF, fixes=("manual",))
-def route_litellm(ctx):
+def route_litellm(ctx: StackContext):
     problems = Problems()
     evidence: dict = {}
     in_path = False

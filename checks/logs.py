@@ -18,13 +18,17 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claudex_doctor.base import redact
+from claudex_doctor.base.paths import display
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, skipped, warned
-from claudex_doctor.base.paths import display
 from claudex_doctor.knowledge import signatures
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 REF = "references/probes.md#errors-in-the-proxy-log"
 TAIL_BYTES = 256 * 1024
@@ -39,13 +43,13 @@ _PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*){1,4}")
 _SECTION = re.compile(r"^===\s+([A-Z][A-Z0-9 ]*?)\s+===$")  # CLIProxyAPI's request dumps (error-*.log)
 
 
-def log_sources(ctx) -> list[Path]:
+def log_sources(ctx: StackContext) -> list[Path]:
     """Candidate log files, the captured stdout/stderr first, then the newest file logs."""
     paths = ctx.paths
     folders = [paths.logs_dir]
     data = stack.config_data(ctx) or {}
-    auth_dir = data.get("auth-dir") if isinstance(data.get("auth-dir"), str) and data.get("auth-dir").strip() \
-        else "~/.cli-proxy-api"
+    configured = data.get("auth-dir")
+    auth_dir = configured if isinstance(configured, str) and configured.strip() else "~/.cli-proxy-api"
     auth = Path(auth_dir.strip())
     if auth_dir.strip().startswith("~"):
         auth = paths.user_home / auth_dir.strip()[1:].lstrip("/")
@@ -150,10 +154,10 @@ def _when(entry: dict) -> str:
     return f"file changed {shown}" if entry.get("at_is_mtime") else shown
 
 
-def last_repair(ctx) -> datetime | None:
+def last_repair(ctx: StackContext) -> datetime | None:
     """When a primitive last changed the stack (the newest applied journal entry)."""
-    from claudex_doctor.base import journal
     from claudex_doctor.auth.jwt import parse_time
+    from claudex_doctor.base import journal
 
     for entry in reversed(journal.read(ctx.paths, limit=200)):
         if entry.get("status") == "applied":
@@ -162,7 +166,7 @@ def last_repair(ctx) -> datetime | None:
 
 
 @check("logs.errors", "Proxy log", needs=("paths.home",), reference=REF, fixes=("manual",))
-def logs_errors(ctx):
+def logs_errors(ctx: StackContext):
     sources = log_sources(ctx)
     looked = [display(ctx.paths.log_file, ctx.paths.user_home), display(ctx.paths.logs_dir, ctx.paths.user_home)]
     if not sources:

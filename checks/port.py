@@ -19,27 +19,30 @@ socket table (`claudex_doctor.service.sockets`); other checks reuse both.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from claudex_doctor.base.files import is_executable
+from claudex_doctor.base.paths import display
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, warned
-from claudex_doctor.base.paths import display
-from claudex_doctor.service.owner import Visibility
-from claudex_doctor.service.owner import OwnerState
+from claudex_doctor.service.owner import OwnerState, Visibility
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 
-def listener(ctx):
+def listener(ctx: StackContext):
     """The shared verdict about the gateway port (`claudex_doctor.service.owner.Owner`), computed once per run."""
     def compute():
-        from claudex_doctor.service.owner import identify
         from claudex_doctor.service.control import endpoint
+        from claudex_doctor.service.owner import identify
 
         host, port = endpoint(ctx)
         return identify(ctx.paths, port, host, table=listen_table(ctx))
     return ctx.memo("port.listener", compute)
 
 
-def listen_table(ctx):
+def listen_table(ctx: StackContext):
     """The run's one `sockets.ListenTable` (owners resolved per port, on demand, the pidfile's pid looked
     at first whichever check asks first); None when not visible."""
     def compute():
@@ -50,7 +53,7 @@ def listen_table(ctx):
     return ctx.memo("tcp.listen_table", compute)
 
 
-def _evidence(ctx, owner) -> dict:
+def _evidence(ctx: StackContext, owner) -> dict:
     home = ctx.paths.user_home
     ev: dict = {"port": owner.port, "state": owner.state, "addresses": list(owner.addresses),
                 "pidfile": owner.pidfile.state}
@@ -74,7 +77,7 @@ def _stale_detail(owner) -> list[str]:
     return []
 
 
-def _nothing_to_start(ctx) -> Fix | None:
+def _nothing_to_start(ctx: StackContext) -> Fix | None:
     p = ctx.paths
     if not p.home.is_dir() or not p.binary.exists() or not is_executable(p.binary) or not p.launcher.is_file():
         return Fix.confirm("bootstrap", "Create the home's launcher and proxy binary, then start the proxy",
@@ -84,7 +87,7 @@ def _nothing_to_start(ctx) -> Fix | None:
 
 @check("port.owner", "Gateway port", after=("config.valid",),
        reference="references/service.md#nothing-listening", fixes=("start", "restart", "bootstrap", "manual"))
-def port_owner(ctx):
+def port_owner(ctx: StackContext):
     owner = listener(ctx)
     ev = _evidence(ctx, owner)
     port = owner.port

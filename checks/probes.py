@@ -17,19 +17,36 @@ Fix safety: none of them fixes anything itself; each finding names the primitive
 
 from __future__ import annotations
 
-from claudex_doctor.core.graph import check
-from claudex_doctor.core.model import failed, passed, warned
-from claudex_doctor.proxy.client import SLOW_LOCAL, SLOW_MODEL, TOOL_NAME, client, count_body, message_body, message_problems, probe_model, stream_problems, tool_body, tool_result_body, tool_use_block
+from typing import TYPE_CHECKING
 
 from claudex_doctor.checks._live import evidence, http_failure, ref, slow, transport
-from claudex_doctor.proxy.client import Failure
+from claudex_doctor.core.graph import check
+from claudex_doctor.core.model import failed, passed, warned
+from claudex_doctor.proxy.client import (
+    SLOW_LOCAL,
+    SLOW_MODEL,
+    TOOL_NAME,
+    Failure,
+    client,
+    count_body,
+    message_body,
+    message_problems,
+    probe_model,
+    stream_problems,
+    tool_body,
+    tool_result_body,
+    tool_use_block,
+)
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 
-def _model(ctx) -> tuple[str, str]:
+def _model(ctx: StackContext) -> tuple[str, str]:
     return ctx.memo("probe.model", lambda: probe_model(ctx))
 
 
-def _answered(reply, what: str, ctx, expected: float = SLOW_MODEL):
+def _answered(reply, what: str, ctx: StackContext, expected: float = SLOW_MODEL):
     """None when the reply is a 2xx JSON answer; else the finding for what went wrong."""
     if reply.error:
         return transport(reply, what, expected)
@@ -46,7 +63,7 @@ def _text_of(data) -> str:
 
 @check("probe.messages", "Messages request", needs=("proxy.health",), after=("proxy.models",), timeout=None,
        live=True, reference="references/probes.md#messages-request-fails", fixes=("restart", "sync-auth"))
-def probe_messages(ctx):
+def probe_messages(ctx: StackContext):
     model, source = _model(ctx)
     reply = client(ctx).post("/v1/messages", message_body(model))
     problem = _answered(reply, f"POST /v1/messages ({model})", ctx)
@@ -66,7 +83,7 @@ def probe_messages(ctx):
 
 @check("probe.stream", "Streaming", needs=("probe.messages",), timeout=None, live=True,
        reference="references/probes.md#stream-ends-early", fixes=("restart",))
-def probe_stream(ctx):
+def probe_stream(ctx: StackContext):
     model, _ = _model(ctx)
     reply = client(ctx).post("/v1/messages", message_body(model, stream=True), stream=True)
     ev = evidence(reply, model=model, events=reply.event_names[:40])
@@ -102,7 +119,7 @@ def probe_stream(ctx):
 
 @check("probe.tool_use", "Tool use round trip", needs=("probe.messages",), timeout=None, live=True,
        reference="references/probes.md#tool-use-broken", fixes=("bootstrap",))
-def probe_tool_use(ctx):
+def probe_tool_use(ctx: StackContext):
     model, _ = _model(ctx)
     probe = client(ctx)
     first = probe.post("/v1/messages", tool_body(model))
@@ -139,7 +156,7 @@ def probe_tool_use(ctx):
 
 @check("probe.count_tokens", "Token counting", needs=("proxy.health",), after=("proxy.models",), timeout=None,
        reference="references/probes.md#count-tokens-fails", fixes=("sync-auth",))
-def probe_count_tokens(ctx):
+def probe_count_tokens(ctx: StackContext):
     model, _ = _model(ctx)
     reply = client(ctx).post("/v1/messages/count_tokens", count_body(model))
     if reply.status == 404:

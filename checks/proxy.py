@@ -17,13 +17,17 @@ Both run with --offline: they are answered by the proxy itself and spend no Code
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from claudex_doctor.checks._live import SAFE_MODE_FIX, SYNC, evidence, http_failure, ref, slow, transport
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed
 from claudex_doctor.knowledge import models
 from claudex_doctor.proxy.client import LOCAL_CAP, SLOW_LOCAL, client
 
-from claudex_doctor.checks._live import SAFE_MODE_FIX, SYNC, evidence, http_failure, ref, slow, transport
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 HEALTH_CAP = 5.0
 
@@ -47,7 +51,7 @@ def _not_cliproxy(reply, why: str):
 
 @check("proxy.health", "Proxy health", needs=("port.owner",), timeout=None,
        reference="references/probes.md#health-check-fails", fixes=("restart",))
-def proxy_health(ctx):
+def proxy_health(ctx: StackContext):
     probe = client(ctx)
     health = probe.get("/healthz", root=True, auth=False, cap=HEALTH_CAP)
     if health.error:
@@ -80,7 +84,7 @@ def proxy_health(ctx):
 
 @check("proxy.models", "Offered models", needs=("proxy.health",), after=("env.consistency",), timeout=None,
        reference="references/probes.md#mapped-model-not-offered", fixes=("set-env", "sync-auth"))
-def proxy_models(ctx):
+def proxy_models(ctx: StackContext):
     reply = client(ctx).get("/v1/models", cap=LOCAL_CAP)
     if reply.error:
         return transport(reply, "GET /v1/models")

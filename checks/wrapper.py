@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from claudex_doctor.base.files import read_text
+from claudex_doctor.base.files import Problem, read_text
+from claudex_doctor.base.paths import display, shell_word
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, skipped, warned
-from claudex_doctor.base.paths import display, shell_word
-from claudex_doctor.base.files import Problem
+
+if TYPE_CHECKING:
+    from claudex_doctor.checks._context import StackContext
 
 REF = "references/wrapper.md"
 
@@ -43,7 +46,7 @@ def _rewrite_fix(missing: bool = False) -> Fix:
                        command="claudex-doctor bootstrap --only wrapper --force", only=("wrapper",), force=True)
 
 
-def installed_state(ctx):
+def installed_state(ctx: StackContext):
     """(Loaded wrapper text, Analysis or None), read once per run."""
     def compute():
         from claudex_doctor.wrapper.script import analyse
@@ -58,7 +61,7 @@ def installed_state(ctx):
     return ctx.memo("wrapper.analysis", compute)
 
 
-def _path_issue(ctx, path: Path):
+def _path_issue(ctx: StackContext, path: Path):
     """(message, evidence) when `claudex` on PATH is not this wrapper, else (None, evidence)."""
     name = path.name
     first = ctx.which(name)
@@ -79,7 +82,7 @@ def _path_issue(ctx, path: Path):
 
 
 @check("wrapper.installed", "claudex wrapper", reference=f"{REF}#wrapper-missing", fixes=("bootstrap", "manual"))
-def wrapper_installed(ctx):
+def wrapper_installed(ctx: StackContext):
     path = ctx.paths.wrapper
     shown = display(path, ctx.paths.user_home)
     loaded, analysis = installed_state(ctx)
@@ -128,7 +131,7 @@ def wrapper_installed(ctx):
 
 @check("wrapper.passthrough", "Wrapper passthrough", needs=("wrapper.installed",), timeout=15.0,
        reference=f"{REF}#arguments-mangled", fixes=("bootstrap",))
-def wrapper_passthrough(ctx):
+def wrapper_passthrough(ctx: StackContext):
     from claudex_doctor.wrapper import passthrough
 
     path = ctx.paths.wrapper

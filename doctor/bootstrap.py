@@ -23,17 +23,21 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from claudex_doctor.base import atomic, files, journal, redact
-from claudex_doctor.proxy import build as proxybuild
 from claudex_doctor.base.paths import display
-from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.base.result import PrimitiveResult
-from claudex_doctor.config.templates import Settings, render_config, render_env, render_launcher
 from claudex_doctor.base.vocab import Vocabulary
+from claudex_doctor.config.templates import Settings, render_config, render_env, render_launcher
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.proxy import build as proxybuild
+
+if TYPE_CHECKING:
+    from claudex_doctor.base.paths import Paths
 
 PARTS = ("home", "auth", "config", "env", "launcher", "binary", "wrapper")
 HOME_PARTS = ("home", "auth", "config", "env", "launcher", "binary")
@@ -69,7 +73,7 @@ class Item:
                 "action": self.action, "note": self.note}
 
 
-def apply(paths, *, dry_run: bool = False, force: bool = False, binary: str | os.PathLike | None = None,
+def apply(paths: Paths, *, dry_run: bool = False, force: bool = False, binary: str | os.PathLike | None = None,
           source: str | os.PathLike | None = None, plan: str | None = None, only: Iterable[str] | None = None,
           env: Mapping[str, str] | None = None, doctor: Sequence[str] | None = None, status=None) -> PrimitiveResult:
     env = dict(os.environ if env is None else env)
@@ -103,6 +107,7 @@ def apply(paths, *, dry_run: bool = False, force: bool = False, binary: str | os
         built: Path | None = None
         if obtain is not None:  # the slow, likeliest-to-fail step first: nothing is written if it fails
             built = Path(staging) / "cli-proxy-api"
+            assert binary_item is not None  # planned together with `obtain`
             binary_item.note = obtain(built, status)
         for item in items:
             saved = _execute(paths, item, built)
@@ -133,7 +138,7 @@ def _parts(only: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(p for p in PARTS if p in wanted) or PARTS
 
 
-def _refuse_protected(paths, parts: tuple[str, ...]) -> None:
+def _refuse_protected(paths: Paths, parts: tuple[str, ...]) -> None:
     targets = ([paths.home] if any(p in HOME_PARTS for p in parts) else []) + \
         ([paths.wrapper] if "wrapper" in parts else [])
     for target in targets:
@@ -144,10 +149,10 @@ def _refuse_protected(paths, parts: tuple[str, ...]) -> None:
                                      f"{display(protected, paths.user_home)}, which bootstrap never writes")
 
 
-def _settings(paths, env: Mapping[str, str], plan: str | None, parts) -> Settings:
+def _settings(paths: Paths, env: Mapping[str, str], plan: str | None, parts) -> Settings:
+    from claudex_doctor.config.envfile import parse
     from claudex_doctor.config.templates import find_claude, resolve_plan
     from claudex_doctor.knowledge.models import recommended_mapping
-    from claudex_doctor.config.envfile import parse
 
     config = files.read_yaml(paths.config)
     config_data = config.data if config.ok else {}
@@ -158,8 +163,9 @@ def _settings(paths, env: Mapping[str, str], plan: str | None, parts) -> Setting
     token = env_values.get("ANTHROPIC_AUTH_TOKEN")
     redact.REGISTRY.add(token)
 
-    keys = config_data.get("api-keys") if isinstance(config_data.get("api-keys"), list) else []
-    keys = [k for k in keys if isinstance(k, str) and len(k) >= 8 and k not in TEMPLATE_KEYS]
+    listed = config_data.get("api-keys")
+    keys = [k for k in (listed if isinstance(listed, list) else [])
+            if isinstance(k, str) and len(k) >= 8 and k not in TEMPLATE_KEYS]
     notes: list[str] = []
     new_key = False
     if token and token not in TEMPLATE_KEYS and (token in keys or not keys):
@@ -203,7 +209,7 @@ def _env_port(url: str | None) -> int | None:
         return None
 
 
-def _plan_files(paths, settings: Settings, parts, force: bool, doctor) -> list[Item]:
+def _plan_files(paths: Paths, settings: Settings, parts, force: bool, doctor) -> list[Item]:
     from claudex_doctor.wrapper.script import doctor_argv, render
 
     items: list[Item] = []
@@ -251,7 +257,7 @@ def _file_item(part: str, path: Path, content: bytes, force: bool) -> Item:
     return Item(part, path, Action.UNCHANGED if same else Action.REWRITE, content)
 
 
-def _plan_binary(paths, parts, force: bool, binary, source, env) -> tuple[Item, object]:
+def _plan_binary(paths: Paths, parts, force: bool, binary, source, env) -> tuple[Item, Callable[..., str] | None]:
     target = paths.binary
     state, line = proxybuild.probe(target)
     if binary:
@@ -289,7 +295,7 @@ def _copy(given: Path, out: Path) -> str:
     return f"copied from {given}"
 
 
-def _execute(paths, item: Item, built: Path | None) -> Path | None:
+def _execute(paths: Paths, item: Item, built: Path | None) -> Path | None:
     if item.action in (Action.KEEP, Action.UNCHANGED):
         return None
     if item.part in ("home", "auth"):

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Sequence
 
 from claudex_doctor import __version__
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 # -- the terminal ------------------------------------------------------------------
 
@@ -139,6 +139,9 @@ def flush() -> int:
 # -- progress ----------------------------------------------------------------------
 
 
+S = TypeVar("S", bound="Spinner")
+
+
 class Spinner:
     """A rich spinner on stderr while something long runs; only on a terminal, never on a pipe or in CI.
     `update(text)` changes its words; without a terminal it does nothing."""
@@ -150,7 +153,7 @@ class Spinner:
             console = Console(file=sys.stderr, no_color=not wants_color(sys.stderr))
             self._status = console.status(text, spinner="dots")
 
-    def __enter__(self) -> Spinner:
+    def __enter__(self: S) -> S:
         if self._status is not None:
             self._status.start()
         return self

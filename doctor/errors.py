@@ -23,7 +23,8 @@ job, 130 interrupted.
 from __future__ import annotations
 
 import errno
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1

@@ -9,7 +9,8 @@ and raises `errors.PrimitiveError` when it refuses.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.errors import PrimitiveError
@@ -32,7 +33,7 @@ def resolve(name: str) -> Callable[..., PrimitiveResult]:
     except KeyError:
         raise PrimitiveError(f"unknown primitive {name!r}") from None
     module, _, func = target.partition(":")
-    return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), func)
 
 
 def apply(name: str, paths: Any, *, dry_run: bool = False, **args: Any) -> PrimitiveResult:

@@ -10,7 +10,7 @@ code change.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ def _read(relative: str) -> Any:
         raise KnowledgeError(f"knowledge file {relative} cannot be read: {exc}") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str, validate: bool = False) -> Any:
     data = _read(f"{name}.json")
     if validate:

@@ -9,9 +9,10 @@ the rest keep the flag.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 _UPPER_ESCAPE = re.compile(r"\\[A-Z]")  # \S, \W, \D, \B...: lower-casing would change their meaning
 

@@ -85,14 +85,14 @@ class Stack(ThrowawayHome):
         super().__init__(root, path=str(self.bin))
 
     # layout ---------------------------------------------------------------
-    def make_home(self, auth_dir: bool = True) -> "Stack":
+    def make_home(self, auth_dir: bool = True) -> Stack:
         self.home.mkdir(parents=True, exist_ok=True)
         if auth_dir:
             self.auth_dir.mkdir(mode=0o700, exist_ok=True)
             os.chmod(self.auth_dir, 0o700)
         return self
 
-    def make_full_home(self) -> "Stack":
+    def make_full_home(self) -> Stack:
         self.make_home()
         write_file(self.config, "host: 127.0.0.1\nport: 8327\nauth-dir: ./auth\n", 0o644)
         write_file(self.launcher, '#!/bin/sh\ncd "$(dirname "$0")" && exec ./cli-proxy-api -config config.yaml\n', 0o755)
@@ -129,7 +129,7 @@ class Stack(ThrowawayHome):
     def paths(self) -> paths_mod.Paths:
         return paths_mod.resolve(self.env)
 
-    def context(self, deadline: float = 10.0) -> Context:
+    def context(self, deadline: float = 10.0) -> StackContext:
         return StackContext(self.paths, Options(deadline=deadline), env=self.env)
 
     def run(self, *ids: str) -> dict:

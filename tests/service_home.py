@@ -49,8 +49,8 @@ def paths_of(home: Path):
 
 def made_home(tmp_path: Path, port: int):
     """A service home on `port` for a fixture to yield; whatever it ran is stopped or killed afterwards."""
-    from claudex_doctor.service import control as service
     from claudex_doctor.errors import PrimitiveError
+    from claudex_doctor.service import control as service
 
     made = make_home(tmp_path, port)
     yield made

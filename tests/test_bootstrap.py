@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from claudex_doctor import bootstrap
-from claudex_doctor.config import envfile
 from claudex_doctor.base import files
-from claudex_doctor.proxy import build as proxybuild
 from claudex_doctor.base.paths import resolve
-from claudex_doctor.primitives import apply as apply_primitive
+from claudex_doctor.config import envfile
 from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.primitives import apply as apply_primitive
+from claudex_doctor.proxy import build as proxybuild
 from tests.homekit import executable
 
 FAKE_PROXY = "#!/bin/sh\necho 'CLIProxyAPI Version: v7.2.140, Commit: test'\nexit 0\n"
@@ -51,7 +51,7 @@ def _snapshot(*roots: Path) -> dict[str, tuple[bytes | None, int]]:
     for root in roots:
         if not root.exists():
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, _dirnames, filenames in os.walk(root):
             seen[dirpath] = (None, _mode(Path(dirpath)))
             for name in filenames:
                 path = Path(dirpath) / name

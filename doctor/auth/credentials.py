@@ -15,14 +15,15 @@ Nothing here writes, and no message or evidence ever contains a token: fingerpri
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from claudex_doctor.base import files, redact
 from claudex_doctor.auth import jwt
 from claudex_doctor.auth.tokens import Comparison, TokenSet, ago, compare, human_seconds, iso
+from claudex_doctor.base import files, redact
 from claudex_doctor.base.files import Problem
 from claudex_doctor.base.vocab import Vocabulary
 
@@ -194,7 +195,8 @@ def read_codex(loaded: files.Loaded) -> CodexAuth:
                          "(apikey, chatgpt): Codex cannot read this file", data=data, mode=loaded.mode)
     else:
         login_mode = "api_key" if api_fp else "chatgpt"
-    base = dict(path=path, login_mode=login_mode, data=data, api_key_fingerprint=api_fp, mode=loaded.mode)
+    base: dict[str, Any] = dict(path=path, login_mode=login_mode, data=data, api_key_fingerprint=api_fp,
+                                mode=loaded.mode)
     raw_tokens = data.get("tokens")
     if raw_tokens is None:
         if login_mode == "api_key":
@@ -262,7 +264,7 @@ def read_proxy(loaded: files.Loaded) -> ProxyAuth:
         return ProxyAuth(path, CredentialState.WRONG_TYPE, f"{name} does not hold a JSON object", mode=loaded.mode)
     redact.register_from(data)
     kind = data.get("type")
-    base = dict(path=path, data=data, mode=loaded.mode, disabled=data.get("disabled") is True)
+    base: dict[str, Any] = dict(path=path, data=data, mode=loaded.mode, disabled=data.get("disabled") is True)
     if looks_nested(data) and kind is None:
         return ProxyAuth(state=CredentialState.NESTED, message=f"{name} is in the Codex CLI's nested format (tokens under "
                          "\"tokens\", no \"type\"): the proxy ignores it", **base)
@@ -360,8 +362,8 @@ def to_codex(tokens: TokenSet, existing: Mapping[str, Any] | None = None, now: d
     out: dict[str, Any] = dict(existing or {})
     if "OPENAI_API_KEY" not in out:
         out["OPENAI_API_KEY"] = None
-    old = out.get("tokens") if isinstance(out.get("tokens"), dict) else {}
-    nested = dict(old)
+    old = out.get("tokens")
+    nested: dict[str, Any] = dict(old) if isinstance(old, dict) else {}
     nested.update({
         "id_token": tokens.id_token or "",
         "access_token": tokens.access_token or "",

@@ -68,8 +68,8 @@ def _time(value: Any) -> datetime | None:
 
 def claims(token: Any) -> Claims:
     data = decode(token)
-    auth = data.get(AUTH_CLAIM) if isinstance(data.get(AUTH_CLAIM), dict) else {}
-    profile = data.get(PROFILE_CLAIM) if isinstance(data.get(PROFILE_CLAIM), dict) else {}
+    auth: dict[str, Any] = data[AUTH_CLAIM] if isinstance(data.get(AUTH_CLAIM), dict) else {}
+    profile: dict[str, Any] = data[PROFILE_CLAIM] if isinstance(data.get(PROFILE_CLAIM), dict) else {}
     email = data.get("email") if isinstance(data.get("email"), str) else profile.get("email")
 
     def text(value: Any) -> str | None:

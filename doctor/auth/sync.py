@@ -16,18 +16,22 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from claudex_doctor.base import atomic, journal
 from claudex_doctor.auth import credentials as codexauth
-from claudex_doctor.base.paths import display
-from claudex_doctor.errors import PrimitiveError
-from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.auth.credentials import CredentialState
+from claudex_doctor.base import atomic, journal
+from claudex_doctor.base.paths import display
+from claudex_doctor.base.result import PrimitiveResult
+from claudex_doctor.errors import PrimitiveError
+
+if TYPE_CHECKING:
+    from claudex_doctor.base.paths import Paths
 
 UNREADABLE_ALWAYS = (CredentialState.NOT_A_FILE, CredentialState.UNREADABLE)
 
 
-def apply(paths, *, dry_run: bool = False, reverse: bool = False, yes: bool = False,
+def apply(paths: Paths, *, dry_run: bool = False, reverse: bool = False, yes: bool = False,
           force: bool = False) -> PrimitiveResult:
     if not paths.home.is_dir():
         raise PrimitiveError(f"there is no runtime home at {_show(paths, paths.home)}: create it first with "
@@ -38,7 +42,7 @@ def apply(paths, *, dry_run: bool = False, reverse: bool = False, yes: bool = Fa
     return _forward(paths, now, dry_run=dry_run, force=force)
 
 
-def _show(paths, path: Path) -> str:
+def _show(paths: Paths, path: Path) -> str:
     return display(path, paths.user_home)
 
 
@@ -57,7 +61,7 @@ def _side(tokens: codexauth.TokenSet | None) -> dict:
 
 # -- the Codex side as a source ------------------------------------------------------
 
-def _codex_source(paths) -> codexauth.CodexAuth:
+def _codex_source(paths: Paths) -> codexauth.CodexAuth:
     """The Codex login, or a PrimitiveError that says exactly what to do instead."""
     shown = _show(paths, paths.codex_auth)
     store = codexauth.storage_mode(paths.codex_config)
@@ -83,7 +87,7 @@ def _codex_source(paths) -> codexauth.CodexAuth:
 
 # -- forward: Codex -> proxy ----------------------------------------------------------
 
-def _forward(paths, now: datetime, *, dry_run: bool, force: bool) -> PrimitiveResult:
+def _forward(paths: Paths, now: datetime, *, dry_run: bool, force: bool) -> PrimitiveResult:
     codex = _codex_source(paths)
     tokens = codex.tokens
     assert tokens is not None
@@ -105,6 +109,7 @@ def _forward(paths, now: datetime, *, dry_run: bool, force: bool) -> PrimitiveRe
                                  "tokens. Run `claudex-doctor sync-auth --force` to replace it (a backup is kept).")
         why = f"--force: replaced an unreadable credential ({proxy.state})"
     else:
+        assert proxy.tokens is not None  # proxy.ok
         cmp = codexauth.compare(tokens, proxy.tokens)
         details.update(newer=cmp.newer, basis=cmp.basis)
         if cmp.newer == "same":
@@ -140,7 +145,7 @@ def _forward(paths, now: datetime, *, dry_run: bool, force: bool) -> PrimitiveRe
     return _write(paths, target, text, shown, message, changes, details, "codex->proxy")
 
 
-def _already(paths, proxy: codexauth.ProxyAuth, tokens, dry_run: bool, details: dict) -> PrimitiveResult:
+def _already(paths: Paths, proxy: codexauth.ProxyAuth, tokens, dry_run: bool, details: dict) -> PrimitiveResult:
     """Same tokens on both sides: nothing to copy; only tighten loose permissions."""
     changes = _dir_changes(paths, paths.auth_dir)
     mode = (proxy.mode or 0) & 0o777
@@ -161,7 +166,7 @@ def _already(paths, proxy: codexauth.ProxyAuth, tokens, dry_run: bool, details: 
 
 # -- reverse: proxy -> Codex ----------------------------------------------------------
 
-def _reverse(paths, now: datetime, *, dry_run: bool, yes: bool, force: bool) -> PrimitiveResult:
+def _reverse(paths: Paths, now: datetime, *, dry_run: bool, yes: bool, force: bool) -> PrimitiveResult:
     source = _show(paths, paths.proxy_auth)
     target = paths.codex_auth
     shown = _show(paths, target)
@@ -244,7 +249,7 @@ def _fp(tokens: codexauth.TokenSet | None) -> str:
     return tokens.fingerprints()["refresh_token"] or "none"
 
 
-def _dir_changes(paths, directory: Path) -> list[str]:
+def _dir_changes(paths: Paths, directory: Path) -> list[str]:
     try:
         mode = directory.stat().st_mode & 0o777
     except FileNotFoundError:
@@ -261,7 +266,7 @@ def _ensure_dir(directory: Path, tighten: bool = True) -> None:
         os.chmod(directory, 0o700)
 
 
-def _write(paths, target: Path, text: str, shown: str, message: str, changes: list[str], details: dict,
+def _write(paths: Paths, target: Path, text: str, shown: str, message: str, changes: list[str], details: dict,
            direction: str, tighten: bool = True) -> PrimitiveResult:
     """Write one credential file atomically (0600, backup kept, its directory made) and journal it."""
     try:

@@ -8,9 +8,10 @@ explanations carry fingerprints only. Import these through `claudex_doctor.auth.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 from claudex_doctor.auth import jwt
 from claudex_doctor.base import redact
@@ -57,7 +58,7 @@ class TokenSet:
 
     @classmethod
     def build(cls, values: Mapping[str, Any], last_refresh: Any = None, expired: datetime | None = None,
-              notes: tuple[str, ...] = ()) -> "TokenSet":
+              notes: tuple[str, ...] = ()) -> TokenSet:
         id_claims, id_error = _claims(values.get("id_token"))
         access_claims, access_error = _claims(values.get("access_token"))
         return cls(
@@ -127,7 +128,7 @@ class TokenSet:
         return None if exp is None else (exp - now).total_seconds()
 
     # comparison ------------------------------------------------------------
-    def same_tokens(self, other: "TokenSet") -> bool:
+    def same_tokens(self, other: TokenSet) -> bool:
         return (self.refresh_token, self.access_token, self.id_token) == \
             (other.refresh_token, other.access_token, other.id_token) and self.account == other.account
 

@@ -11,8 +11,10 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from claudex_doctor.base.proc import SPAWN_LOCK
 
@@ -50,13 +52,14 @@ def write_atomic(path: Path, data: bytes | str, mode: int | None = None, keep_ba
 def install_file(source: Path, path: Path, mode: int | None = None, keep_backup: bool = True,
                  backup_dir: Path | None = None) -> Path | None:
     """Replace `path` with a copy of `source` (a large binary, streamed) atomically, like write_atomic."""
-    def copy(handle) -> None:
+    def copy(handle: BinaryIO) -> None:
         with open(source, "rb") as src:
             shutil.copyfileobj(src, handle, 1 << 20)
     return _replace(Path(path), copy, mode, keep_backup, backup_dir)
 
 
-def _replace(path: Path, write, mode: int | None, keep_backup: bool, backup_dir: Path | None) -> Path | None:
+def _replace(path: Path, write: Callable[[BinaryIO], object], mode: int | None, keep_backup: bool,
+             backup_dir: Path | None) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         try:

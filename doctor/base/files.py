@@ -17,6 +17,7 @@ from typing import Any
 
 from claudex_doctor.base.vocab import Vocabulary
 
+
 class Problem(Vocabulary):
     """Why a file gave no data."""
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from claudex_doctor.base.paths import Paths
 from claudex_doctor.base.redact import redact
 
 
-def record(paths, primitive: str, status: str, message: str, changes=(), backups=(), **extra: Any) -> None:
+def record(paths: Paths, primitive: str, status: str, message: str, changes: Iterable[str] = (),
+           backups: Iterable[str | Path] = (), **extra: Any) -> None:
     if not paths.home.is_dir():
         return
     entry = {
@@ -33,7 +36,7 @@ def record(paths, primitive: str, status: str, message: str, changes=(), backups
         handle.write(line)
 
 
-def read(paths, limit: int = 50) -> list[dict]:
+def read(paths: Paths, limit: int = 50) -> list[dict[str, Any]]:
     path: Path = paths.journal
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()

@@ -7,9 +7,9 @@ ask whether a directory exists.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 HOME_NAME = "claudex-gateway"
 LEGACY_HOME_NAME = "cliproxyapi-codex-test"

@@ -12,9 +12,9 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 # Held while a child is between fork and exec, and while a program file is open for writing.
 # A child forked from one thread while another thread has a script open for writing keeps

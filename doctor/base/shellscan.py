@@ -11,8 +11,8 @@ is reported as unknown rather than guessed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 _KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "esac", "time"}
 _PREFIXES = {"command", "builtin", "nohup"}
@@ -362,7 +362,7 @@ class Script:
     def scans_arguments(self) -> bool:
         for loop in re.finditer(r"\bfor\s+([A-Za-z_]\w*)\s*(?:;|\n|\s+do\b|\s+in\s+\"?\$\{?[@*])", self.code):
             var = re.escape(loop.group(1))
-            if re.search(r"\bcase\s+\"?\$\{?%s\}?\"?\s+in\b|\"?\$\{?%s\}?\"?\s*(?:==?|!=)\s" % (var, var), self.code):
+            if re.search(r"\bcase\s+\"?\$\{?" + var + r"\}?\"?\s+in\b|\"?\$\{?" + var + r"\}?\"?\s*(?:==?|!=)\s", self.code):
                 return True
         return False
 

@@ -12,7 +12,8 @@ why and what to do next), 2 bad usage.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from claudex_doctor.base.paths import Paths

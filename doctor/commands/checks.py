@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 HELP = "list the checks: id, title, dependencies, fix"
 
@@ -11,7 +12,7 @@ def main(args: argparse.Namespace) -> int:
     from claudex_doctor import console
     from claudex_doctor.checks import CHECKS
 
-    rows = [{
+    rows: list[dict[str, Any]] = [{
         "id": c.id, "title": c.title, "needs": list(c.needs), "after": list(c.after),
         "live": c.live, "fix": list(c.fixes), "reference": c.reference,
     } for c in CHECKS]

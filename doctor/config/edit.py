@@ -20,18 +20,21 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from claudex_doctor.base import atomic, journal, redact
-from claudex_doctor.config import envfile
-from claudex_doctor.base.files import read_text
-from claudex_doctor.base.shellscan import word_end
+from claudex_doctor.base.files import Problem, read_text
 from claudex_doctor.base.paths import display
 from claudex_doctor.base.redact import is_secret_name
-from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.base.result import PrimitiveResult
-from claudex_doctor.base.files import Problem
+from claudex_doctor.base.shellscan import word_end
+from claudex_doctor.config import envfile
+from claudex_doctor.errors import PrimitiveError
+
+if TYPE_CHECKING:
+    from claudex_doctor.base.paths import Paths
 
 RANDOM = "@random"
 CONFIG_KEY = "@config"
@@ -82,7 +85,7 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 # -- reading ------------------------------------------------------------------------
 
-def _read(path: Path, paths, what: str) -> tuple[Path, str, int]:
+def _read(path: Path, paths: Paths, what: str) -> tuple[Path, str, int]:
     """(real path, text, mode) of a file to edit, or a PrimitiveError saying why it cannot be."""
     target = path.resolve() if path.is_symlink() else path
     shown_path = display(path, paths.user_home)
@@ -94,7 +97,7 @@ def _read(path: Path, paths, what: str) -> tuple[Path, str, int]:
     return target, loaded.text or "", (loaded.mode or 0o600) & 0o7777
 
 
-def _config_keys(paths) -> list[str]:
+def _config_keys(paths: Paths) -> list[str]:
     from claudex_doctor.base.files import read_yaml
 
     loaded = read_yaml(paths.config)
@@ -107,7 +110,7 @@ def _config_keys(paths) -> list[str]:
 
 # -- set-env ------------------------------------------------------------------------
 
-def _resolve_env_value(key: str, value: Any, paths) -> str:
+def _resolve_env_value(key: str, value: Any, paths: Paths) -> str:
     if isinstance(value, bool):
         value = "1" if value else "0"
     if not isinstance(value, str):
@@ -147,8 +150,9 @@ def edit_env_text(text: str, values: Mapping[str, str], where: str) -> tuple[str
         old = current.values.get(key) if key in current.values else None
         index = next((i for i in range(len(lines) - 1, -1, -1) if pattern[key].match(lines[i])), None)
         quoted = envfile.render_line(key, value).split("=", 1)[1]
-        if index is not None:
-            head, raw = pattern[key].match(lines[index]).groups()
+        found = pattern[key].match(lines[index]) if index is not None else None
+        if index is not None and found is not None:
+            head, raw = found.groups()
             end = word_end(raw)
             if old == value and key not in current.dynamic:
                 changes.append(f"{where}: {key} already {shown(key, value)} (line {index + 1})")
@@ -164,7 +168,7 @@ def edit_env_text(text: str, values: Mapping[str, str], where: str) -> tuple[str
     return newline.join(lines), changes
 
 
-def set_env(paths, *, dry_run: bool = False, assignments: Mapping[str, Any]) -> PrimitiveResult:
+def set_env(paths: Paths, *, dry_run: bool = False, assignments: Mapping[str, Any]) -> PrimitiveResult:
     """Set variables in the env file, editing lines in place (comments and `export` kept) or appending."""
     if not assignments:
         raise PrimitiveError("set-env needs at least one KEY=VALUE")
@@ -231,7 +235,7 @@ def _get(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
-def set_config(paths, *, dry_run: bool = False, assignments: Mapping[str, Any]) -> PrimitiveResult:
+def set_config(paths: Paths, *, dry_run: bool = False, assignments: Mapping[str, Any]) -> PrimitiveResult:
     """Set keys in config.yaml (dotted for nested keys), keeping comments, order and quoting."""
     from claudex_doctor.config import yamledit
 

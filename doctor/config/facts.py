@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from claudex_doctor.base import files, redact
@@ -24,6 +25,22 @@ ALIASES = {
     "subagent": "CLAUDE_CODE_SUBAGENT_MODEL",
     "default": "ANTHROPIC_MODEL",
 }
+
+
+class Files(Protocol):
+    """Anything that reads the stack's files the way StackFiles does (a check's context, a primitive's)."""
+
+    @property
+    def config(self) -> files.Loaded: ...
+
+    @property
+    def env_file(self) -> files.Loaded: ...
+
+    @property
+    def codex_auth(self) -> files.Loaded: ...
+
+    @property
+    def proxy_auth(self) -> files.Loaded: ...
 
 
 class StackFiles(Memo):
@@ -78,12 +95,12 @@ class StackFiles(Memo):
         return loaded
 
 
-def config_data(ctx) -> dict | None:
+def config_data(ctx: Files) -> dict | None:
     loaded = ctx.config
     return loaded.data if loaded.ok else None
 
 
-def env_values(ctx) -> dict[str, str]:
+def env_values(ctx: Files) -> dict[str, str]:
     loaded = ctx.env_file
     return dict(loaded.data.values) if loaded.ok else {}
 
@@ -98,12 +115,12 @@ def _port(value) -> int | None:
     return None
 
 
-def config_port(ctx) -> int | None:
+def config_port(ctx: Files) -> int | None:
     data = config_data(ctx)
     return _port(data.get("port")) if data else None
 
 
-def config_host(ctx) -> str | None:
+def config_host(ctx: Files) -> str | None:
     data = config_data(ctx)
     if not data:
         return None
@@ -111,18 +128,18 @@ def config_host(ctx) -> str | None:
     return host if isinstance(host, str) else None
 
 
-def api_keys(ctx) -> list[str]:
+def api_keys(ctx: Files) -> list[str]:
     data = config_data(ctx) or {}
     keys = data.get("api-keys")
     return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
 
 
-def base_url(ctx) -> str | None:
+def base_url(ctx: Files) -> str | None:
     """ANTHROPIC_BASE_URL from the env file, as Claude Code will see it."""
     return env_values(ctx).get("ANTHROPIC_BASE_URL") or None
 
 
-def env_port(ctx) -> int | None:
+def env_port(ctx: Files) -> int | None:
     url = base_url(ctx)
     if not url:
         return None
@@ -133,12 +150,12 @@ def env_port(ctx) -> int | None:
         return None
 
 
-def gateway_port(ctx) -> int:
+def gateway_port(ctx: Files) -> int:
     """Where the proxy should listen: the config's port, else the env file's, else 8327."""
     return config_port(ctx) or env_port(ctx) or DEFAULT_PORT
 
 
-def probe_base(ctx) -> str:
+def probe_base(ctx: Files) -> str:
     """The URL probes use: the one Claude Code uses (env file), else the config's loopback address."""
     url = base_url(ctx)
     if url:
@@ -149,7 +166,7 @@ def probe_base(ctx) -> str:
     return f"http://{host}:{gateway_port(ctx)}"
 
 
-def local_key(ctx) -> str | None:
+def local_key(ctx: Files) -> str | None:
     """The key Claude Code sends (ANTHROPIC_AUTH_TOKEN in the env file), else the config's first key."""
     token = env_values(ctx).get("ANTHROPIC_AUTH_TOKEN")
     if token:
@@ -158,13 +175,13 @@ def local_key(ctx) -> str | None:
     return keys[0] if keys else None
 
 
-def mapping(ctx) -> dict[str, str]:
+def mapping(ctx: Files) -> dict[str, str]:
     """alias -> model string (e.g. 'opus' -> 'gpt-5.6-sol(xhigh)') for the aliases the env file sets."""
     values = env_values(ctx)
     return {alias: values[var] for alias, var in ALIASES.items() if values.get(var)}
 
 
-def plan(ctx) -> tuple[str | None, str]:
+def plan(ctx: Files) -> tuple[str | None, str]:
     """The ChatGPT plan from the Codex login's id_token (else the proxy credential's); (plan, source)."""
     from claudex_doctor.auth.jwt import JWTError, claims
 

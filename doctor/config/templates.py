@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING
 
 from claudex_doctor.config.envfile import render_line
 from claudex_doctor.errors import PrimitiveError
+
+if TYPE_CHECKING:
+    from claudex_doctor.base.paths import Paths
 
 ALIAS_VARS = (("opus", "ANTHROPIC_DEFAULT_OPUS_MODEL"), ("sonnet", "ANTHROPIC_DEFAULT_SONNET_MODEL"),
               ("haiku", "ANTHROPIC_DEFAULT_HAIKU_MODEL"))
@@ -34,25 +38,24 @@ class Settings:
     notes: list[str] = field(default_factory=list)
 
 
-def resolve_plan(paths, plan: str | None, env: Mapping[str, str]) -> tuple[str, str]:
+def resolve_plan(paths: Paths, plan: str | None, env: Mapping[str, str]) -> tuple[str, str]:
     """(plan, where it came from): --plan, else the Codex login's id_token, else the catalog's default."""
     from claudex_doctor.config.facts import StackFiles
     from claudex_doctor.config.facts import plan as login_plan
-
     from claudex_doctor.knowledge import models
 
     catalog = models.catalog()
     default = catalog.get("default_plan", "pro")
     if plan:
         name = models.normal_plan(plan)
-        if name not in catalog["recommended_mapping"]:
+        if name is None or name not in catalog["recommended_mapping"]:
             raise PrimitiveError(f"unknown plan {plan!r}: choose one of {', '.join(sorted(catalog['recommended_mapping']))} "
                                  f"(or {', '.join(sorted(catalog.get('plan_aliases', {})))})")
         return name, "--plan"
     found, source = login_plan(StackFiles(paths))
     if found:
         name = models.normal_plan(found)
-        if name in catalog["recommended_mapping"]:
+        if name is not None and name in catalog["recommended_mapping"]:
             return name, f"from {source}"
         return default, f"default: plan {found!r} from {source} has no recommended mapping"
     return default, "default: no Codex login to read the plan from"

@@ -11,15 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from claudex_doctor.base import redact
 from claudex_doctor.base.memo import Memo
-from claudex_doctor.base.proc import Proc, run_bounded
 from claudex_doctor.base.paths import Paths
+from claudex_doctor.base.proc import Proc, run_bounded
 
 
 @dataclass(frozen=True)

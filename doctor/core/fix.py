@@ -16,8 +16,9 @@ The engine knows no primitive, no terminal and no argparse: the caller passes `a
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Mapping
+from typing import Any
 
 from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.core.model import Finding, FixOutcome, FixStatus, RunResult, Safety, Status

@@ -12,8 +12,9 @@ import queue
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Protocol
 
 from claudex_doctor.core.context import Context
 from claudex_doctor.core.model import Finding, Outcome, Status
@@ -94,7 +95,7 @@ class Graph:
             visit(item)
         return ordered
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Check]:
         return iter(self.order)
 
     def __len__(self) -> int:
@@ -184,7 +185,7 @@ def _root_cause(cid: str, results: dict[str, Finding]) -> str:
     return finding.summary.removeprefix("not run: ").split(" (", 1)[0]
 
 
-def run(graph: Graph, ctx, only: Sequence[str] = (), skip: Sequence[str] = (),
+def run(graph: Graph, ctx: Context, only: Sequence[str] = (), skip: Sequence[str] = (),
         observer: Observer | None = None, max_workers: int = 16) -> tuple[Finding, ...]:
     """Run the selected checks concurrently under the context's deadline."""
     observer = observer or _Silent()
@@ -193,7 +194,7 @@ def run(graph: Graph, ctx, only: Sequence[str] = (), skip: Sequence[str] = (),
     pending = list(checks)
     selected = {item.id for item in checks}
     running: dict[str, tuple[Check, float, float]] = {}  # id -> (check, start, expiry)
-    inbox: "queue.Queue[tuple[str, Outcome | None, BaseException | None, float]]" = queue.Queue()
+    inbox: queue.Queue[tuple[str, Outcome | None, BaseException | None, float]] = queue.Queue()
     clock = time.monotonic
     deadline_at = clock() + ctx.remaining()
 
@@ -271,6 +272,9 @@ def run(graph: Graph, ctx, only: Sequence[str] = (), skip: Sequence[str] = (),
             continue  # a late answer from a check already reported as timed out
         item = running.pop(cid)[0]
         ms = int(seconds * 1000)
-        record(crashed(item, exc, ms) if exc is not None else _finding(item, outcome, ms))
+        if exc is not None or outcome is None:
+            record(crashed(item, exc or RuntimeError("the check returned nothing"), ms))
+        else:
+            record(_finding(item, outcome, ms))
 
     return tuple(results[item.id] for item in graph.declared if item.id in results)

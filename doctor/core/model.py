@@ -8,8 +8,9 @@ code paths.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from claudex_doctor.base.vocab import Vocabulary
 
@@ -45,7 +46,7 @@ class Safety(Vocabulary):
     def rank(self) -> int:
         return {"manual": 0, "confirm": 1, "safe": 2}[self.value]
 
-    def applies(self, threshold: "Safety") -> bool:
+    def applies(self, threshold: Safety) -> bool:
         return self.rank >= threshold.rank
 
 
@@ -60,15 +61,15 @@ class Fix:
     args: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def safe(cls, primitive: str, description: str, command: str | None = None, **args: Any) -> "Fix":
+    def safe(cls, primitive: str, description: str, command: str | None = None, **args: Any) -> Fix:
         return cls(primitive, Safety.SAFE, command or f"claudex-doctor {primitive}", description, args)
 
     @classmethod
-    def confirm(cls, primitive: str, description: str, command: str | None = None, **args: Any) -> "Fix":
+    def confirm(cls, primitive: str, description: str, command: str | None = None, **args: Any) -> Fix:
         return cls(primitive, Safety.CONFIRM, command or f"claudex-doctor {primitive}", description, args)
 
     @classmethod
-    def manual(cls, description: str, command: str) -> "Fix":
+    def manual(cls, description: str, command: str) -> Fix:
         return cls("manual", Safety.MANUAL, command, description, {})
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,25 +94,30 @@ class Outcome:
     blocked_by: tuple[str, ...] = ()
 
 
-def _outcome(status: Status, summary: str, details=(), evidence=None, reference=None, fix=None, blocked_by=()) -> Outcome:
-    if isinstance(details, str):
-        details = (details,)
-    return Outcome(status, summary, tuple(details), dict(evidence or {}), reference, fix, tuple(blocked_by))
+def _outcome(status: Status, summary: str, details: str | Iterable[str] = (),
+             evidence: Mapping[str, Any] | None = None, reference: str | None = None, fix: Fix | None = None,
+             blocked_by: Iterable[str] = ()) -> Outcome:
+    lines = (details,) if isinstance(details, str) else tuple(details)
+    return Outcome(status, summary, lines, dict(evidence or {}), reference, fix, tuple(blocked_by))
 
 
-def passed(summary: str, details=(), evidence=None, reference=None) -> Outcome:
+def passed(summary: str, details: str | Iterable[str] = (), evidence: Mapping[str, Any] | None = None,
+           reference: str | None = None) -> Outcome:
     return _outcome(Status.PASS, summary, details, evidence, reference)
 
 
-def warned(summary: str, details=(), evidence=None, reference=None, fix=None) -> Outcome:
+def warned(summary: str, details: str | Iterable[str] = (), evidence: Mapping[str, Any] | None = None,
+           reference: str | None = None, fix: Fix | None = None) -> Outcome:
     return _outcome(Status.WARN, summary, details, evidence, reference, fix)
 
 
-def failed(summary: str, details=(), evidence=None, reference=None, fix=None) -> Outcome:
+def failed(summary: str, details: str | Iterable[str] = (), evidence: Mapping[str, Any] | None = None,
+           reference: str | None = None, fix: Fix | None = None) -> Outcome:
     return _outcome(Status.FAIL, summary, details, evidence, reference, fix)
 
 
-def skipped(summary: str, details=(), evidence=None, reference=None, blocked_by=()) -> Outcome:
+def skipped(summary: str, details: str | Iterable[str] = (), evidence: Mapping[str, Any] | None = None,
+            reference: str | None = None, blocked_by: Iterable[str] = ()) -> Outcome:
     return _outcome(Status.SKIP, summary, details, evidence, reference, None, blocked_by)
 
 
@@ -147,7 +153,7 @@ class Finding:
         }
 
 
-def overall_status(findings, strict: bool = False) -> Status:
+def overall_status(findings: Iterable[Finding], strict: bool = False) -> Status:
     statuses = {f.status for f in findings}
     if Status.ERROR in statuses:
         return Status.ERROR

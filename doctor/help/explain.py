@@ -17,9 +17,10 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from claudex_doctor.base.vocab import Vocabulary
 from claudex_doctor.errors import UnknownTopic
 from claudex_doctor.help.refs import Heading, Library, Page, library, split
-from claudex_doctor.base.vocab import Vocabulary
+
 
 def aliases() -> dict[str, tuple[str, str | None]]:
     """alias -> (page, anchor or None), from knowledge/topics.json."""

@@ -25,12 +25,15 @@ import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claudex_doctor import __version__
-from claudex_doctor.errors import ReportError
-from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint, is_secret_name, redact, redact_text
 from claudex_doctor.base.files import Problem
+from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint, is_secret_name, redact, redact_text
+from claudex_doctor.errors import ReportError
+
+if TYPE_CHECKING:
+    from claudex_doctor.base.paths import Paths
 
 LOG_LINES = 80
 MAX_LOG_BYTES = 256 * 1024
@@ -135,12 +138,14 @@ class Report:
         }
 
 
-def collect(paths, options, *, env=None, observer=None, log_lines: int = LOG_LINES, report_id: str | None = None) -> Report:
+def collect(paths: Paths, options, *, env=None, observer=None, log_lines: int = LOG_LINES, report_id: str | None = None) -> Report:
     from claudex_doctor.base import journal
-    from claudex_doctor.checks import graph
+    from claudex_doctor.checks import StackContext, graph
     from claudex_doctor.core.diagnose import diagnose
 
-    result, ctx = diagnose(paths, options, graph(), observer=observer, env=env)
+    result, run_ctx = diagnose(paths, options, graph(), observer=observer, env=env)
+    assert isinstance(run_ctx, StackContext)
+    ctx: StackContext = run_ctx
     report = Report(report_id or new_id(), datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     paths.user_home, result)
     report.versions = _versions(result)
@@ -192,7 +197,7 @@ def _entry(path: Path, shown: str) -> dict[str, Any]:
     return entry
 
 
-def layout(paths) -> list[dict[str, Any]]:
+def layout(paths: Paths) -> list[dict[str, Any]]:
     """The home's files two levels deep, then the stack's files outside it: names, sizes, modes; never contents."""
     out: list[dict[str, Any]] = []
     home = paths.home
@@ -282,7 +287,7 @@ def _tail(path: Path, lines: int) -> list[str]:
     return [redact_text(line[:MAX_LINE]) for line in kept[-lines:]]
 
 
-def log_tail(paths, lines: int = LOG_LINES) -> list[dict[str, Any]]:
+def log_tail(paths: Paths, lines: int = LOG_LINES) -> list[dict[str, Any]]:
     """The last lines of the service log and of the newest proxy log files (logs/, auth/logs/)."""
     candidates: list[Path] = [paths.log_file]
     for folder in (paths.logs_dir, paths.auth_dir / "logs"):

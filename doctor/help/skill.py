@@ -14,9 +14,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claudex_doctor import __version__
 from claudex_doctor.base.vocab import Vocabulary
+
+if TYPE_CHECKING:
+    from claudex_doctor.base.paths import Paths
 
 NAME = "claudex-gateway"
 _MARKER = re.compile(r"\n<!-- claudex-doctor skill (?P<version>\S+); sha256:(?P<digest>[0-9a-f]{64}) -->\n?\Z")
@@ -133,7 +137,7 @@ def render() -> str:
     return f"{text}\n<!-- claudex-doctor skill {__version__}; sha256:{digest} -->\n"
 
 
-def target(paths) -> Path:
+def target(paths: Paths) -> Path:
     return paths.claude_config_dir / "skills" / NAME / "SKILL.md"
 
 
@@ -189,7 +193,7 @@ def read_existing(path: Path) -> str | None:
         return ""  # not text we wrote: treated as modified
 
 
-def install(paths, *, force: bool = False, dry_run: bool = False) -> SkillResult:
+def install(paths: Paths, *, force: bool = False, dry_run: bool = False) -> SkillResult:
     """Write the skill; idempotent; a user-edited file is kept unless `force` (then backed up)."""
     from claudex_doctor.base.atomic import write_atomic
 

@@ -15,12 +15,12 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
 
-from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.base.redact import redact_text
+from claudex_doctor.errors import PrimitiveError
 
 PINNED_VERSION = "v7.2.140"
 MODULE = "github.com/router-for-me/CLIProxyAPI/v7"

@@ -22,15 +22,27 @@ import dataclasses
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from claudex_doctor import __version__
 from claudex_doctor.base import redact
-from claudex_doctor.config import facts as stack
-from claudex_doctor.knowledge import models
 from claudex_doctor.base.vocab import Vocabulary
+from claudex_doctor.config import facts as stack
+from claudex_doctor.config.facts import Files
+from claudex_doctor.knowledge import models
+
+
+class ProbeContext(Files, Protocol):
+    """What the probe client needs of a run: the stack's files, its clock and a place for the client."""
+
+    def remaining(self) -> float: ...
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any: ...
+
+    def closing(self, close: Callable[[], None]) -> None: ...
 
 CONNECT_TIMEOUT = 0.75  # seconds; a refused port answers in microseconds
 MARGIN = 0.3  # kept back from the run's deadline so the finding is recorded in time
@@ -128,7 +140,7 @@ class Reply:
         return ""
 
 
-def probe_model(ctx) -> tuple[str, str]:
+def probe_model(ctx: ProbeContext) -> tuple[str, str]:
     """(model string to send, where it came from): the haiku mapping at its lowest effort."""
     mapping = stack.mapping(ctx)
     for alias in ("haiku", "sonnet", "opus", "default", "subagent", "fable"):
@@ -245,7 +257,7 @@ def tool_use_block(data: Any) -> tuple[dict | None, list[str]]:
 class Probe:
     """HTTP to the proxy, bounded by the run's deadline. Build it with `client(ctx)`."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: ProbeContext) -> None:
         import httpx
 
         self.ctx = ctx
@@ -362,7 +374,9 @@ class Probe:
 
     @staticmethod
     def _read_events(response, reply: Reply) -> None:
-        name, data_lines, size, raw = "", [], 0, []
+        name, size = "", 0
+        data_lines: list[str] = []
+        raw: list[str] = []
         for line in response.iter_lines():
             size += len(line) + 1
             if size <= 64 * 1024:
@@ -397,7 +411,7 @@ class Probe:
             reply.events.append((name or "message", "\n".join(data_lines)))
 
 
-def client(ctx) -> Probe:
+def client(ctx: ProbeContext) -> Probe:
     """The run's one probe client, closed when the run is over."""
     def make() -> Probe:
         probe = Probe(ctx)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from claudex_doctor.core.model import RunResult
 from claudex_doctor.base.redact import redact
+from claudex_doctor.core.model import RunResult
 from claudex_doctor.render.redacted import redacted
 
 

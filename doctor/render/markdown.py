@@ -13,8 +13,8 @@ import json
 import re
 from typing import Any
 
-from claudex_doctor.core.model import Finding, RunResult, Status
 from claudex_doctor.base.redact import redact_text
+from claudex_doctor.core.model import Finding, RunResult, Status
 from claudex_doctor.render.redacted import redacted
 
 LABELS = {Status.PASS: "✅ pass", Status.WARN: "⚠️ warn", Status.FAIL: "❌ fail", Status.SKIP: "⏭️ skip",

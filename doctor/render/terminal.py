@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 
-from claudex_doctor.core.model import Finding, FixStatus, RunResult, Safety, Status
 from claudex_doctor.base.redact import redact_text
+from claudex_doctor.core.model import Finding, FixStatus, RunResult, Safety, Status
 from claudex_doctor.render.redacted import redacted
 
 GROUPS = {

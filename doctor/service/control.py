@@ -19,22 +19,23 @@ import errno
 import os
 import subprocess
 import time
-from typing import Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from claudex_doctor.base import journal
-from claudex_doctor.base.proc import SPAWN_LOCK
-from claudex_doctor.base.files import is_executable
-from claudex_doctor.service.owner import Owner, identify
-from claudex_doctor.service.pidfile import remove_pidfile, write_pidfile
-from claudex_doctor.service.process import CHILDREN, Ending, adopt, group_alive, terminate
+from claudex_doctor.base.files import Problem, is_executable
 from claudex_doctor.base.paths import display
-from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.base.proc import SPAWN_LOCK
 from claudex_doctor.base.result import PrimitiveResult
-from claudex_doctor.service.proxylog import exit_reason, log_since, mark_log
 from claudex_doctor.config.facts import local_key
-from claudex_doctor.base.files import Problem
-from claudex_doctor.service.pidfile import PidState
-from claudex_doctor.service.owner import OwnerState
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.service.owner import Owner, OwnerState, ProcInfo, identify
+from claudex_doctor.service.pidfile import PidState, remove_pidfile, write_pidfile
+from claudex_doctor.service.process import CHILDREN, Ending, adopt, group_alive, terminate
+from claudex_doctor.service.proxylog import exit_reason, log_since, mark_log
+
+if TYPE_CHECKING:
+    from claudex_doctor.base.paths import Paths
 
 POLL = 0.1
 REFERENCE = "references/service.md#"
@@ -48,7 +49,7 @@ class Refused(PrimitiveError):
                          details={"owner": owner.to_dict() if owner is not None else None})
 
 
-def _ctx(paths):
+def _ctx(paths: Paths):
     from claudex_doctor.config.facts import StackFiles
     return StackFiles(paths)
 
@@ -65,23 +66,23 @@ def endpoint(ctx) -> tuple[str, int]:
     return host, gateway_port(ctx)
 
 
-def _d(paths, path) -> str:
+def _d(paths: Paths, path) -> str:
     return display(path, paths.user_home)
 
 
 def describe(owner: Owner) -> str:
     """One phrase naming who holds the port, for refusals and findings."""
     info = owner.process
-    if owner.state is OwnerState.OTHER_HOME:
-        return f"{info.label()}, the proxy of another home ({owner.other_home})"
     if owner.state is OwnerState.UNKNOWN or info is None:
         return "a process claudex-doctor cannot see (another user's?)"
+    if owner.state is OwnerState.OTHER_HOME:
+        return f"{info.label()}, the proxy of another home ({owner.other_home})"
     return info.label()
 
 
 # -- preconditions and the lock -------------------------------------------------
 
-def require(paths) -> None:
+def require(paths: Paths) -> None:
     """Refuse to launch what cannot run, with the next step."""
     home = _d(paths, paths.home)
     if not paths.home.is_dir():
@@ -102,7 +103,7 @@ def require(paths) -> None:
 
 
 @contextlib.contextmanager
-def locked(paths, wait: float) -> Iterator[None]:
+def locked(paths: Paths, wait: float) -> Iterator[None]:
     """Exclusive flock on the home's lock file, waiting at most `wait` seconds."""
     import fcntl
 
@@ -131,7 +132,7 @@ def locked(paths, wait: float) -> Iterator[None]:
 
 # -- start --------------------------------------------------------------------------
 
-def start(paths, *, dry_run: bool = False, timeout: float = 15.0) -> PrimitiveResult:
+def start(paths: Paths, *, dry_run: bool = False, timeout: float = 15.0) -> PrimitiveResult:
     """Start this home's proxy in the background and wait (at most `timeout` s) until /healthz answers."""
     require(paths)
     ctx = _ctx(paths)
@@ -143,7 +144,7 @@ def start(paths, *, dry_run: bool = False, timeout: float = 15.0) -> PrimitiveRe
     return result
 
 
-def _refuse_start(paths, owner: Owner) -> Refused:
+def _refuse_start(paths: Paths, owner: Owner) -> Refused:
     port = owner.port
     if owner.state is OwnerState.OTHER_HOME:
         return Refused(f"port {port} is held by {describe(owner)}; stop it with "
@@ -157,13 +158,13 @@ def _refuse_start(paths, owner: Owner) -> Refused:
                    "and the env file together", "port-owned-by-another-process", owner)
 
 
-def _start(paths, ctx, timeout: float, dry_run: bool = False, changes: list[str] | None = None) -> PrimitiveResult:
+def _start(paths: Paths, ctx, timeout: float, dry_run: bool = False, changes: list[str] | None = None) -> PrimitiveResult:
     host, port = endpoint(ctx)
     owner = identify(paths, port, host)
     changes = [] if changes is None else changes
     url = _url(host, port, "/healthz")
     base = {"port": port, "host": host, "log": _d(paths, paths.log_file), "owner": owner.state}
-    if owner.state is OwnerState.OURS:
+    if owner.state is OwnerState.OURS and owner.process is not None:
         pid = owner.process.pid
         answer = _wait_healthy(paths, host, port, min(timeout, 2.0) if not dry_run else 0)
         if answer.get("ok"):
@@ -173,7 +174,7 @@ def _start(paths, ctx, timeout: float, dry_run: bool = False, changes: list[str]
                                       f"({answer.get('error') or answer.get('status')}): run `claudex-doctor restart`",
                                changes, details={**base, "pid": pid, "health": answer,
                                                  "reference": REFERENCE + "proxy-did-not-become-healthy"})
-    if owner.state is OwnerState.UNRECORDED:
+    if owner.state is OwnerState.UNRECORDED and owner.process is not None:
         pid = owner.process.pid
         return PrimitiveResult(True, f"already running: pid {pid} runs from this home, but was not started by "
                                      "claudex-doctor, so stop/restart will not manage it", changes,
@@ -203,7 +204,7 @@ def _start(paths, ctx, timeout: float, dry_run: bool = False, changes: list[str]
     return _launch(paths, argv, host, port, timeout, changes, base, key)
 
 
-def _launch(paths, argv: list[str], host: str, port: int, timeout: float, changes: list[str], base: dict,
+def _launch(paths: Paths, argv: list[str], host: str, port: int, timeout: float, changes: list[str], base: dict,
             key: str | None = None) -> PrimitiveResult:
     import psutil
 
@@ -230,7 +231,7 @@ def _launch(paths, argv: list[str], host: str, port: int, timeout: float, change
         answer = health(host, port, timeout=0.5)
         if answer.get("ok"):
             owner = identify(paths, port, host)
-            if owner.state is OwnerState.OURS:
+            if owner.state is OwnerState.OURS and owner.process is not None:
                 # /healthz answers before the credentials are loaded; a request in that gap gets
                 # "unknown provider for model". Ready = /v1/models lists a model (bounded).
                 details["models_ready"] = _wait_models(host, port, key, min(3.0, max(0.0, deadline - time.monotonic())))
@@ -252,7 +253,7 @@ def _launch(paths, argv: list[str], host: str, port: int, timeout: float, change
                                   "`claudex-doctor stop`", changes, details=details)
 
 
-def _exited(paths, pid: int, code: int, offset: int, port: int, changes: list[str], details: dict) -> PrimitiveResult:
+def _exited(paths: Paths, pid: int, code: int, offset: int, port: int, changes: list[str], details: dict) -> PrimitiveResult:
     remove_pidfile(paths)
     changes.append(f"remove {_d(paths, paths.pidfile)} (the proxy exited)")
     tail = log_since(paths.log_file, offset)
@@ -316,7 +317,7 @@ def _wait_models(host: str, port: int, key: str | None, seconds: float) -> bool 
         time.sleep(POLL)
 
 
-def _wait_healthy(paths, host: str, port: int, seconds: float) -> dict:
+def _wait_healthy(paths: Paths, host: str, port: int, seconds: float) -> dict:
     deadline = time.monotonic() + seconds
     while True:
         answer = health(host, port, timeout=0.5)
@@ -327,7 +328,7 @@ def _wait_healthy(paths, host: str, port: int, seconds: float) -> dict:
 
 # -- stop ---------------------------------------------------------------------------
 
-def stop(paths, *, dry_run: bool = False, timeout: float = 5.0) -> PrimitiveResult:
+def stop(paths: Paths, *, dry_run: bool = False, timeout: float = 5.0) -> PrimitiveResult:
     """Stop the proxy this home started (never another process)."""
     if not paths.home.is_dir():
         return PrimitiveResult(True, f"not running: the runtime home {_d(paths, paths.home)} does not exist")
@@ -341,7 +342,7 @@ def stop(paths, *, dry_run: bool = False, timeout: float = 5.0) -> PrimitiveResu
 
 
 def _refuse_stop(owner: Owner) -> Refused:
-    info = owner.process
+    info = owner.process or ProcInfo(0)
     anchor = "stop-refused-not-our-process"
     if owner.state is OwnerState.UNRECORDED:
         return Refused(f"not stopping {info.label()}: it runs from this home but claudex-doctor did not start "
@@ -354,7 +355,7 @@ def _refuse_stop(owner: Owner) -> Refused:
                    "Stop it yourself if it should not run", anchor, owner)
 
 
-def _stop(paths, ctx, timeout: float, dry_run: bool = False) -> PrimitiveResult:
+def _stop(paths: Paths, ctx, timeout: float, dry_run: bool = False) -> PrimitiveResult:
     host, port = endpoint(ctx)
     owner = identify(paths, port, host)
     changes: list[str] = []
@@ -399,7 +400,7 @@ def _wait_words(timeout: float, healthz: str) -> str:
             "/v1/models lists a model")
 
 
-def restart(paths, *, dry_run: bool = False, timeout: float = 15.0, stop_timeout: float = 5.0) -> PrimitiveResult:
+def restart(paths: Paths, *, dry_run: bool = False, timeout: float = 15.0, stop_timeout: float = 5.0) -> PrimitiveResult:
     """Stop (if ours runs) and start again, under one lock. Refuses like stop when a foreign process holds the port."""
     require(paths)
     ctx = _ctx(paths)
@@ -425,7 +426,7 @@ def restart(paths, *, dry_run: bool = False, timeout: float = 15.0, stop_timeout
     return result
 
 
-def _journal(paths, name: str, result: PrimitiveResult) -> None:
+def _journal(paths: Paths, name: str, result: PrimitiveResult) -> None:
     if not result.changes or result.details.get("already_running"):
         return
     extra = {k: result.details[k] for k in ("pid", "port", "reason", "exit_code") if k in result.details}
@@ -435,7 +436,7 @@ def _journal(paths, name: str, result: PrimitiveResult) -> None:
 
 # -- status ---------------------------------------------------------------------------
 
-def status(paths) -> dict:
+def status(paths: Paths) -> dict:
     """Everything `claudex-doctor status` shows, as redacted data."""
     from claudex_doctor.base.redact import fingerprint, redact
     from claudex_doctor.config.facts import env_values, mapping

@@ -20,13 +20,16 @@ import shlex
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claudex_doctor.base.net import is_loopback
 from claudex_doctor.base.paths import display
 from claudex_doctor.base.vocab import Vocabulary
 from claudex_doctor.service.pidfile import PidRecord, PidState, read_pidfile  # noqa: F401  (re-exported)
 from claudex_doctor.service.sockets import listen_table
+
+if TYPE_CHECKING:
+    from claudex_doctor.base.paths import Paths
 
 START_TIME_TOLERANCE = 0.05  # seconds; psutil derives create_time from clock ticks, exact for one process
 ANCESTOR_DEPTH = 4
@@ -126,8 +129,8 @@ def looks_like_proxy(info: ProcInfo) -> bool:
 
 def home_of(info: ProcInfo) -> Path | None:
     """The claudex home a proxy process runs from: a directory holding cli-proxy-api and config.yaml."""
-    candidates: list[Path | None] = [_resolve(info.cwd) if info.cwd else None,
-                                     _resolve(info.exe).parent if info.exe and _resolve(info.exe) else None]
+    exe = _resolve(info.exe) if info.exe else None
+    candidates: list[Path | None] = [_resolve(info.cwd) if info.cwd else None, exe.parent if exe else None]
     for arg in info.cmdline:
         if "/" in arg or arg.startswith("."):
             resolved = _resolve(arg, info.cwd)
@@ -290,7 +293,7 @@ def _in_our_session(listener: ProcInfo, record: PidRecord, home: Path) -> bool:
 _UNSET: Any = object()
 
 
-def identify(paths, port: int, host: str | None = None, table: Any = _UNSET) -> Owner:
+def identify(paths: Paths, port: int, host: str | None = None, table: Any = _UNSET) -> Owner:
     """The shared verdict: who listens on `port`, and is it this home's proxy.
 
     `table` is a `listen_table()` result the caller already has (checks share one scan per run)."""
@@ -320,7 +323,7 @@ def identify(paths, port: int, host: str | None = None, table: Any = _UNSET) -> 
         visibility = Visibility.PARTIAL
     infos = [proc_info(pid) if pid is not None else None for pid in pids]
     verdicts: list[tuple[OwnerState, ProcInfo | None, Path | None]] = []
-    for pid, info in zip(pids, infos):
+    for pid, info in zip(pids, infos, strict=True):
         if info is None:
             verdicts.append((OwnerState.UNKNOWN, ProcInfo(pid) if pid is not None else None, None))
         elif _is_ours(info, record, running, home):
@@ -343,8 +346,9 @@ def identify(paths, port: int, host: str | None = None, table: Any = _UNSET) -> 
             else:
                 verdicts.append((OwnerState.FOREIGN, info, None))
     verdicts.sort(key=lambda v: PRECEDENCE.index(v[0]))
-    state, info, where = verdicts[0]
+    state, chosen, where = verdicts[0]
     others = [v[1] for v in verdicts[1:] if v[1] is not None]
+    info = chosen or ProcInfo(0)  # an unknown listener without a pid: only its port is known
     if state is OwnerState.OURS:
         reason = f"this home's proxy (pid {info.pid}) listens on port {port}"
     elif state is OwnerState.UNRECORDED:
@@ -355,7 +359,7 @@ def identify(paths, port: int, host: str | None = None, table: Any = _UNSET) -> 
         reason = f"port {port} is held by {info.label()}, which is not this home's proxy"
     else:
         reason = (f"something listens on port {port}, but its owner is not visible"
-                  f"{' (pid ' + str(info.pid) + ')' if info else ''}: another user's process?")
-    return Owner(port, state, reason, addresses=addresses, process=info, running=running,
+                  f"{' (pid ' + str(chosen.pid) + ')' if chosen else ''}: another user's process?")
+    return Owner(port, state, reason, addresses=addresses, process=chosen, running=running,
                  other_home=where if state is OwnerState.OTHER_HOME else None, pidfile=record,
                  visibility=visibility, others=others)

@@ -15,10 +15,13 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claudex_doctor.base.paths import display
 from claudex_doctor.base.vocab import Vocabulary
+
+if TYPE_CHECKING:
+    from claudex_doctor.base.paths import Paths
 
 
 class PidState(Vocabulary):
@@ -98,13 +101,13 @@ def read_pidfile(path: Path) -> PidRecord:
     )
 
 
-def write_pidfile(paths, pid: int, create_time: float, cmdline: list[str], port: int) -> None:
+def write_pidfile(paths: Paths, pid: int, create_time: float, cmdline: list[str], port: int) -> None:
     from claudex_doctor.base.atomic import write_atomic
     data = {"pid": pid, "create_time": create_time, "cmdline": cmdline, "home": str(paths.home), "port": port,
             "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "pgid": pid}
     write_atomic(paths.pidfile, json.dumps(data, indent=2) + "\n", mode=0o600, keep_backup=False)
 
 
-def remove_pidfile(paths) -> None:
+def remove_pidfile(paths: Paths) -> None:
     with contextlib.suppress(FileNotFoundError):
         paths.pidfile.unlink()

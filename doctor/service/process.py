@@ -13,8 +13,8 @@ import os
 import signal
 import time
 
-from claudex_doctor.service.owner import ProcInfo
 from claudex_doctor.base.vocab import Vocabulary
+from claudex_doctor.service.owner import ProcInfo
 
 # Proxies this process launched (pid -> Popen). They outlive `start` on purpose; holding them here
 # lets them be reaped through their own Popen (which then knows they ended) instead of behind its back.

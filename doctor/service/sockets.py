@@ -25,8 +25,8 @@ import os
 import socket
 import struct
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 PROC = "/proc"
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
@@ -96,7 +96,7 @@ _REQUEST = struct.Struct("=BBBBI48x")  # inet_diag_req_v2: family, protocol, ext
 # inet_diag_msg: family, state, timer, retrans; id: sport (big-endian), dport, src[16], dst[16],
 # interface, cookie[2]; then expires, rqueue, wqueue, uid, inode.
 _DIAG_SIZE = 72
-_ADDRESS_BYTES = {socket.AF_INET: 4, socket.AF_INET6: 16}
+_ADDRESS_BYTES: dict[int, int] = {socket.AF_INET: 4, socket.AF_INET6: 16}
 
 
 def parse_sock_diag(data: bytes) -> tuple[list[Listening], bool]:

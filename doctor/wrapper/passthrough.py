@@ -18,14 +18,13 @@ import re
 import shlex
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from claudex_doctor.base.atomic import write_program
 from claudex_doctor.base.redact import fingerprint, is_secret_name
 from claudex_doctor.wrapper.script import OVERRIDE_VAR
-
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from claudex_doctor.base import shellscan
 
@@ -154,7 +154,7 @@ def analyse(text: str, env_file: Path, env: Mapping[str, str], env_text: str | N
     return result
 
 
-def _interception(script: "shellscan.Script", result: Analysis) -> None:
+def _interception(script: shellscan.Script, result: Analysis) -> None:
     words: list[str] = []
     for branch in script.dispatch:
         if branch.position != 1:
@@ -177,7 +177,7 @@ def _interception(script: "shellscan.Script", result: Analysis) -> None:
                    f"`claudex {missing[0]}` goes to claude as a prompt", "the-wrapper-contract")
 
 
-def _invocation(script: "shellscan.Script", hot: list["shellscan.Segment"], result: Analysis) -> None:
+def _invocation(script: shellscan.Script, hot: list[shellscan.Segment], result: Analysis) -> None:
     calls = [seg for seg in hot if seg.runs_claude]
     if not calls:
         result.add("no_claude", "fail", 'the wrapper never runs claude with exec "$CLAUDE_BIN" "$@"', _A_MANGLED)
@@ -210,7 +210,7 @@ def _invocation(script: "shellscan.Script", hot: list["shellscan.Segment"], resu
             result.add("args_added", "warn", f"the wrapper adds arguments of its own ({' '.join(other)[:60]}): "
                        "`claudex X` is not exactly `claude X`", _A_MANGLED)
         target = seg.target
-        if not re.search(r"\$\{?(CLAUDE_BIN|%s)\b" % OVERRIDE_VAR, target):
+        if not re.search(r"\$\{?(CLAUDE_BIN|" + OVERRIDE_VAR + r")\b", target):
             result.add("literal_claude", "warn", f"the wrapper runs {target} rather than \"$CLAUDE_BIN\": the env "
                        "file's CLAUDE_BIN is ignored", "the-wrapper-contract")
         elif not target.startswith('"'):
@@ -224,7 +224,7 @@ def _invocation(script: "shellscan.Script", hot: list["shellscan.Segment"], resu
             result.supports_override = True
 
 
-def _hot_path(script: "shellscan.Script", hot: list["shellscan.Segment"], result: Analysis) -> None:
+def _hot_path(script: shellscan.Script, hot: list[shellscan.Segment], result: Analysis) -> None:
     functions = script.function_lines
     for seg in hot:
         if seg.line in functions:

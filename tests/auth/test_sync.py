@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 
 from claudex_doctor.auth import credentials as codexauth
-from claudex_doctor.base import journal
-from claudex_doctor.primitives import apply as apply_primitive
-from claudex_doctor.errors import PrimitiveError
-from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.auth.sync import apply
+from claudex_doctor.base import journal
+from claudex_doctor.base.result import PrimitiveResult
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.primitives import apply as apply_primitive
 from tests.authkit import NOW, Login, Stack, rfc3339
 from tests.conftest import run_cli
 
@@ -340,6 +340,7 @@ def test_to_proxy_fills_account_from_the_claim(new):
 
 def _loaded(data):
     from pathlib import Path
+
     from claudex_doctor.base.files import Loaded
     return Loaded(Path("/nonexistent/auth.json"), data=data)
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from claudex_doctor.auth import credentials as codexauth
+from claudex_doctor.auth.sync import apply
 from claudex_doctor.base import paths as paths_mod
 from claudex_doctor.core.model import Status
 from claudex_doctor.errors import PrimitiveError
-from claudex_doctor.auth.sync import apply
 from tests.e2e import harness  # imported now: it captures the environment before the fixtures scrub it
 
 pytestmark = pytest.mark.e2e
@@ -63,8 +63,7 @@ def _env(runtime) -> dict[str, str]:
 
 
 def _checks(env: dict[str, str], *ids: str) -> dict:
-    from claudex_doctor.checks import graph
-    from claudex_doctor.checks import StackContext
+    from claudex_doctor.checks import StackContext, graph
     from claudex_doctor.core.context import Options
     from claudex_doctor.core.graph import run
 

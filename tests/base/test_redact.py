@@ -6,8 +6,8 @@ import base64
 import json
 
 from claudex_doctor.base import redact
-from claudex_doctor.core.model import Finding, Fix, FixOutcome, FixStatus, RunResult, Safety, Status
 from claudex_doctor.base.redact import REGISTRY, Secret, fingerprint, redact_text
+from claudex_doctor.core.model import Finding, Fix, FixOutcome, FixStatus, RunResult, Safety, Status
 from claudex_doctor.render import json as json_render
 from claudex_doctor.render import terminal
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from claudex_doctor.help import refs
 from claudex_doctor.checks.auth import parse_login_status
 from claudex_doctor.core.model import Safety, Status
+from claudex_doctor.help import refs
 from tests.authkit import NOW, Login, Stack, text_of
 
 

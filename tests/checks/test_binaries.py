@@ -6,11 +6,10 @@ import json
 import os
 from pathlib import Path
 
-from claudex_doctor.checks import binaries
-from claudex_doctor.checks import StackContext
+from claudex_doctor.base.paths import resolve
+from claudex_doctor.checks import StackContext, binaries
 from claudex_doctor.core.context import Options
 from claudex_doctor.core.model import Status
-from claudex_doctor.base.paths import resolve
 
 
 def ctx_with_path(tmp_path: Path, bin_dir: Path) -> StackContext:

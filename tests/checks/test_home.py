@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from claudex_doctor.help import refs
 from claudex_doctor.core.model import Safety, Status
+from claudex_doctor.help import refs
 from tests.authkit import Stack
 
 

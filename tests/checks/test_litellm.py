@@ -140,12 +140,12 @@ def test_cli_points_to_explain(home, cli):
 
 
 def test_port_owner_and_route_litellm_share_one_socket_scan(tmp_path, monkeypatch):
-    from claudex_doctor.service import sockets
+    from claudex_doctor.base.paths import resolve
+    from claudex_doctor.checks import StackContext
     from claudex_doctor.checks import litellm as litellm_check
     from claudex_doctor.checks import port as port_check
-    from claudex_doctor.checks import StackContext
     from claudex_doctor.core.context import Options
-    from claudex_doctor.base.paths import resolve
+    from claudex_doctor.service import sockets
 
     calls = []
     real = sockets.read_listening

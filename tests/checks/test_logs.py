@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from claudex_doctor.checks import logs
-from claudex_doctor.knowledge.signatures import compile_signature
-from claudex_doctor.checks import StackContext
-from claudex_doctor.core.context import Options
-from claudex_doctor.knowledge import load
-from claudex_doctor.core.model import Status
 from claudex_doctor.base.paths import resolve
+from claudex_doctor.checks import StackContext, logs
+from claudex_doctor.core.context import Options
+from claudex_doctor.core.model import Status
+from claudex_doctor.knowledge import load
+from claudex_doctor.knowledge.signatures import compile_signature
 from tests.fakes.home import make_home
 
 CANARY = "canary-local-key-7f3a9c2e5b"

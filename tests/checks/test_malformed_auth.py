@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from claudex_doctor import cli
-from claudex_doctor.help import refs
-from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.auth.sync import apply
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.help import refs
 from tests.authkit import Login, Stack
 from tests.conftest import run_cli
 

@@ -13,13 +13,21 @@ import subprocess
 import psutil
 import pytest
 
-from claudex_doctor.service import control as service, sockets
-from claudex_doctor.checks.port import listener, port_owner
 from claudex_doctor.checks import StackContext
+from claudex_doctor.checks.port import listener, port_owner
 from claudex_doctor.core.model import Safety, Status
 from claudex_doctor.errors import PrimitiveError
-from tests.service_home import (kill_home, leftover_children, made_home, make_home, paths_of, wait_listening,
-                                write_config)
+from claudex_doctor.service import control as service
+from claudex_doctor.service import sockets
+from tests.service_home import (
+    kill_home,
+    leftover_children,
+    made_home,
+    make_home,
+    paths_of,
+    wait_listening,
+    write_config,
+)
 
 REF = "references/service.md#"
 

@@ -8,10 +8,9 @@ the real port.owner check (they skip, saying so, while it is a placeholder).
 
 from __future__ import annotations
 
-import re
-
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -21,16 +20,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from claudex_doctor.proxy import client as probe_client
-from claudex_doctor.checks import CHECKS, probes, proxy
-from claudex_doctor.checks import StackContext
+from claudex_doctor.base.paths import resolve
+from claudex_doctor.checks import CHECKS, StackContext, probes, proxy
 from claudex_doctor.core.context import Options
 from claudex_doctor.core.graph import Graph, check, run
 from claudex_doctor.core.model import RunResult, Status, passed
-from claudex_doctor.base.paths import resolve
+from claudex_doctor.core.schema import SCHEMA
+from claudex_doctor.proxy import client as probe_client
 from claudex_doctor.render import json as json_render
 from claudex_doctor.render import terminal
-from claudex_doctor.core.schema import SCHEMA
 from tests.conftest import free_port, run_cli, wait_listening
 from tests.fakes.gateway import DEFAULT_MODELS, FakeGateway, install_binary
 from tests.fakes.home import make_home

@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 
 from claudex_doctor import bootstrap, primitives
-from claudex_doctor.help import refs
+from claudex_doctor.base.paths import resolve
+from claudex_doctor.checks import StackContext, graph
 from claudex_doctor.checks.wrapper import wrapper_passthrough
-from claudex_doctor.checks import StackContext
 from claudex_doctor.core.context import Options
 from claudex_doctor.core.diagnose import diagnose
-from claudex_doctor.checks import graph
 from claudex_doctor.core.model import Safety, Status
-from claudex_doctor.base.paths import resolve
+from claudex_doctor.help import refs
 from tests.homekit import executable
 
 TOKEN = "canary-local-token-7f3a9c2e5b1d"
@@ -283,8 +282,8 @@ def test_passthrough_is_not_broken_by_other_checks_spawning_at_the_same_time(s):
     threads that spawn without pause during the whole run; before SPAWN_LOCK about one run in ten failed."""
     import threading
 
-    from claudex_doctor.wrapper import passthrough
     from claudex_doctor.base.proc import run_bounded
+    from claudex_doctor.wrapper import passthrough
 
     stop = threading.Event()
 

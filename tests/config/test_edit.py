@@ -10,12 +10,12 @@ import subprocess
 
 import pytest
 
+from claudex_doctor.base.files import read_yaml
+from claudex_doctor.base.redact import fingerprint
 from claudex_doctor.config import envfile
 from claudex_doctor.config.edit import set_config, set_env
-from claudex_doctor.base.files import read_yaml
-from claudex_doctor.primitives import apply
 from claudex_doctor.errors import PrimitiveError
-from claudex_doctor.base.redact import fingerprint
+from claudex_doctor.primitives import apply
 from tests.cfgkit import Home, canary
 
 ENV_TEXT = """\
@@ -67,7 +67,7 @@ def shell_values(path, *names) -> dict:
     """What a POSIX shell really reads from the env file."""
     script = f". '{path}'; " + "; ".join(f"printf '%s\\0' \"${name}\"" for name in names)
     out = subprocess.run(["sh", "-c", script], capture_output=True, check=True).stdout.decode()
-    return dict(zip(names, out.split("\0")[:-1]))
+    return dict(zip(names, out.split("\0")[:-1], strict=True))
 
 
 # -- set-env ------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from claudex_doctor.base import paths as paths_mod
 from claudex_doctor import primitives
+from claudex_doctor.base import paths as paths_mod
 from claudex_doctor.checks import StackContext
 from claudex_doctor.core.context import Options
 from tests.e2e.harness import ProxyRuntime, components_required, find_component

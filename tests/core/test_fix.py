@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from claudex_doctor.core import fix as fixmod
 from claudex_doctor import primitives
+from claudex_doctor.base.result import PrimitiveResult
+from claudex_doctor.core import fix as fixmod
 from claudex_doctor.core.model import Finding, Fix, Status
 from claudex_doctor.errors import PrimitiveError
-from claudex_doctor.base.result import PrimitiveResult
 
 CALLS: list[tuple[str, bool, dict]] = []
 

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
+from claudex_doctor.base.paths import resolve
 from claudex_doctor.core.context import Context, Options
 from claudex_doctor.core.graph import Check, Graph, check, run
-from claudex_doctor.errors import CatalogError
 from claudex_doctor.core.model import Status, failed, passed, warned
-from claudex_doctor.base.paths import resolve
+from claudex_doctor.errors import CatalogError
 
 
 def ctx_for(tmp_path, **options) -> Context:

@@ -17,8 +17,9 @@ import signal
 import subprocess
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -235,7 +236,7 @@ class ProxyRuntime:
         self.exit_code = process.returncode
         return self.exit_code
 
-    def __enter__(self) -> "ProxyRuntime":
+    def __enter__(self) -> ProxyRuntime:
         self.start()
         return self
 

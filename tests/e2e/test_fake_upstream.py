@@ -8,8 +8,17 @@ import json
 import httpx
 import pytest
 
-from tests.fakes.upstream import (CLIENT_ID, DEFAULT_TEXT, FakeUpstream, craft_tokens, decode_jwt, fingerprint,
-                                  make_codex_auth_json, make_jwt, make_proxy_auth_json)
+from tests.fakes.upstream import (
+    CLIENT_ID,
+    DEFAULT_TEXT,
+    FakeUpstream,
+    craft_tokens,
+    decode_jwt,
+    fingerprint,
+    make_codex_auth_json,
+    make_jwt,
+    make_proxy_auth_json,
+)
 
 from .harness import parse_sse
 

@@ -510,7 +510,7 @@ class FakeGateway:
         with self._state.lock:
             self._state.requests.clear()
 
-    def start(self) -> "FakeGateway":
+    def start(self) -> FakeGateway:
         if self._thread is None:
             self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                             name=f"fake-gateway:{self.port}", daemon=True)
@@ -525,7 +525,7 @@ class FakeGateway:
             self._thread = None
         self._server.server_close()
 
-    def __enter__(self) -> "FakeGateway":
+    def __enter__(self) -> FakeGateway:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -24,10 +24,28 @@ from typing import Any
 
 import trustme
 
-from .upstream_backend import (AUTH_HOST, CHATGPT_HOST, DEFAULT_MODELS, DEFAULT_TEXT, MODES, FakeBackend,
-                               Recorded, Refusal)
-from .upstream_creds import (CLIENT_ID, TokenSet, craft_tokens, decode_jwt, fingerprint, make_codex_auth_json,
-                             make_jwt, make_proxy_auth_json, rfc3339, write_json)
+from .upstream_backend import (
+    AUTH_HOST,
+    CHATGPT_HOST,
+    DEFAULT_MODELS,
+    DEFAULT_TEXT,
+    MODES,
+    FakeBackend,
+    Recorded,
+    Refusal,
+)
+from .upstream_creds import (
+    CLIENT_ID,
+    TokenSet,
+    craft_tokens,
+    decode_jwt,
+    fingerprint,
+    make_codex_auth_json,
+    make_jwt,
+    make_proxy_auth_json,
+    rfc3339,
+    write_json,
+)
 from .upstream_wire import ConnectProxy
 
 __all__ = [
@@ -60,7 +78,7 @@ class FakeUpstream(FakeBackend):
         """What to put in config.yaml `proxy-url` (and in HTTPS_PROXY as a safety net)."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "FakeUpstream":
+    def start(self) -> FakeUpstream:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ca.cert_pem.write_to_path(str(self.ca_file))
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -77,7 +95,7 @@ class FakeUpstream(FakeBackend):
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "FakeUpstream":
+    def __enter__(self) -> FakeUpstream:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .upstream_creds import (CLIENT_ID, DEFAULT_ACCESS_TTL, TokenSet, craft_tokens, decode_jwt, fingerprint)
+from .upstream_creds import CLIENT_ID, DEFAULT_ACCESS_TTL, TokenSet, craft_tokens, decode_jwt, fingerprint
 from .upstream_wire import WireRequest, WireResponse
 
 CHATGPT_HOST = "chatgpt.com"

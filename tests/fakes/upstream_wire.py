@@ -17,12 +17,12 @@ import socket
 import socketserver
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from h2.config import H2Configuration
 from h2.connection import H2Connection
-from h2.events import (ConnectionTerminated, DataReceived, RequestReceived, StreamEnded, StreamReset)
+from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded, StreamReset
 from h2.exceptions import ProtocolError
 
 MAX_HEAD = 64 * 1024

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
-from claudex_doctor.help import explain, refs
+
 from claudex_doctor.errors import UnknownTopic
+from claudex_doctor.help import explain, refs
 from claudex_doctor.help.explain import aliases, lookup, render_list, render_plain, render_rich, topics
 
 

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+
 from claudex_doctor.help import refs
 
 REPO = Path(__file__).resolve().parent.parent.parent

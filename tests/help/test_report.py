@@ -9,14 +9,14 @@ import re
 import stat
 
 import pytest
-from claudex_doctor.errors import ReportError
-from claudex_doctor.help import report as rp
-from claudex_doctor.core.context import Options
-from claudex_doctor.core.model import Finding, Fix, RunResult, Status
+
 from claudex_doctor.base.paths import resolve
 from claudex_doctor.base.redact import REGISTRY, fingerprint, redact_text
+from claudex_doctor.core.context import Options
+from claudex_doctor.core.model import Finding, Fix, RunResult, Status
+from claudex_doctor.errors import ReportError
+from claudex_doctor.help import report as rp
 from claudex_doctor.render import markdown as md
-
 from tests.conftest import free_port
 
 

@@ -6,8 +6,9 @@ import hashlib
 import json
 
 import pytest
-from claudex_doctor.help import skill
+
 from claudex_doctor.base.paths import resolve
+from claudex_doctor.help import skill
 
 
 @pytest.fixture

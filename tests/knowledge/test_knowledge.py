@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from claudex_doctor import knowledge
 from claudex_doctor.errors import KnowledgeError
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import json
 
 import jsonschema
@@ -19,10 +18,9 @@ from claudex_doctor.core.model import (
     exit_code,
     overall_status,
 )
-from claudex_doctor.render import Format
-from claudex_doctor.render import json as json_render
-from claudex_doctor.render import terminal
 from claudex_doctor.core.schema import SCHEMA
+from claudex_doctor.render import Format, terminal
+from claudex_doctor.render import json as json_render
 
 
 def canonical() -> RunResult:

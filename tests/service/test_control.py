@@ -18,14 +18,23 @@ import psutil
 import pytest
 
 from claudex_doctor.base import journal
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.primitives import apply
 from claudex_doctor.service import control as service
 from claudex_doctor.service.owner import identify, read_pidfile
-from claudex_doctor.primitives import apply
-from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.service.proxylog import exit_reason
 from tests.conftest import free_port, run_cli
-from tests.service_home import (KEY, kill_home, leftover_children, made_home, make_home, paths_of, proxies_of,
-                                wait_listening, write_config)
+from tests.service_home import (
+    KEY,
+    kill_home,
+    leftover_children,
+    made_home,
+    make_home,
+    paths_of,
+    proxies_of,
+    wait_listening,
+    write_config,
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
