@@ -1,8 +1,8 @@
 """What the throwaway homes of the check tests share: the layout, file writing, JWTs, snapshots.
 
 `tests/authkit.py` (credential tests) and `tests/cfgkit.py` (config, env, settings and routing
-tests) build their homes on `ThrowawayHome`; the live-check tests use `tests/fakes/home.py`, and
-the service tests `tests/service_home.py`, which need a running port rather than files.
+tests) build their homes on `ThrowawayHome`; the homes that need a port (live checks, the service) are
+`tests/fakes/home.py` and, on top of it, `tests/service_home.py`.
 """
 
 from __future__ import annotations

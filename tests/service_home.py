@@ -19,6 +19,8 @@ import psutil
 from claudex_doctor.base.paths import resolve
 from tests.conftest import wait_listening  # noqa: F401  (re-exported)
 from tests.fakes.gateway import install_binary
+from tests.fakes.home import config_text
+from tests.fakes.home import make_home as fake_home
 
 KEY = "canary-local-key-7f3a9c2e51"
 RUN_SH = '#!/bin/sh\ncd "$(dirname "$0")" || exit 1\nexec ./cli-proxy-api -config config.yaml\n'
@@ -26,21 +28,17 @@ RUN_SH = '#!/bin/sh\ncd "$(dirname "$0")" || exit 1\nexec ./cli-proxy-api -confi
 
 def make_home(root: Path, port: int, host: str = "127.0.0.1", name: str = "claudex-gateway",
               run_sh: str = RUN_SH) -> Path:
-    home = root / name
-    (home / "auth").mkdir(parents=True, exist_ok=True)
+    """The files of tests/fakes/home.py (config.yaml, env file, auth/) plus the binary and the launcher."""
+    home = fake_home(root / name, port, key=KEY, host=host, mapping={"opus": "gpt-5.5(high)"})
     install_binary(home / "cli-proxy-api")
-    write_config(home, port, host)
     (home / "run.sh").write_text(run_sh, encoding="utf-8")
     (home / "run.sh").chmod(0o755)
-    (home / "claude-code-gpt54.env").write_text(
-        f"ANTHROPIC_BASE_URL=http://127.0.0.1:{port}\nANTHROPIC_AUTH_TOKEN={KEY}\n"
-        "ANTHROPIC_DEFAULT_OPUS_MODEL=gpt-5.5(high)\n", encoding="utf-8")
     return home
 
 
 def write_config(home: Path, port: int, host: str = "127.0.0.1") -> None:
-    (home / "config.yaml").write_text(
-        f'host: "{host}"\nport: {port}\nauth-dir: "./auth"\napi-keys:\n  - "{KEY}"\n', encoding="utf-8")
+    """Rewrite config.yaml only (the env file keeps the old port)."""
+    (home / "config.yaml").write_text(config_text(port, [KEY], host), encoding="utf-8")
 
 
 def paths_of(home: Path):

@@ -1,0 +1,1 @@
+"""What users read: reference pages (refs), explain, the agent skill, the support report."""

@@ -1,0 +1,1 @@
+"""The claudex wrapper: its text, its analysis, and the live passthrough test."""

@@ -29,7 +29,7 @@ def test_one_short_pass_measures_every_row(proxy_bin, claude_bin, codex_bin):
                            "--runs", "1", "--wrapper-runs", "3", "--busy", "0", "--markdown"],
                           capture_output=True, text=True, timeout=180, cwd=REPO,
                           env=dict(os.environ, CLAUDEX_E2E_BIN_DIR=str(proxy_bin.parent)))
-    # 1 is a missed goal (2c is out of reach, see the README); anything else is the bench failing.
+    # 1 is a missed goal (2c is out of reach, see bench/README.md); anything else is the bench failing.
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("claudex-doctor benchmark:") and "proxy: CLIProxyAPI (real)" in lines[0]

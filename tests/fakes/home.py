@@ -1,4 +1,4 @@
-"""A throwaway runtime home for live-check tests: config.yaml and the env file, pointed at a port."""
+"""A throwaway runtime home pointed at a port: config.yaml and the env file (the live-check tests use it as\nit is; tests/service_home.py adds the proxy binary and the launcher)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ import os
 from pathlib import Path
 
 HAIKU = "gpt-5.6-luna(medium)"
+
+
+def config_text(port: int, keys: list[str], host: str = "127.0.0.1") -> str:
+    lines = [f'host: "{host}"', f"port: {port}", 'auth-dir: "./auth"']
+    lines += ["api-keys:"] + [f'  - "{k}"' for k in keys] if keys else ["api-keys: []"]
+    return "\n".join(lines) + "\n"
 
 
 def make_home(root: Path, port: int, *, key: str | None = "canary-local-key-7f3a9c2e5b", api_keys=None,
@@ -17,9 +23,7 @@ def make_home(root: Path, port: int, *, key: str | None = "canary-local-key-7f3a
     """
     root.mkdir(parents=True, exist_ok=True)
     keys = [key] if api_keys is None and key else list(api_keys or [])
-    lines = [f'host: "{host}"', f"port: {port}", 'auth-dir: "./auth"']
-    lines += ["api-keys:"] + [f'  - "{k}"' for k in keys] if keys else ["api-keys: []"]
-    (root / "config.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "config.yaml").write_text(config_text(port, keys, host), encoding="utf-8")
     (root / "auth").mkdir(exist_ok=True)
     env = {"ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}"}
     if key:
