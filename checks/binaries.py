@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from claudex_doctor.base import files
 from claudex_doctor.base.files import is_executable
 from claudex_doctor.base.paths import display
 from claudex_doctor.core.graph import check
@@ -78,7 +79,6 @@ def bin_claude(ctx: StackContext):
 
 def npm_version(path: Path, package: str) -> str | None:
     """The version npm recorded for `package` when `path` is (a link to) that package's script."""
-    import json
 
     try:
         script = path.resolve()
@@ -86,10 +86,10 @@ def npm_version(path: Path, package: str) -> str | None:
         return None
     for folder in (script.parent, script.parent.parent):
         manifest = folder / "package.json"
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        loaded = files.read_json(manifest, cap=files.SMALL_CAP)
+        if not loaded.ok:
             continue
+        data = loaded.data
         if isinstance(data, dict) and data.get("name") == package and isinstance(data.get("version"), str):
             return data["version"]
     return None

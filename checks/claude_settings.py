@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from claudex_doctor.base import redact
+from claudex_doctor.base import files, redact
 from claudex_doctor.base.files import Problem, read_json
 from claudex_doctor.base.paths import display
 from claudex_doctor.checks._findings import Problems
@@ -164,15 +164,13 @@ def _check_file(ctx: StackContext, label: str, path: Path, problems: Problems, e
 def _login_key(ctx: StackContext, problems: Problems, evidence: dict) -> None:
     p = ctx.paths
     shown = display(p.claude_json, p.user_home)
-    loaded = read_json(p.claude_json)
+    loaded = read_json(p.claude_json, cap=files.LARGE_CAP)
     key = None
     if loaded.problem is Problem.MISSING:
         return
     if loaded.problem is Problem.TOO_LARGE:
-        try:
-            match = re.search(rb'"primaryApiKey"\s*:\s*"([^"]+)"', p.claude_json.read_bytes()[:64 * 1024 * 1024])
-        except OSError:
-            match = None
+        head = files.read_head(p.claude_json, 32 * files.MiB)
+        match = re.search(rb'"primaryApiKey"\s*:\s*"([^"]+)"', head.data) if head.ok else None
         key = match.group(1).decode("utf-8", "replace") if match else None
     elif not loaded.ok:
         _register_broken(loaded.text)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from claudex_doctor.base import redact
+from claudex_doctor.base import files, redact
 from claudex_doctor.base.paths import display
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
@@ -78,14 +78,12 @@ def log_sources(ctx: StackContext) -> list[Path]:
 
 
 def read_tail(path: Path, limit: int = TAIL_BYTES) -> tuple[str, int]:
-    """The last `limit` bytes of a file as text (whole lines only); raises OSError."""
-    with path.open("rb") as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        start = max(0, size - limit)
-        handle.seek(start)
-        raw = handle.read(limit)
-    if start > 0:
+    """The last `limit` bytes of a file as text (whole lines only); raises OSError with the reason."""
+    loaded, size = files.read_tail(path, limit)
+    if not loaded.ok:
+        raise OSError(loaded.message)
+    raw: bytes = loaded.data
+    if size > len(raw):
         cut = raw.find(b"\n")
         raw = raw[cut + 1:] if cut >= 0 else b""
     return raw.replace(b"\x00", b"").decode("utf-8", "replace"), len(raw)

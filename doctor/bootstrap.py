@@ -250,10 +250,8 @@ def _file_item(part: str, path: Path, content: bytes, force: bool) -> Item:
         return Item(part, path, Action.CREATE, content)
     if not force:
         return Item(part, path, Action.KEEP, content, note="exists; --force rewrites it, keeping a backup")
-    try:
-        same = path.read_bytes() == content and files.file_mode(path) == MODES[part]
-    except OSError:
-        same = False
+    existing = files.read_bytes(path, len(content))
+    same = existing.ok and existing.data == content and files.file_mode(path) == MODES[part]
     return Item(part, path, Action.UNCHANGED if same else Action.REWRITE, content)
 
 

@@ -1,12 +1,18 @@
-"""Reading the stack's files without ever raising and without changing them.
+"""Reading the stack's files: bounded, never blocking, never raising, never changing them.
 
-Every reader returns a `Loaded`: the parsed data, or a named problem
-(`missing`, `unreadable`, `not_utf8`, `invalid`, `wrong_type`) with a one-line
-message. Checks turn problems into findings; nothing here writes.
+Every reader goes through `read_bytes`: it opens without following the file into a block (O_NONBLOCK:
+a FIFO opens at once), asks the open descriptor what it is (fstat: a directory, FIFO, device or socket
+is a named problem, and nothing is read from it), reads at most the cap for that kind of file (a
+symlink to /dev/zero or a file that keeps growing stops at the cap), and turns every OSError into a
+named problem (ELOOP: a symlink loop). Parsing is bounded too: nesting and number length are measured
+before a parser sees the text.
+
+A reader returns a `Loaded`: the data, or a `Problem` with a one-line message that names the file.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -30,13 +36,20 @@ class Problem(Vocabulary):
     NOT_A_FILE = "not_a_file"
 
 
-MAX_BYTES = 4 * 1024 * 1024
+KiB = 1024
+MiB = 1024 * KiB
+# Caps by what a file is: far above any real one, far below what would hurt to read or parse.
+CONFIG_CAP = 1 * MiB       # config.yaml, the env file, auth files, run.sh, the wrapper, settings.json
+LARGE_CAP = 8 * MiB        # ~/.claude.json (Claude Code keeps project history in it)
+SMALL_CAP = 64 * KiB       # the pidfile, a package manifest, /proc entries
+MAX_BYTES = CONFIG_CAP     # the default cap
 # No file the stack keeps nests deeper than a handful of levels; a parser given thousands of levels
 # spends seconds (ruamel.yaml) or recurses until it fails (json on some Pythons, not on others).
 # Depth is measured before parsing, so a pathological file costs one linear scan, the same everywhere.
 MAX_DEPTH = 64
 # A JSON number longer than this is not a port, a timestamp or a count: refused before int() sees it.
 MAX_NUMBER_DIGITS = 64
+_READ_CHUNK = 256 * KiB
 
 
 @dataclass(frozen=True)
@@ -61,36 +74,156 @@ class Loaded:
         return None if self.mode is None else oct(stat.S_IMODE(self.mode))
 
 
-def read_text(path: Path) -> Loaded:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
+def what_is(mode: int) -> str:
+    """A file type in words: "a directory", "a named pipe (FIFO)", ..."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return "something else"
+
+
+def _os_problem(path: Path, exc: OSError, mode: int | None = None) -> Loaded:
+    if isinstance(exc, FileNotFoundError):
         return Loaded(path, problem=Problem.MISSING, message=f"{path.name} does not exist")
-    except PermissionError:
-        return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: permission denied")
+    if exc.errno == errno.ELOOP:
+        return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: it is a symbolic link loop", mode=mode)
+    if exc.errno == errno.ENOTDIR:
+        return Loaded(path, problem=Problem.UNREADABLE,
+                      message=f"{path.name} cannot be read: a folder on its path is a file", mode=mode)
+    if isinstance(exc, PermissionError):
+        return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: permission denied",
+                      mode=mode)
+    return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: {exc.strerror or exc}",
+                  mode=mode)
+
+
+def open_regular(path: Path, flags: int = os.O_RDONLY) -> tuple[int | None, Loaded | None]:
+    """(descriptor, None) for a regular file opened without blocking, else (None, the named problem).
+    The caller closes the descriptor."""
+    try:
+        fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: {exc.strerror or exc}")
+        return None, _os_problem(path, exc)
+    try:
+        st = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        return None, _os_problem(path, exc)
     if not stat.S_ISREG(st.st_mode):
-        return Loaded(path, problem=Problem.NOT_A_FILE, message=f"{path.name} is not a regular file", mode=st.st_mode)
-    if st.st_size > MAX_BYTES:
-        return Loaded(path, problem=Problem.TOO_LARGE, message=f"{path.name} is {st.st_size} bytes, too large to be what it should", mode=st.st_mode)
+        os.close(fd)
+        return None, Loaded(path, problem=Problem.NOT_A_FILE,
+                            message=f"{path.name} is {what_is(st.st_mode)}, not a regular file", mode=st.st_mode)
+    return fd, None
+
+
+def read_bytes(path: Path, cap: int = MAX_BYTES) -> Loaded:
+    """The whole file as bytes (`data`), or a named problem; never more than `cap` bytes are read."""
+    path = Path(path)
+    fd, problem = open_regular(path)
+    if problem is not None or fd is None:
+        return problem or Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read")
     try:
-        raw = path.read_bytes()
-    except PermissionError:
-        return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: permission denied", mode=st.st_mode)
+        st = os.fstat(fd)
+        if st.st_size > cap:
+            return Loaded(path, problem=Problem.TOO_LARGE,
+                          message=f"{path.name} is {st.st_size:,} bytes, too large to be what it should "
+                                  f"(at most {cap:,})",
+                          mode=st.st_mode)
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(_READ_CHUNK, cap + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > cap:  # it grew while being read, or lies about its size (/proc, a device behind a link)
+                return Loaded(path, problem=Problem.TOO_LARGE,
+                              message=f"{path.name} holds more than {cap:,} bytes, too large to be what it should",
+                              mode=st.st_mode)
+        return Loaded(path, data=b"".join(chunks), mode=st.st_mode)
     except OSError as exc:
-        return Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read: {exc.strerror or exc}", mode=st.st_mode)
-    if b"\x00" in raw:
-        return Loaded(path, problem=Problem.NOT_UTF8, message=f"{path.name} contains binary data (NUL bytes)", mode=st.st_mode)
+        return _os_problem(path, exc, st.st_mode if "st" in locals() else None)
+    finally:
+        os.close(fd)
+
+
+def read_head(path: Path, cap: int) -> Loaded:
+    """The first `cap` bytes of a file, however large it is, with the same refusals as read_bytes."""
+    path = Path(path)
+    fd, problem = open_regular(path)
+    if problem is not None or fd is None:
+        return problem or Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read")
     try:
-        text = raw.decode("utf-8-sig")
+        st = os.fstat(fd)
+        chunks: list[bytes] = []
+        total = 0
+        while total < cap:
+            chunk = os.read(fd, min(_READ_CHUNK, cap - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return Loaded(path, data=b"".join(chunks), mode=st.st_mode)
+    except OSError as exc:
+        return _os_problem(path, exc)
+    finally:
+        os.close(fd)
+
+
+def read_tail(path: Path, cap: int) -> tuple[Loaded, int]:
+    """The last `cap` bytes of a file (a log, the journal) and its size, with the same refusals as
+    read_bytes; a first partial line is dropped by the caller when it matters."""
+    path = Path(path)
+    fd, problem = open_regular(path)
+    if problem is not None or fd is None:
+        return problem or Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read"), 0
+    try:
+        st = os.fstat(fd)
+        start = max(0, st.st_size - cap)
+        os.lseek(fd, start, os.SEEK_SET)
+        chunks: list[bytes] = []
+        total = 0
+        while total < cap:
+            chunk = os.read(fd, min(_READ_CHUNK, cap - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return Loaded(path, data=b"".join(chunks), mode=st.st_mode), st.st_size
+    except OSError as exc:
+        return _os_problem(path, exc), 0
+    finally:
+        os.close(fd)
+
+
+def read_text(path: Path, cap: int = MAX_BYTES) -> Loaded:
+    raw = read_bytes(path, cap)
+    if not raw.ok:
+        return raw
+    data: bytes = raw.data
+    if b"\x00" in data:
+        return Loaded(path, problem=Problem.NOT_UTF8, message=f"{path.name} contains binary data (NUL bytes)",
+                      mode=raw.mode)
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return Loaded(path, problem=Problem.NOT_UTF8, message=f"{path.name} is not UTF-8 text (bad byte at offset {exc.start})", mode=st.st_mode)
-    return Loaded(path, data=text, mode=st.st_mode, text=text)
+        return Loaded(path, problem=Problem.NOT_UTF8,
+                      message=f"{path.name} is not UTF-8 text (bad byte at offset {exc.start})", mode=raw.mode)
+    return Loaded(path, data=text, mode=raw.mode, text=text)
 
 
-def read_json(path: Path, expect: type | tuple[type, ...] = dict) -> Loaded:
-    loaded = read_text(path)
+def read_json(path: Path, expect: type | tuple[type, ...] = dict, cap: int = MAX_BYTES) -> Loaded:
+    loaded = read_text(path, cap)
     if not loaded.ok:
         return loaded
     text = loaded.text or ""
@@ -109,9 +242,9 @@ def read_json(path: Path, expect: type | tuple[type, ...] = dict) -> Loaded:
     return Loaded(path, data=data, mode=loaded.mode, text=text)
 
 
-def read_yaml(path: Path) -> Loaded:
+def read_yaml(path: Path, cap: int = MAX_BYTES) -> Loaded:
     """Parse YAML safely (no tags, no code). The data is plain dicts/lists."""
-    loaded = read_text(path)
+    loaded = read_text(path, cap)
     if not loaded.ok:
         return loaded
     text = loaded.text or ""

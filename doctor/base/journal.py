@@ -13,8 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from claudex_doctor.base import files
 from claudex_doctor.base.paths import Paths
 from claudex_doctor.base.redact import redact
+
+TAIL_BYTES = 256 * 1024  # the journal's last entries; an entry is a few hundred bytes
 
 
 def record(paths: Paths, primitive: str, status: str, message: str, changes: Iterable[str] = (),
@@ -37,15 +40,14 @@ def record(paths: Paths, primitive: str, status: str, message: str, changes: Ite
 
 
 def read(paths: Paths, limit: int = 50) -> list[dict[str, Any]]:
-    path: Path = paths.journal
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+    loaded, _ = files.read_tail(paths.journal, TAIL_BYTES)
+    if not loaded.ok:
         return []
+    lines = loaded.data.decode("utf-8", "replace").splitlines()
     entries = []
     for line in lines[-limit:]:
         try:
-            value = json.loads(line)
+            value = files.loads_json(line)
         except ValueError:
             continue
         if isinstance(value, dict):

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from claudex_doctor import __version__
+from claudex_doctor.base import files
 from claudex_doctor.base.files import Problem
 from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint, is_secret_name, redact, redact_text
 from claudex_doctor.errors import ReportError
@@ -278,10 +279,10 @@ def _credential(name: str, path: Path, loaded) -> dict[str, Any]:
 
 
 def _tail(path: Path, lines: int) -> list[str]:
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        handle.seek(max(0, size - MAX_LOG_BYTES))
-        data = handle.read(MAX_LOG_BYTES)
+    loaded, _ = files.read_tail(path, MAX_LOG_BYTES)
+    if not loaded.ok:
+        raise OSError(loaded.message)
+    data: bytes = loaded.data
     text = _ANSI.sub("", data.decode("utf-8", "replace")).replace("\x00", "")
     kept = [line.rstrip() for line in text.splitlines() if line.strip()]
     return [redact_text(line[:MAX_LINE]) for line in kept[-lines:]]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from claudex_doctor import __version__
+from claudex_doctor.base import files
 from claudex_doctor.base.vocab import Vocabulary
 
 if TYPE_CHECKING:
@@ -185,10 +186,13 @@ class SkillResult:
 
 
 def read_existing(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    loaded = files.read_bytes(path)
+    if loaded.problem is files.Problem.MISSING:
         return None
+    try:
+        if not loaded.ok:
+            raise OSError(loaded.message)
+        return loaded.data.decode("utf-8")
     except UnicodeDecodeError:
         return ""  # not text we wrote: treated as modified
 

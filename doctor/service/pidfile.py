@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from claudex_doctor.base import files
 from claudex_doctor.base.paths import display
 from claudex_doctor.base.vocab import Vocabulary
 
@@ -65,21 +66,21 @@ class PidRecord:
 
 def read_pidfile(path: Path) -> PidRecord:
     """Parse the pidfile without judging the process. Never raises."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    loaded = files.read_bytes(path, files.SMALL_CAP)
+    if loaded.problem is files.Problem.MISSING:
         return PidRecord(PidState.MISSING, "no pidfile")
-    except OSError as exc:
-        return PidRecord(PidState.INVALID, f"pidfile cannot be read: {exc.strerror or exc}")
+    if not loaded.ok:
+        return PidRecord(PidState.INVALID, f"pidfile: {loaded.message}")
+    raw: bytes = loaded.data
     try:
-        text = raw[:65536].decode("utf-8").strip()
+        text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
         return PidRecord(PidState.INVALID, "pidfile is not text")
     if text.isdigit():
         return PidRecord(PidState.LEGACY, "pidfile holds a bare pid (written by an older launcher): its identity cannot be proven",
                          pid=int(text))
     try:
-        data = json.loads(text)
+        data = files.loads_json(text)
     except ValueError:
         return PidRecord(PidState.INVALID, "pidfile is not valid JSON (truncated or written by another tool)")
     if not isinstance(data, dict):

@@ -13,6 +13,8 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from claudex_doctor.base import files
+
 MAX_TAIL_BYTES = 256 * 1024
 
 # CLIProxyAPI's log prefix: "[2026-11-24 02:48:05] [--------] [error] [run.go:66] "
@@ -44,14 +46,10 @@ def log_since(path: Path, offset: int, limit: int = 40) -> list[str]:
     """The last `limit` lines written after `offset`, redacted."""
     from claudex_doctor.base.redact import redact_text
 
-    try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            start = max(offset, size - MAX_TAIL_BYTES)
-            handle.seek(start)
-            data = handle.read()
-    except OSError:
+    loaded, size = files.read_tail(path, MAX_TAIL_BYTES)
+    if not loaded.ok:
         return []
+    data: bytes = loaded.data[max(0, offset - (size - len(loaded.data))):]
     lines = [line.rstrip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
     return [redact_text(line)[:400] for line in lines[-limit:]]
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from claudex_doctor.base import files
 from claudex_doctor.base.atomic import write_program
 from claudex_doctor.base.redact import fingerprint, is_secret_name
 from claudex_doctor.wrapper.script import OVERRIDE_VAR
@@ -101,10 +102,10 @@ def _standin(directory: Path, index: int, names: Sequence[str], vector: Vector) 
 
 
 def _read_argv(path: Path) -> list[bytes] | None:
-    try:
-        raw = path.read_bytes()
-    except OSError:
+    loaded = files.read_bytes(path, files.CONFIG_CAP)
+    if not loaded.ok:
         return None
+    raw: bytes = loaded.data
     fields = raw.split(b"\0")
     if not fields or not fields[0].isdigit():
         return None
@@ -113,10 +114,10 @@ def _read_argv(path: Path) -> list[bytes] | None:
 
 
 def _read_env(path: Path) -> dict[str, str]:
-    try:
-        raw = path.read_bytes()
-    except OSError:
+    loaded = files.read_bytes(path, files.CONFIG_CAP)
+    if not loaded.ok:
         return {}
+    raw: bytes = loaded.data
     values = {}
     for item in raw.split(b"\0"):
         if b"=" in item:
