@@ -73,6 +73,52 @@ def _layout_entries(p):
     )
 
 
+def _service_entries(p):
+    """(label, path, kind) for what the primitives write in the home: judged only when present."""
+    return (
+        ("pidfile", p.pidfile, "file"),
+        ("log", p.log_file, "file"),
+        ("journal", p.journal, "file"),
+        ("backups/", p.backups, "dir"),
+    )
+
+
+def _odd_service_entries(p) -> list[str]:
+    """Service files that are not what they should be: the primitives refuse to write through them."""
+    import os
+    import stat
+
+    try:
+        home = p.home.resolve()
+    except (OSError, RuntimeError):
+        home = p.home
+    odd = []
+    for _label, path, kind in _service_entries(p):
+        shown = display(path, p.user_home)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            odd.append(f"{shown} cannot be examined ({exc.strerror or exc})")
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                real = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                odd.append(f"{shown} is a broken or looping link")
+                continue
+            if kind == "file" or home not in (real, *real.parents):
+                odd.append(f"{shown} is a link (to {display(real, p.user_home)}): claudex-doctor does not "
+                           "write through it")
+            continue
+        if kind == "dir" and not stat.S_ISDIR(st.st_mode):
+            odd.append(f"{shown} is not a directory")
+        elif kind == "file" and not stat.S_ISREG(st.st_mode):
+            odd.append(f"{shown} is not a regular file")
+    return odd
+
+
 @check("home.layout", "Home layout and permissions", needs=("paths.home",),
        reference=f"{REF}#home-layout-incomplete", fixes=("bootstrap", "manual"))
 def home_layout(ctx: StackContext):
@@ -105,6 +151,7 @@ def home_layout(ctx: StackContext):
             not_exec.append(shown)
         elif private is not None and mode & 0o077:
             loose.append((label, shown, mode, private))
+    wrong_kind += _odd_service_entries(p)
     if missing:
         names = ", ".join(missing)
         details = [f"Missing from {display(p.home, p.user_home)}: {names}."] + wrong_kind + \

@@ -296,17 +296,18 @@ def _copy(given: Path, out: Path) -> str:
 def _execute(paths: Paths, item: Item, built: Path | None) -> Path | None:
     if item.action in (Action.KEEP, Action.UNCHANGED):
         return None
+    # The wrapper lives outside the home (~/.local/bin): its root is its own folder; the rest is the home's.
+    root = item.path.parent if item.part == "wrapper" else paths.home
     if item.part in ("home", "auth"):
-        item.path.mkdir(parents=True, exist_ok=True, mode=item.mode)
-        os.chmod(item.path, item.mode)
+        atomic.ensure_dir(item.path, paths.home, private=True)
         return None
     backup_dir = paths.backups if paths.home.is_dir() else item.path.parent
     if item.part == "binary":
         assert built is not None
         return atomic.install_file(built, item.path, item.mode, keep_backup=item.path.exists(),
-                                   backup_dir=backup_dir)
+                                   backup_dir=backup_dir, root=root)
     return atomic.write_atomic(item.path, item.content or b"", mode=item.mode, keep_backup=item.action is Action.REWRITE,
-                               backup_dir=backup_dir)
+                               backup_dir=backup_dir, root=root, private=item.part in ("config", "env"))
 
 
 def _describe(item: Item, settings: Settings, user_home: Path, dry_run: bool) -> str:

@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from claudex_doctor.base.paths import Paths
 from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.errors import PrimitiveError
 
@@ -36,5 +37,22 @@ def resolve(name: str) -> Callable[..., PrimitiveResult]:
     return getattr(importlib.import_module(module), func)
 
 
-def apply(name: str, paths: Any, *, dry_run: bool = False, **args: Any) -> PrimitiveResult:
-    return resolve(name)(paths, dry_run=dry_run, **args)
+# How long a primitive waits for another claudex-doctor changing the same home (a start waits for /healthz).
+LOCK_WAIT = 30.0
+
+
+def apply(name: str, paths: Paths, *, dry_run: bool = False, **args: Any) -> PrimitiveResult:
+    """Run a primitive under the home's lock, so concurrent changes never lose one another. Before the home
+    exists there is nothing to guard (bootstrap creates it; the others refuse)."""
+    from claudex_doctor.base import lock
+
+    primitive = resolve(name)
+    if not paths.home.is_dir():
+        return primitive(paths, dry_run=dry_run, **args)
+    try:
+        with lock.hold(paths.home, LOCK_WAIT):
+            return primitive(paths, dry_run=dry_run, **args)
+    except lock.Busy as exc:
+        raise PrimitiveError(str(exc), reference="references/service.md#service-lock-busy") from None
+    except lock.Unusable as exc:
+        raise PrimitiveError(f"{exc}; see `claudex-doctor --only home.layout`") from None

@@ -155,8 +155,8 @@ def _already(paths: Paths, proxy: codexauth.ProxyAuth, tokens, dry_run: bool, de
     if not changes or dry_run:
         return PrimitiveResult(True, message, changes, details=details)
     try:
-        _ensure_dir(paths.auth_dir)
-        os.chmod(paths.proxy_auth, 0o600)
+        atomic.ensure_dir(paths.auth_dir, paths.home, private=True)
+        os.chmod(atomic.target_in(paths.proxy_auth, paths.home), 0o600)
     except OSError as exc:
         raise PrimitiveError(f"could not fix permissions: {exc.strerror or exc}") from None
     message += "; permissions restored"
@@ -259,19 +259,13 @@ def _dir_changes(paths: Paths, directory: Path) -> list[str]:
     return [f"chmod 0700 {_show(paths, directory)}/ (was {mode:04o})"] if mode != 0o700 else []
 
 
-def _ensure_dir(directory: Path, tighten: bool = True) -> None:
-    """Create `directory` (0700) if needed; `tighten` also brings an existing one to 0700."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if tighten and directory.stat().st_mode & 0o777 != 0o700:
-        os.chmod(directory, 0o700)
-
-
 def _write(paths: Paths, target: Path, text: str, shown: str, message: str, changes: list[str], details: dict,
            direction: str, tighten: bool = True) -> PrimitiveResult:
     """Write one credential file atomically (0600, backup kept, its directory made) and journal it."""
+    root = paths.codex_home if direction == "proxy->codex" else paths.home
     try:
-        _ensure_dir(target.parent, tighten)
-        saved = atomic.write_atomic(target, text, mode=0o600, backup_dir=paths.backups)
+        atomic.ensure_dir(target.parent, root, private=tighten)
+        saved = atomic.write_atomic(target, text, mode=0o600, backup_dir=paths.backups, root=root, private=tighten)
     except OSError as exc:
         raise PrimitiveError(f"could not write {shown}: {exc.strerror or exc}") from None
     backups = [_show(paths, saved)] if saved else []

@@ -7,13 +7,12 @@ its backups). Secrets never reach it: entries are redacted before writing.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from claudex_doctor.base import files
+from claudex_doctor.base import atomic, files
 from claudex_doctor.base.paths import Paths
 from claudex_doctor.base.redact import redact
 
@@ -34,9 +33,12 @@ def record(paths: Paths, primitive: str, status: str, message: str, changes: Ite
         **extra,
     }
     line = json.dumps(redact(entry), ensure_ascii=False) + "\n"
-    fd = os.open(paths.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as handle:
-        handle.write(line)
+    try:
+        atomic.append(paths.journal, line.encode("utf-8"))
+    except OSError:
+        # The change itself is done and reported; a journal that cannot take a line (a FIFO, a link, a full
+        # disk) must not turn it into a failure; home.layout names a journal that is not a file.
+        pass
 
 
 def read(paths: Paths, limit: int = 50) -> list[dict[str, Any]]:

@@ -90,9 +90,6 @@ class Paths:
     def backups(self) -> Path:
         return self.home / "backups"
 
-    @property
-    def lock(self) -> Path:
-        return self.home / ".service.lock"
 
     @property
     def claude_settings(self) -> Path:

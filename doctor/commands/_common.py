@@ -136,15 +136,21 @@ def _human(data: dict[str, Any], hint: str | None) -> None:
 
 def service(name: str, args: argparse.Namespace) -> int:
     """start, stop and restart: the service primitive with the command's --timeout and --dry-run."""
+    kwargs = {"timeout": args.timeout} if getattr(args, "timeout", None) is not None else {}
+    return apply_primitive(name, args, **kwargs)
+
+
+def apply_primitive(name: str, args: argparse.Namespace,
+                    hint: Callable[[PrimitiveResult], str | None] | None = None, **kwargs: Any) -> int:
+    """Run primitive `name` for this home (under its lock: primitives.apply) and report it."""
     from claudex_doctor.primitives import apply
 
-    kwargs = {"timeout": args.timeout} if getattr(args, "timeout", None) is not None else {}
     paths = paths_for(args)
     return report_primitive(name, args, lambda: apply(name, paths, dry_run=bool(getattr(args, "dry_run", False)),
-                                                      **kwargs))
+                                                      **kwargs), hint=hint)
 
 
-def assignments_command(name: str, args: argparse.Namespace, primitive: Callable[..., PrimitiveResult]) -> int:
+def assignments_command(name: str, args: argparse.Namespace) -> int:
     """set-env and set-config: parse KEY=VALUE words, apply, report."""
     from claudex_doctor.config.edit import parse_assignments
     from claudex_doctor.errors import PrimitiveError, UsageError
@@ -153,6 +159,4 @@ def assignments_command(name: str, args: argparse.Namespace, primitive: Callable
         assignments = parse_assignments(list(args.assignments))
     except PrimitiveError as exc:  # bad usage: exit 2, like any other usage error
         raise UsageError(f"{name}: {exc}") from None
-    paths = paths_for(args)
-    return report_primitive(name, args, lambda: primitive(paths, dry_run=bool(getattr(args, "dry_run", False)),
-                                                          assignments=assignments))
+    return apply_primitive(name, args, assignments=assignments)

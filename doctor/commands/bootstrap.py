@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from claudex_doctor.commands._common import id_list, paths_for, report_primitive
+from claudex_doctor.commands._common import apply_primitive, id_list
 
 HELP = "create the runtime home, proxy binary, config, env file and wrapper"
 
@@ -25,10 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from claudex_doctor.bootstrap import apply
     from claudex_doctor.console import Spinner
 
-    paths = paths_for(args)
     parts = tuple(args.parts or ()) or None
 
     def next_step(result) -> str | None:
@@ -36,6 +34,6 @@ def main(args: argparse.Namespace) -> int:
         return "next: claudex-doctor sync-auth (copies your Codex login), then claudex start" if created else None
 
     with Spinner("bootstrap…") as spinner:
-        return report_primitive("bootstrap", args, lambda: apply(
-            paths, dry_run=args.dry_run, force=args.force, binary=args.binary, source=args.source, plan=args.plan,
-            only=parts, status=spinner.update if spinner.active else None), hint=next_step)
+        return apply_primitive("bootstrap", args, hint=next_step, force=args.force, binary=args.binary,
+                               source=args.source, plan=args.plan, only=parts,
+                               status=spinner.update if spinner.active else None)

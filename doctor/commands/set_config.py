@@ -20,5 +20,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from claudex_doctor.config.edit import set_config
-    return assignments_command("set-config", args, set_config)
+    return assignments_command("set-config", args)

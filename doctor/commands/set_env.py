@@ -20,5 +20,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from claudex_doctor.config.edit import set_env
-    return assignments_command("set-env", args, set_env)
+    return assignments_command("set-env", args)

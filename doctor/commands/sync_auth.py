@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from claudex_doctor.commands._common import paths_for, report_primitive
+from claudex_doctor.commands._common import apply_primitive
 
 HELP = "copy the newest Codex tokens into the proxy credential (or back, with --reverse)"
 
@@ -22,15 +22,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from claudex_doctor.auth.sync import apply
-
-    paths = paths_for(args)
-
     def confirm_hint(result) -> str | None:
         if result.changes and "copied" in result.message:
             return "Run `claudex-doctor --only auth.sync` to confirm both sides agree."
         return None
 
-    return report_primitive("sync-auth", args, lambda: apply(paths, dry_run=bool(args.dry_run), reverse=bool(args.reverse),
-                                                             yes=bool(args.yes), force=bool(args.force)),
-                            hint=confirm_hint)
+    return apply_primitive("sync-auth", args, hint=confirm_hint, reverse=bool(args.reverse), yes=bool(args.yes),
+                           force=bool(args.force))

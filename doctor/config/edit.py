@@ -87,8 +87,11 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 def _read(path: Path, paths: Paths, what: str) -> tuple[Path, str, int]:
     """(real path, text, mode) of a file to edit, or a PrimitiveError saying why it cannot be."""
-    target = path.resolve() if path.is_symlink() else path
     shown_path = display(path, paths.user_home)
+    try:
+        target = atomic.target_in(path, paths.home)
+    except atomic.Refused as exc:
+        raise PrimitiveError(f"{what} cannot be edited: {exc.strerror}; nothing was changed") from None
     loaded = read_text(target)
     if loaded.problem is Problem.MISSING:
         raise PrimitiveError(f"{shown_path} does not exist: create the stack with `claudex-doctor bootstrap` first")
@@ -185,7 +188,7 @@ def set_env(paths: Paths, *, dry_run: bool = False, assignments: Mapping[str, An
     if dry_run:
         return PrimitiveResult(True, f"would update {where} (a backup would be kept)", changes,
                                details={"dry_run": True})
-    saved = atomic.write_atomic(target, new_text, mode=mode, backup_dir=paths.backups)
+    saved = atomic.write_atomic(target, new_text, mode=mode, backup_dir=paths.backups, root=paths.home, private=True)
     backups = [str(saved)] if saved else []
     message = f"updated {where}; new claudex sessions pick it up (running ones keep the old values)"
     journal.record(paths, "set-env", "applied", message, changes, backups)
@@ -291,15 +294,16 @@ def set_config(paths: Paths, *, dry_run: bool = False, assignments: Mapping[str,
         return PrimitiveResult(True, f"would update {where} (a backup would be kept)", changes,
                                details={**details, "dry_run": True})
     backups = []
-    saved = atomic.write_atomic(target, new_text, mode=mode, backup_dir=paths.backups)
+    saved = atomic.write_atomic(target, new_text, mode=mode, backup_dir=paths.backups, root=paths.home, private=True)
     if saved:
         backups.append(str(saved))
     if env_plan is not None:
         env_target, env_text, env_new, env_mode = env_plan
         try:
-            saved_env = atomic.write_atomic(env_target, env_new, mode=env_mode, backup_dir=paths.backups)
+            saved_env = atomic.write_atomic(env_target, env_new, mode=env_mode, backup_dir=paths.backups, root=paths.home,
+                                             private=True)
         except OSError as exc:
-            atomic.write_atomic(target, text, mode=mode, keep_backup=False)
+            atomic.write_atomic(target, text, mode=mode, keep_backup=False, root=paths.home, private=True)
             raise PrimitiveError(f"the env file could not be written ({exc.strerror or exc}); config.yaml was "
                                  "put back as it was") from None
         if saved_env:

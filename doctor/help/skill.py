@@ -212,5 +212,5 @@ def install(paths: Paths, *, force: bool = False, dry_run: bool = False) -> Skil
                   "modified": ("replace", "replaced")}[before]
     if dry_run:
         return SkillResult(SkillAction(f"would-{verb}"), path, before)
-    backup = write_atomic(path, wanted, mode=0o644, keep_backup=before != "missing")
+    backup = write_atomic(path, wanted, mode=0o644, keep_backup=before != "missing", root=paths.claude_config_dir)
     return SkillResult(SkillAction(done), path, before, backup)

@@ -15,14 +15,13 @@ concurrent starts yield one proxy. See references/service.md.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import subprocess
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from claudex_doctor.base import journal
+from claudex_doctor.base import atomic, journal
 from claudex_doctor.base.files import Problem, is_executable
 from claudex_doctor.base.paths import display
 from claudex_doctor.base.proc import SPAWN_LOCK
@@ -104,30 +103,17 @@ def require(paths: Paths) -> None:
 
 @contextlib.contextmanager
 def locked(paths: Paths, wait: float) -> Iterator[None]:
-    """Exclusive flock on the home's lock file, waiting at most `wait` seconds."""
-    import fcntl
+    """The home's lock (base.lock), waiting at most `wait` seconds; a busy or unusable lock is a refusal."""
+    from claudex_doctor.base import lock
 
     try:
-        fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise PrimitiveError(f"cannot open the service lock {_d(paths, paths.lock)}: {exc.strerror or exc}") from None
-    try:
-        give_up = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= give_up:
-                    raise Refused(f"another claudex-doctor is starting or stopping the proxy (lock "
-                                  f"{_d(paths, paths.lock)} held for more than {wait:g}s); try again",
-                                  "service-lock-busy") from None
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
+        with lock.hold(paths.home, wait):
+            yield
+    except lock.Busy:
+        raise Refused(f"another claudex-doctor is changing this home ({_d(paths, paths.home)}) and has for more "
+                      f"than {wait:g}s; try again", "service-lock-busy") from None
+    except lock.Unusable as exc:
+        raise PrimitiveError(f"{exc}; see `claudex-doctor --only home.layout`") from None
 
 
 # -- start --------------------------------------------------------------------------
@@ -208,22 +194,33 @@ def _launch(paths: Paths, argv: list[str], host: str, port: int, timeout: float,
             key: str | None = None) -> PrimitiveResult:
     import psutil
 
-    offset = mark_log(paths.log_file, f"claudex-doctor start: {' '.join(argv)} (port {port})")
+    try:
+        offset = mark_log(paths.log_file, f"claudex-doctor start: {' '.join(argv)} (port {port})")
+        log = atomic.open_append(paths.log_file)
+    except OSError as exc:
+        raise PrimitiveError(f"cannot start: the log {_d(paths, paths.log_file)} cannot take the proxy's output "
+                             f"({exc.strerror or exc}); move it away, then start again") from None
     began = time.monotonic()
-    with open(paths.log_file, "ab", buffering=0) as log:
-        try:
-            with SPAWN_LOCK:
-                proc = subprocess.Popen(argv, cwd=paths.home, stdin=subprocess.DEVNULL, stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
-        except OSError as exc:
-            raise PrimitiveError(f"cannot run {_d(paths, paths.launcher)}: {exc.strerror or exc}") from None
+    try:
+        with SPAWN_LOCK:
+            proc = subprocess.Popen(argv, cwd=paths.home, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    except OSError as exc:
+        raise PrimitiveError(f"cannot run {_d(paths, paths.launcher)}: {exc.strerror or exc}") from None
+    finally:
+        os.close(log)
     adopt(proc)
     try:
         ctime = psutil.Process(proc.pid).create_time()
-    except psutil.Error:
-        ctime = None
-    if ctime is not None:
         write_pidfile(paths, proc.pid, ctime, argv, port)
+    except (psutil.Error, OSError) as exc:
+        # A proxy nobody recorded could never be stopped by us: end it rather than leave it running.
+        terminate(ProcInfo(proc.pid), proc.pid, 2.0)
+        CHILDREN.pop(proc.pid, None)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+        raise PrimitiveError(f"started the proxy but could not record it in {_d(paths, paths.pidfile)}: "
+                             f"{why}{where}; it was stopped again, nothing runs unrecorded") from None
     details = {**base, "pid": proc.pid}
     deadline = began + timeout
     while True:

@@ -106,7 +106,8 @@ def write_pidfile(paths: Paths, pid: int, create_time: float, cmdline: list[str]
     from claudex_doctor.base.atomic import write_atomic
     data = {"pid": pid, "create_time": create_time, "cmdline": cmdline, "home": str(paths.home), "port": port,
             "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "pgid": pid}
-    write_atomic(paths.pidfile, json.dumps(data, indent=2) + "\n", mode=0o600, keep_backup=False)
+    write_atomic(paths.pidfile, json.dumps(data, indent=2) + "\n", mode=0o600, keep_backup=False, root=paths.home,
+                 private=True)
 
 
 def remove_pidfile(paths: Paths) -> None:

@@ -8,12 +8,11 @@ reason comes from the text, never from the exit status. Lines are redacted befor
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from claudex_doctor.base import files
+from claudex_doctor.base import atomic, files
 
 MAX_TAIL_BYTES = 256 * 1024
 
@@ -34,12 +33,7 @@ _ERRORISH = re.compile(r"(?i)\b(error|fatal|panic)\b")
 def mark_log(path: Path, text: str) -> int:
     """Append a start marker line; return the offset just after it."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, f"===== {stamp} {text} =====\n".encode("utf-8", "replace"))
-        return os.fstat(fd).st_size
-    finally:
-        os.close(fd)
+    return atomic.append(path, f"===== {stamp} {text} =====\n".encode("utf-8", "replace"))
 
 
 def log_since(path: Path, offset: int, limit: int = 40) -> list[str]:

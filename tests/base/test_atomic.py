@@ -43,6 +43,6 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path):
         raise Boom
 
     with pytest.raises(Boom):
-        atomic._replace(target, explode, None, False, None)
+        atomic._replace(target, explode, None, False, None, None, False)
     assert target.read_text() == "keep me\n"
     assert [p.name for p in tmp_path.iterdir()] == ["env"]

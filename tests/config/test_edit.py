@@ -104,9 +104,12 @@ def test_mode_backup_and_journal(home):
     os.chmod(home.env_file, 0o640)
     original = home.env_file.read_bytes()
     result = set_env(home.paths, assignments={"ANTHROPIC_AUTH_TOKEN": "CANARYNEWTOKEN1234567890"})
-    assert stat.S_IMODE(home.env_file.stat().st_mode) == 0o640
+    # The env file holds the gateway token: after any write it is the owner's alone, and so is its backup.
+    assert stat.S_IMODE(home.env_file.stat().st_mode) == 0o600
     assert len(result.backups) == 1
     backup = home.paths.backups / os.path.basename(result.backups[0])
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.paths.backups.stat().st_mode) == 0o700
     assert backup.read_bytes() == original and str(home.paths.backups) in result.backups[0]
     entry = json.loads(home.paths.journal.read_text().splitlines()[-1])
     assert entry["primitive"] == "set-env" and entry["status"] == "applied"
@@ -163,13 +166,30 @@ def test_set_env_refuses_a_missing_or_binary_env_file(home):
         set_env(home.paths, assignments={"A": "2"})
 
 
-def test_symlinked_env_file_keeps_the_link(home, tmp_path):
-    real = tmp_path / "real.env"
+def test_symlinked_env_file_inside_the_home_keeps_the_link(home):
+    real = home.paths.home / "envs" / "real.env"
+    real.parent.mkdir()
     real.write_text(home.env_file.read_text())
     home.env_file.unlink()
     home.env_file.symlink_to(real)
     set_env(home.paths, assignments={"NEW_ONE": "1"})
     assert home.env_file.is_symlink() and "NEW_ONE=1" in real.read_text()
+
+
+@pytest.mark.parametrize("primitive, target", [("set-env", "env_file"), ("set-config", "config")])
+def test_a_link_out_of_the_home_is_refused_and_nothing_changes(home, tmp_path, primitive, target):
+    outside = tmp_path / "dotfiles" / "stack-file"
+    outside.parent.mkdir()
+    path = getattr(home.paths, target)
+    outside.write_text(path.read_text())
+    before = outside.read_bytes()
+    path.unlink()
+    path.symlink_to(outside)
+    assignments = {"NEW_ONE": "1"} if primitive == "set-env" else {"debug": True}
+    with pytest.raises(PrimitiveError, match="outside"):
+        apply(primitive, home.paths, assignments=assignments)
+    assert outside.read_bytes() == before and path.is_symlink()
+    assert not home.paths.backups.exists() or not any(home.paths.backups.iterdir())
 
 
 def test_crlf_files_stay_crlf(home):
@@ -266,11 +286,11 @@ def test_set_config_under_a_scalar_parent_is_refused(home):
         set_config(home.paths, assignments={"remote-management.allow-remote": "false"})
 
 
-def test_set_config_keeps_mode_and_backs_up(home):
+def test_set_config_makes_the_config_private_and_backs_up(home):
     home.write_config(CONFIG_TEXT)
-    os.chmod(home.config, 0o640)
+    os.chmod(home.config, 0o644)
     result = set_config(home.paths, assignments={"host": "127.0.0.1"})
-    assert stat.S_IMODE(home.config.stat().st_mode) == 0o640
+    assert stat.S_IMODE(home.config.stat().st_mode) == 0o600  # it holds the api keys
     assert len(result.backups) == 1 and open(result.backups[0]).read() == CONFIG_TEXT
     assert result.details["restart_needed"] is True and "claudex-doctor restart" in result.message
 

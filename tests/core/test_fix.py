@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 
 from claudex_doctor import primitives
@@ -40,9 +43,12 @@ def known():
     return primitives.PRIMITIVES
 
 
+NO_HOME = SimpleNamespace(home=Path("/nonexistent/claudex-home"))  # the fake primitives need no home
+
+
 def apply(name, **kwargs):
     """What the doctor command passes to execute: a primitive by name, for this home (none here)."""
-    return primitives.apply(name, None, **kwargs)
+    return primitives.apply(name, NO_HOME, **kwargs)
 
 
 def execute(steps, **options):
