@@ -209,7 +209,15 @@ def _toolchain(ctx: StackContext, name: str, argv: list[str], pattern: str):
         if needed:
             return failed(text, [], {"needed": needed}, fix=install)
         return passed(text, evidence={"needed": needed})
-    proc = _version(ctx, name, [str(path), *argv])
+    if name == "go":
+        version = go_version_file(path)
+        if version:
+            return passed(f"go {version} ({why})", evidence={"path": display(path, ctx.paths.user_home),
+                                                            "version": version, "version_from": "GOROOT/VERSION",
+                                                            "needed": needed})
+    # `go version` may write telemetry counters under the user's config folder: not with GOTELEMETRY=off.
+    env = {**ctx.env, "GOTELEMETRY": "off"} if name == "go" else None
+    proc = ctx.memo(f"version:{name}", lambda: ctx.run([str(path), *argv], env=env))
     match = re.search(pattern, proc.output)
     version = match.group(1) if match else _first_line(proc.output) or "unknown"
     if not proc.ok:
@@ -217,6 +225,20 @@ def _toolchain(ctx: StackContext, name: str, argv: list[str], pattern: str):
         return failed(text, [why], {"needed": needed}) if needed else warned(text, [why], {"needed": needed})
     return passed(f"{name} {version} ({why})", evidence={"path": display(path, ctx.paths.user_home), "version": version,
                                                           "needed": needed})
+
+
+def go_version_file(go: Path) -> str | None:
+    """The toolchain's version from GOROOT/VERSION (the go binary is GOROOT/bin/go): a file read, where
+    `go version` would start the toolchain."""
+    try:
+        root = go.resolve().parent.parent
+    except (OSError, RuntimeError):
+        return None
+    loaded = files.read_head(root / "VERSION", 256)
+    if not loaded.ok:
+        return None
+    match = re.match(rb"go(\d+\.\d+(?:\.\d+)?)", loaded.data)
+    return match.group(1).decode() if match else None
 
 
 @check("bin.go", "Go toolchain", after=("bin.proxy",), reference=f"{REF}#toolchain-for-a-rebuild", fixes=("manual",))

@@ -150,7 +150,17 @@ def wrapper_passthrough(ctx: StackContext):
     if ctx.remaining() < 1.0:
         return skipped("not enough time left in the run's deadline to run the wrapper")
     data = env_file.data
-    expected = {k: v for k, v in data.values.items() if k != "CLAUDE_BIN" and k not in data.dynamic}
+    if data.notes or data.dynamic:
+        # Running the wrapper sources the env file: with anything but plain assignments in it, that would run
+        # code from the user's file during a diagnosis. Say so instead of running it.
+        lines = [*data.notes, *(f"line {data.lines.get(k, '?')}: {k} needs the shell to expand its value"
+                                for k in sorted(data.dynamic))]
+        return warned("not run: the env file is not plain assignments, and testing the wrapper would run it",
+                      ["A diagnosis never runs code from your files; the passthrough stays untested.", *lines[:5]],
+                      {"path": shown, "env_lines": lines[:10]}, reference=f"{REF}#env-file-runs-code",
+                      fix=Fix.manual("Write the values out as plain KEY=value lines",
+                                     "claudex-doctor --only env.consistency -v"))
+    expected = {k: v for k, v in data.values.items() if k != "CLAUDE_BIN"}
     report = passthrough.verify(path, expected, ctx.run, ctx.env, budget=ctx.remaining() - 0.2)
     return _judge(report, shown)
 

@@ -10,11 +10,16 @@ check, an internal error), 130 interrupted. See `errors.py`.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
+import signal
+import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 from claudex_doctor import __version__
 
@@ -29,6 +34,8 @@ def _module(name: str) -> ModuleType:
 
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """--home, --wrapper and --json mean the same before or after the command's name."""
+    import argparse
+
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument("--home", metavar="PATH", default=default,
                         help="runtime home (overrides CLAUDEX_GATEWAY_HOME)")
@@ -39,6 +46,8 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     doctor = _module("doctor")
     parser = argparse.ArgumentParser(
         prog="claudex-doctor",
@@ -84,13 +93,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return errors.boundary(lambda: int(module.main(args) or 0))
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C at any moment: one line, the programs we started stopped, exit 130. Never a traceback."""
+    try:
+        os.write(2, b"claudex-doctor: interrupted\n")
+    except OSError:
+        pass
+    _stop_children()
+    os._exit(130)
+
+
+def _stop_children() -> None:
+    proc = sys.modules.get("claudex_doctor.base.proc")  # nothing to stop if no program was ever started
+    if proc is not None:
+        try:
+            proc.kill_children()
+        except Exception:
+            pass
+
+
 def entry() -> None:
     """The `claudex-doctor` command: main(), then leave without the interpreter's module-by-module
     teardown, which costs about 12 ms once httpx, ruamel.yaml and psutil are loaded.
 
-    Nothing is lost by it: every file the doctor writes is fsynced and closed before its primitive
-    returns, and clients are closed by the commands; what remains are daemon threads of checks that
-    ran out of time, which a normal exit abandons as well. Tests call main(), which returns."""
+    Ctrl-C is taken over first, before anything heavy is imported. Nothing is lost by leaving through
+    os._exit: every file the doctor writes is fsynced and closed before its primitive returns, programs
+    it started and that still run (a check that ran out of time) are killed with their groups, and what
+    remains are daemon threads, which a normal exit abandons as well. Tests call main(), which returns."""
+    signal.signal(signal.SIGINT, _interrupted)
     from claudex_doctor import console
 
     try:
@@ -98,6 +128,7 @@ def entry() -> None:
     except SystemExit as exc:  # argparse's --help, --version and usage errors end this way
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     code = max(code, console.flush())
+    _stop_children()
     os._exit(code)
 
 

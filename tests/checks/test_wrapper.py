@@ -213,15 +213,17 @@ def test_hand_written_wrapper_without_override_is_not_run(s):
     assert live.reference.endswith("#passthrough-cannot-be-tested") and _is_rewrite_fix(live.fix)
 
 
-def test_runtime_only_mangling_is_caught_live(s):
-    # The env file is sourced into the wrapper's shell: a `set --` there replaces the arguments.
-    s.paths.env_file.write_text(s.paths.env_file.read_text() + "set -- hijacked\n")
+@pytest.mark.parametrize("line", ["set -- hijacked", "X=$(touch {marker})", "touch {marker}", "X=`touch {marker}`"])
+def test_an_env_file_that_is_not_plain_assignments_is_never_run(s, tmp_path, line):
+    # The wrapper sources the env file: testing it would run the file's commands. A diagnosis does not.
+    marker = tmp_path / "ran"
+    s.paths.env_file.write_text(s.paths.env_file.read_text() + line.format(marker=marker) + "\n")
     found = s.run("wrapper.passthrough")
     assert found["wrapper.installed"].status is Status.PASS
     live = found["wrapper.passthrough"]
-    assert live.status is Status.FAIL and "arguments changed" in live.summary
-    assert live.reference.endswith("#arguments-mangled")
-    assert any("hijacked" in d for d in live.details)
+    assert live.status is Status.WARN and live.summary.startswith("not run")
+    assert live.reference.endswith("#env-file-runs-code")
+    assert not marker.exists()
 
 
 def test_env_changed_after_sourcing_is_caught_with_fingerprints(s):
@@ -251,11 +253,11 @@ def test_stealing_doctor_is_caught_live(s):
     assert not s.tripwire.exists()
 
 
-def test_env_file_the_shell_cannot_source_stops_at_the_canary(s):
+def test_env_file_the_shell_cannot_source_is_named_without_running_it(s):
     s.paths.env_file.write_text(s.paths.env_file.read_text() + "export BROKEN='unterminated\n")
     live = s.run("wrapper.passthrough")["wrapper.passthrough"]
-    assert live.status is Status.FAIL and "did not run the stand-in" in live.summary
-    assert live.evidence["runs"] == 1  # nothing after the canary
+    assert live.status is Status.WARN and live.reference.endswith("#env-file-runs-code")
+    assert "runs" not in live.evidence  # nothing ran
 
 
 def test_api_key_from_the_shell_warns_without_showing_it(s):
