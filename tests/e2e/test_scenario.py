@@ -235,3 +235,24 @@ def test_usage_limit_names_the_quota_and_its_reset_time(healthy):
     assert "resets in 1 h" in messages["summary"], messages["summary"]
     assert messages["fix"]["safety"] == "manual"
     healthy.must("restart")  # the proxy's cooldown lives in memory: a restart ends it for the next test
+
+
+def test_proxy_variables_that_catch_loopback_traffic(healthy):
+    """Claude Code sends http://127.0.0.1 through HTTP(S)_PROXY unless NO_PROXY names 127.0.0.1; the lower-case
+    no_proxy wins over NO_PROXY. The fake upstream's CONNECT proxy stands in for the corporate proxy."""
+    saved = healthy.env.get("no_proxy")
+    healthy.env["no_proxy"] = "corp.example"
+    try:
+        broken = healthy.claudex("-p", "say pong")
+        assert broken.returncode != 0 and "pong from fake upstream" not in broken.stdout, broken.stdout
+        code, checks, _ = healthy.findings("--offline")
+        finding = checks["env.proxy_vars"]
+        assert code == 1 and finding["status"] == "fail", finding
+        assert "the lower-case no_proxy wins" in finding["summary"]
+        assert finding["fix"]["primitive"] == "set-env" and finding["fix"]["safety"] == "safe"
+        code, checks, data = healthy.fix()
+        assert any(f["primitive"] == "set-env" and f["status"] == "applied" for f in data["fixes"])
+        assert checks["env.proxy_vars"]["status"] == "pass" and code == 0, failing(checks)
+        assert "pong from fake upstream" in healthy.claudex("-p", "say pong").stdout
+    finally:
+        healthy.env["no_proxy"] = saved or "127.0.0.1,localhost,::1"
