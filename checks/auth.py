@@ -371,6 +371,15 @@ def auth_sync(ctx: StackContext):
                                      "claudex-doctor sync-auth --force"))
     rt = ce["refresh_token"]
     if cmp.newer == "same" or cmp.same_refresh_token:
+        spent = _spent_since_sync(ctx)
+        if spent is not None:
+            return failed(f"both hold the same refresh token ({rt}), and it is spent: the proxy's refresh failed "
+                          f"with refresh_token_reused at {spent}",
+                          ["A third refresher used the token both files share (Codex on another machine, another "
+                           "gateway, a restored copy). sync-auth would copy the same dead token: only a new login "
+                           "helps.", RACE], evidence, reference=f"{REF}#spent-refresh-token-on-both-sides",
+                          fix=Fix.manual("Log in to Codex again, then copy the new login to the proxy",
+                                         "codex login && claudex-doctor sync-auth"))
         return passed(f"in sync: both hold the same tokens (refresh token {rt})", [RACE], evidence,
                       reference=f"{REF}#refresh-token-race")
     tail = f"(Codex {ce['refresh_token']}, proxy {pe['refresh_token']})"
@@ -400,3 +409,22 @@ def auth_sync(ctx: StackContext):
                   evidence, reference=f"{REF}#sync-direction-unknown",
                   fix=Fix.manual("Check which side works (codex login status; claudex-doctor probe), then copy it",
                                  "claudex-doctor sync-auth --force"))
+
+
+def _spent_since_sync(ctx: StackContext) -> str | None:
+    """When the proxy log shows refresh_token_reused after both credential files last changed, its time."""
+    import os
+
+    from claudex_doctor.checks._state import history
+
+    _, reused_at = history(ctx)
+    if reused_at is None:
+        return None
+    try:
+        latest = max(os.stat(ctx.paths.proxy_auth).st_mtime, os.stat(ctx.paths.codex_auth).st_mtime)
+    except OSError:
+        return None
+    if latest > reused_at.timestamp():
+        return None
+    return reused_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
