@@ -67,9 +67,15 @@ class Stack:
         return proc.returncode, {c["id"]: c for c in data["checks"]}, data
 
     def fix(self, *extra: str) -> tuple[int, dict[str, dict], dict]:
+        """--fix --yes, and the proof that each applied fix repaired what it was applied for: the re-check
+        of every check it was planned for passes (or warns) afterwards."""
         proc = self.doctor("--fix", "--yes", "--json", "--deadline", "40", *extra)
         assert proc.returncode in (0, 1), f"--fix exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr}"
         data = json.loads(proc.stdout)
+        for step in data.get("fixes") or []:
+            if step["status"] == "applied":
+                broken = {cid: status for cid, status in step.get("after", {}).items() if status in ("fail", "error")}
+                assert not broken, f"{step['primitive']} was applied but did not repair {broken}: {step}"
         return proc.returncode, {c["id"]: c for c in data["checks"]}, data
 
     def claudex(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
