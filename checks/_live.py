@@ -206,6 +206,10 @@ def http_failure(ctx: StackContext, reply, what: str, status: int | None = None)
                       ["Every /v1 request is refused until api-keys holds a real random key."], ev,
                       ref("safe-mode-template-api-keys"),
                       SAFE_MODE_FIX)
+    if status == 429 and _contains(text, "cooling down", "model_cooldown"):
+        judged = _cooldown(ctx, reply, ev)
+        if judged is not None:
+            return judged
     if status == 429 or _contains(text, "usage_limit_reached", "usage limit"):
         seconds = _reset_seconds(reply)
         when = ""
@@ -238,9 +242,13 @@ def http_failure(ctx: StackContext, reply, what: str, status: int | None = None)
                       ref("model-not-supported"),
                       Fix.manual("Map the aliases to models the proxy offers", "claudex-doctor --only env.mapping"))
     if _contains(text, "auth_unavailable", "no auth available", "auth_not_found"):
+        judged = _unavailable(ctx, reply, ev, status)
+        if judged is not None:
+            return judged
         return failed(f"{status} auth_unavailable: the proxy has no usable Codex credential right now",
-                      ["Every credential is missing, disabled, or cooling down after 401/429/5xx answers."],
-                      ev, ref("auth-unavailable"), SYNC)
+                      ["Every credential is missing, disabled, or benched after 401/429/5xx answers; the proxy "
+                       "log names none that the doctor could tie to this model."],
+                      ev, ref("auth-unavailable"), _login_fix(ctx))
     if _contains(text, "refresh_token_reused", "token_expired", "token_invalidated", "refresh_token_expired",
                  "refresh_token_invalidated") or (status == 401 and message):
         return failed(f"{status}: the ChatGPT login was rejected upstream: {shown}",
@@ -279,6 +287,165 @@ def http_failure(ctx: StackContext, reply, what: str, status: int | None = None)
                       [f"Body starts: {reply.excerpt(120)!r}" if reply.text else "The body was empty."], ev,
                       ref("malformed-answer"))
     return failed(f"{what} was refused: HTTP {status}: {shown}", [], ev, ref("request-rejected"))
+
+
+# -- state inside the proxy: stale benches versus real limits (see checks/_state.py) ----------
+
+STATE = "references/proxy-state.md"
+RESTART_STALE = Fix.safe("restart", "Restart the proxy: its cooldowns and suspensions live in memory and go with it")
+RELOGIN_SPENT = Fix.manual("Log in to Codex again (a new token pair), then copy it to the proxy; sync-auth alone "
+                           "would copy the same spent token", "codex login && claudex-doctor sync-auth")
+
+
+def _login_fix(ctx: StackContext) -> Fix:
+    """sync-auth only when it changes something: Codex holds a newer login than the proxy."""
+    from claudex_doctor.auth import credentials as codexauth
+    from claudex_doctor.checks._credentials import codex_state, proxy_state
+
+    codex, proxy = codex_state(ctx), proxy_state(ctx)
+    if codex.ok and codex.tokens is not None:
+        if not proxy.ok or proxy.tokens is None or codexauth.compare(codex.tokens, proxy.tokens).newer == "codex":
+            return SYNC
+    return RELOGIN
+
+
+def _manage_hint(ctx: StackContext) -> str:
+    from claudex_doctor.checks._state import management_key
+
+    if management_key(ctx):
+        return ("Without a restart: POST /v0/management/reset-quota {\"auth_index\": ...} (index from GET "
+                "/v0/management/auth-files) with MANAGEMENT_PASSWORD as the bearer.")
+    return "The proxy's own reset (POST /v0/management/reset-quota) needs MANAGEMENT_PASSWORD; a restart does the same."
+
+
+def _asked_facts(ev: dict, err, asked) -> None:
+    if err is not None:
+        ev["last_upstream_error"] = {"model": err.model, "at": err.when, "kind": err.kind, "said": err.quoted}
+    if asked is not None:
+        ev["asked_other_model"] = {"model": asked.model, "status": asked.status, "answered": asked.answered}
+
+
+def _cooldown(ctx: StackContext, reply, ev: dict) -> Outcome | None:
+    """429 "All credentials for model X are cooling down": the quota is used up, or the cooldown is stale."""
+    from claudex_doctor.checks._state import ask_sibling, benched_model, history
+
+    model = benched_model(reply) or "?"
+    errors, _ = history(ctx)
+    err = errors.get(model)
+    reset = err.reset_at() if err is not None and err.kind == "quota" else None
+    reset = reset or _reset_from_log(ctx)
+    now = ctx.now()
+    asked = ask_sibling(ctx, model)
+    _asked_facts(ev, err, asked)
+    said = f"chatgpt.com said at {err.when}: \"{err.quoted}\"" if err is not None else \
+        "The upstream error that started it is not in the readable log."
+    if reset is not None:
+        ev["upstream_reset_at"] = reset.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    reset_passed = reset is not None and reset <= now
+    if (asked is not None and asked.answered) or reset_passed:
+        why = []
+        if reset_passed:
+            why.append(f"the reset time passed ({reset.astimezone():%H:%M})")
+        if asked is not None and asked.answered:
+            why.append(f"the upstream answers again ({asked.model} answered just now)")
+        return failed(f"stale cooldown: {' and '.join(why)}, yet the proxy still refuses {model} from memory "
+                      "(\"All credentials for model " + model + " are cooling down\"); a restart clears it",
+                      [said, "CLIProxyAPI benches a model after a 429 until the reset the upstream named and never "
+                       "asks again before that; a quota that came back early stays blocked.", _manage_hint(ctx)],
+                      ev, f"{STATE}#stale-cooldown", RESTART_STALE)
+    if asked is not None and asked.status == 429:
+        left = f"; it resets at {reset.astimezone():%H:%M} (in {_duration(max(0, int((reset - now).total_seconds())))})" \
+            if reset is not None else ""
+        return failed(f"429: quota used up: the ChatGPT plan's Codex quota is spent{left}; {asked.model} is refused "
+                      "too", [said, "The proxy's cooldown matches the real limit: nothing to repair, wait for the "
+                              "reset."], ev, ref("usage-limit-reached"),
+                      Fix.manual("Wait for the reset (or use a plan with more Codex quota)", "claudex-doctor probe"))
+    return None
+
+
+def _unavailable(ctx: StackContext, reply, ev: dict, status: int) -> Outcome | None:
+    """503 auth_unavailable for one model: a spent login, a suspension whose cause is gone, or a real one."""
+    from claudex_doctor.checks._state import ask_sibling, benched_model, history, plan_serves
+
+    model = benched_model(reply) or "?"
+    errors, reused_at = history(ctx)
+    spent = _spent_login(ctx, reused_at, ev)
+    if spent is not None:
+        return spent
+    err = errors.get(model)
+    if ctx.published("offered_models") == [] and err is None:
+        return None  # no credential loaded at all: proxy.models says so
+    asked = ask_sibling(ctx, model)
+    _asked_facts(ev, err, asked)
+    works = asked is not None and asked.answered
+    other = asked.model if asked is not None else "another model"
+    cause = f"after chatgpt.com said at {err.when}: \"{err.quoted}\"" if err is not None else \
+        "(its cause is not in the readable log)"
+    if err is not None and err.kind == "model_not_supported":
+        serves = plan_serves(ctx, model)
+        raw_plan, _ = stack.plan(ctx)
+        if serves is False:
+            return failed(f"{status}: {model} is not in the {raw_plan} plan: chatgpt.com refused it at {err.when} "
+                          "and the proxy suspended it for 12 h",
+                          [f"\"{err.quoted}\"", "Not a stale state: map the alias to a model the plan includes."],
+                          ev, "references/models.md#model-not-offered-to-your-plan",
+                          Fix.manual("Map the aliases to models your plan includes", "claudex-doctor --only env.mapping"))
+        if serves and works:
+            return failed(f"{status}: suspended model: the proxy benched {model} {cause}, but your {raw_plan} plan "
+                          f"includes it and the login works ({other} answered just now); a restart clears it",
+                          ["CLIProxyAPI suspends a model for 12 h after a model_not_supported answer and drops it "
+                           "from /v1/models; it does not ask again before that.", _manage_hint(ctx)],
+                          ev, f"{STATE}#model-suspended-by-the-proxy", RESTART_STALE)
+        return None
+    if works:
+        what = {"unauthorized": "a 401", "transient": "a transient upstream error",
+                "quota": "a 429"}.get(err.kind if err is not None else "", "an earlier error")
+        anchor = "credential-benched-after-a-transient-error" if err is not None and err.kind == "transient" \
+            else "model-suspended-by-the-proxy"
+        return failed(f"{status}: suspended model: the proxy benched {model} after {what} {cause}; the login works "
+                      f"again ({other} answered just now), so the suspension is stale; a restart clears it",
+                      ["CLIProxyAPI benches one model of a credential after an upstream error (30 min after a 401, "
+                       "60 s after a 5xx) and answers for itself until then.", _manage_hint(ctx)],
+                      ev, f"{STATE}#{anchor}", RESTART_STALE)
+    if asked is not None and asked.status == 401:
+        return failed(f"{asked.status}: the ChatGPT login is rejected upstream: {model} is suspended {cause}, and "
+                      f"{asked.model} is refused too ({asked.said})", [], ev, ref("token-expired-or-invalidated"),
+                      _login_fix(ctx))
+    return None
+
+
+def _spent_login(ctx: StackContext, reused_at, ev: dict) -> Outcome | None:
+    """The proxy's refresh failed with refresh_token_reused after its credential last changed."""
+    import os
+
+    from claudex_doctor.auth import credentials as codexauth
+    from claudex_doctor.checks._credentials import codex_state, proxy_state
+
+    if reused_at is None:
+        return None
+    try:
+        changed = os.stat(ctx.paths.proxy_auth).st_mtime
+    except OSError:
+        return None
+    if changed > reused_at.timestamp():
+        return None  # the credential was rewritten (sync-auth, a login) after the failure: history
+    ev["refresh_token_reused_at"] = reused_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    codex, proxy = codex_state(ctx), proxy_state(ctx)
+    when = f"{reused_at.astimezone():%H:%M:%S}"
+    if codex.ok and codex.tokens is not None and proxy.ok and proxy.tokens is not None:
+        cmp = codexauth.compare(codex.tokens, proxy.tokens)
+        if cmp.newer == "codex":
+            return failed(f"503 auth_unavailable: the proxy's login is spent (refresh_token_reused at {when}), and "
+                          "Codex holds a newer one: sync-auth copies it, and the proxy reloads the file",
+                          [], ev, ref("refresh-token-reused"), SYNC)
+        if cmp.newer == "same" or cmp.same_refresh_token:
+            return failed(f"503 auth_unavailable: the proxy's refresh token was already used (refresh_token_reused "
+                          f"at {when}), and Codex holds the same spent token: nothing to copy",
+                          ["A third refresher (Codex elsewhere, another gateway, a restored copy) used the token "
+                           "both files share. Only a new login mints a new one; sync-auth alone changes nothing."],
+                          ev, "references/auth.md#spent-refresh-token-on-both-sides", RELOGIN_SPENT)
+    return failed(f"503 auth_unavailable: the proxy's login is spent (refresh_token_reused at {when})", [], ev,
+                  ref("refresh-token-reused"), RELOGIN_SPENT)
 
 
 def reply_model(reply) -> str:

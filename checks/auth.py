@@ -4,9 +4,11 @@ auth.codex
     What it checks: $CODEX_HOME/auth.json exists (or Codex keeps its login in the keyring, where a
     missing file is normal); it is a ChatGPT login, not an API key; the JWTs' expiry, plan and
     account; last_refresh; and that `codex login status` (when codex is installed) agrees.
+    It is private: not readable by other users (mode and directory).
     Why it matters: it is the source `sync-auth` copies into the proxy; the proxy's OAuth path
-    needs ChatGPT tokens.
-    Fix safety: manual only (`codex login`); the doctor never logs anyone in.
+    needs ChatGPT tokens, and anyone who reads the file can spend the plan.
+    Fix safety: manual (`codex login`); the doctor never logs anyone in. Loose permissions:
+    `secure-auth --yes` (confirm: only the mode changes, but it is the Codex CLI's own file).
 auth.proxy
     What it checks: auth/codex-current.json is a flat CLIProxyAPI codex credential (type codex),
     not disabled, 0600 in a 0700 directory, and not expired beyond repair.
@@ -178,6 +180,9 @@ def _codex_ok(ctx: StackContext, state, status, said, evidence, details):
     for note in tokens.notes:
         if note != "last_refresh is missing":
             details.append(note)
+    exposed = _codex_exposure(ctx)
+    if exposed is not None:
+        problems.insert(0, exposed)
     ident = _identity(tokens)
     when = f"refreshed {codexauth.ago(tokens.last_refresh, now)}" if tokens.last_refresh else "last_refresh unknown"
     valid = f"access token valid for {codexauth.human_seconds(left)}" if left is not None and left > 0 else None
@@ -187,8 +192,35 @@ def _codex_ok(ctx: StackContext, state, status, said, evidence, details):
     details = [d for _, _, d in problems] + details
     if len(problems) > 1:
         details.append("Also: " + "; ".join(s for s, _, _ in problems[1:]) + ".")
-    fix = None if anchor == "codex-access-token-expired" else _relogin()
+    fix = None if anchor == "codex-access-token-expired" else _secure() if anchor == PERMS else _relogin()
     return warned(f"{summary} ({ident})", details, evidence, reference=f"{REF}#{anchor}", fix=fix)
+
+
+PERMS = "codex-auth-file-permissions"
+
+
+def _secure() -> Fix:
+    # confirm, not safe: only the mode changes, but it is the Codex CLI's own file (the design: never
+    # write ~/.codex/auth.json without confirmation; a chmod is a change to it too).
+    return Fix.confirm("secure-auth", "make the credential files readable by their owner only (0600)",
+                       command="claudex-doctor secure-auth --yes", yes=True)
+
+
+def _codex_exposure(ctx: StackContext) -> tuple[str, str, str] | None:
+    """(summary, anchor, detail) when auth.json is readable (or replaceable) by other users."""
+    from claudex_doctor.auth.permissions import exposure
+
+    found = exposure(ctx.paths.codex_auth)
+    if found is None:
+        return None
+    mode, folder = found
+    shown = display(ctx.paths.codex_auth, ctx.paths.user_home)
+    where = f"file {mode:04o}" + (f", directory {folder:04o}" if folder is not None else "")
+    readable = bool(mode & 0o044)
+    return (f"{shown} is {'readable' if readable else 'replaceable'} by other users ({where}; want 0600)", PERMS,
+            "It holds your ChatGPT OAuth tokens: anyone who reads it can spend your plan as you (Codex itself "
+            "writes it 0600; a copy or an editor under a loose umask leaves 0644). `secure-auth` changes only the "
+            "mode, never the content.")
 
 
 # -- auth.proxy -------------------------------------------------------------------
@@ -339,6 +371,15 @@ def auth_sync(ctx: StackContext):
                                      "claudex-doctor sync-auth --force"))
     rt = ce["refresh_token"]
     if cmp.newer == "same" or cmp.same_refresh_token:
+        spent = _spent_since_sync(ctx)
+        if spent is not None:
+            return failed(f"both hold the same refresh token ({rt}), and it is spent: the proxy's refresh failed "
+                          f"with refresh_token_reused at {spent}",
+                          ["A third refresher used the token both files share (Codex on another machine, another "
+                           "gateway, a restored copy). sync-auth would copy the same dead token: only a new login "
+                           "helps.", RACE], evidence, reference=f"{REF}#spent-refresh-token-on-both-sides",
+                          fix=Fix.manual("Log in to Codex again, then copy the new login to the proxy",
+                                         "codex login && claudex-doctor sync-auth"))
         return passed(f"in sync: both hold the same tokens (refresh token {rt})", [RACE], evidence,
                       reference=f"{REF}#refresh-token-race")
     tail = f"(Codex {ce['refresh_token']}, proxy {pe['refresh_token']})"
@@ -368,3 +409,22 @@ def auth_sync(ctx: StackContext):
                   evidence, reference=f"{REF}#sync-direction-unknown",
                   fix=Fix.manual("Check which side works (codex login status; claudex-doctor probe), then copy it",
                                  "claudex-doctor sync-auth --force"))
+
+
+def _spent_since_sync(ctx: StackContext) -> str | None:
+    """When the proxy log shows refresh_token_reused after both credential files last changed, its time."""
+    import os
+
+    from claudex_doctor.checks._state import history
+
+    _, reused_at = history(ctx)
+    if reused_at is None:
+        return None
+    try:
+        latest = max(os.stat(ctx.paths.proxy_auth).st_mtime, os.stat(ctx.paths.codex_auth).st_mtime)
+    except OSError:
+        return None
+    if latest > reused_at.timestamp():
+        return None
+    return reused_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+

@@ -5,11 +5,14 @@ claude.settings
     $CLAUDE_CONFIG_DIR/settings.json), the current project's .claude/settings.json
     and .claude/settings.local.json, and managed settings, for the variables the
     wrapper sets (base URL, token, API key, model mapping, window); a pinned
-    claude-* `model`; cloud-provider switches (CLAUDE_CODE_USE_*) in settings or
-    the shell; and a /login-managed key (primaryApiKey in ~/.claude.json).
+    claude-* `model`; an `apiKeyHelper` (in any of them or ~/.claude.json);
+    cloud-provider switches (CLAUDE_CODE_USE_*) in settings or the shell; and a
+    /login-managed key (primaryApiKey in ~/.claude.json).
     Why it matters: a settings `env` block is applied over the shell environment,
     so a value there beats the env file the wrapper sourced, silently; a /login
-    key beside ANTHROPIC_AUTH_TOKEN is an auth conflict.
+    key or an apiKeyHelper beside ANTHROPIC_AUTH_TOKEN is an auth conflict (the
+    helper's key is sent as X-Api-Key with every request; without the token it
+    replaces it: "Invalid API key · Fix external API key").
     Fix safety: manual only. These files belong to Claude Code and hold the
     user's own choices; the doctor says which line to remove (or `claude /logout`).
 """
@@ -157,8 +160,44 @@ def _check_file(ctx: StackContext, label: str, path: Path, problems: Problems, e
                       [f"In {shown}. Use an alias (opus, sonnet, haiku) so the wrapper's mapping applies."],
                       f"{REF}#settings-pin-a-claude-model",
                       Fix.manual(f"Remove \"model\" from {shown}, or set it to an alias", f"${{EDITOR:-vi}} {shown}"))
-    if isinstance(data.get("apiKeyHelper"), str) and data["apiKeyHelper"].strip():
-        problems.note(f"{shown} sets apiKeyHelper; ANTHROPIC_AUTH_TOKEN from the wrapper takes precedence over it.")
+    if "apiKeyHelper" in data:
+        _api_key_helper(ctx, label, shown, data["apiKeyHelper"], problems, evidence)
+
+
+def _api_key_helper(ctx: StackContext, label: str, shown: str, helper, problems: Problems, evidence: dict) -> None:
+    """An apiKeyHelper beside the wrapper's token: Claude Code runs it and sends its output too.
+
+    Observed with Claude Code 2.1.330: with ANTHROPIC_AUTH_TOKEN set, every request carries
+    `Authorization: Bearer <token>` AND `X-Api-Key: <helper output>`; without the token the helper's
+    output is both. The doctor never runs the helper (diagnosing runs nothing from the user's files)."""
+    if helper is None or (isinstance(helper, str) and not helper.strip()):
+        return
+    edit = Fix.manual(f"Remove \"apiKeyHelper\" from {shown} (claudex authenticates with the env file's token)",
+                      f"${{EDITOR:-vi}} {shown}")
+    anchor = f"{REF}#apikeyhelper-overrides-the-gateway-token"
+    if not isinstance(helper, str):
+        problems.warn(f"{label} ({shown}) has an apiKeyHelper that is not a command string "
+                      f"({type(helper).__name__})", ["Claude Code cannot run it; remove it."], anchor, edit)
+        return
+    if len(helper.strip()) >= 16:
+        redact.REGISTRY.add(helper.strip())  # a command may embed a key: never shown, only fingerprinted
+    evidence.setdefault("api_key_helpers", {})[shown] = redact.fingerprint(helper.strip())
+    token = (ctx.env_file.data.values if ctx.env_file.ok else {}).get("ANTHROPIC_AUTH_TOKEN", "").strip()
+    said = ("Claude Code shows \"Invalid API key · Fix external API key\" when a gateway rejects the helper's key, "
+            "a message that names neither the helper nor this file.")
+    if not token:
+        problems.fail(f"{label} sets apiKeyHelper and the env file has no ANTHROPIC_AUTH_TOKEN: Claude Code sends "
+                      "the helper's key to the proxy instead of the gateway token",
+                      [f"In {shown}. {said}", "The proxy accepts only the keys in config.yaml's api-keys."],
+                      anchor, edit)
+        return
+    problems.warn(f"{label} sets apiKeyHelper: Claude Code sends its key beside the wrapper's token",
+                  [f"In {shown}. With ANTHROPIC_AUTH_TOKEN set, Claude Code sends the token as Authorization and "
+                   "the helper's output as X-Api-Key with every request: your other key reaches the proxy, and "
+                   "a gateway that reads X-Api-Key first rejects the request. CLIProxyAPI accepts either key, so "
+                   f"it works by accident. {said}",
+                   "The helper also runs at every start; when it fails, Claude Code prints \"apiKeyHelper failed\"."],
+                  anchor, edit)
 
 
 def _login_key(ctx: StackContext, problems: Problems, evidence: dict) -> None:
@@ -183,6 +222,8 @@ def _login_key(ctx: StackContext, problems: Problems, evidence: dict) -> None:
         redact.register_from(loaded.data)
         value = loaded.data.get("primaryApiKey")
         key = value if isinstance(value, str) and value.strip() else None
+        if "apiKeyHelper" in loaded.data:
+            _api_key_helper(ctx, "~/.claude.json", shown, loaded.data["apiKeyHelper"], problems, evidence)
     evidence["files"][shown] = "read"
     if key:
         redact.REGISTRY.add(key)

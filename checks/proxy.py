@@ -111,6 +111,10 @@ def proxy_models(ctx: StackContext):
         bases = sorted({models.base_name(m) for m in mapping.values()})
         return slow(reply, SLOW_LOCAL, "GET /v1/models",
                     passed(f"the mapped models are offered: {', '.join(bases)} ({len(offered)} in all)", evidence=ev))
+    suspended = _suspended(ctx, missing)
+    if suspended is not None:
+        return failed(suspended[0], suspended[1], ev, "references/proxy-state.md#model-suspended-by-the-proxy",
+                      Fix.safe("restart", "Restart the proxy: its suspensions live in memory and go with it"))
     lines = [f"{alias} -> {model}: not offered" for alias, model in missing.items()]
     assignments = {}
     for alias, model in missing.items():
@@ -126,3 +130,26 @@ def proxy_models(ctx: StackContext):
         Fix.manual("Map each alias to a model the proxy lists", "claudex-doctor set-env ANTHROPIC_DEFAULT_<ALIAS>_MODEL=...")
     return failed(f"the proxy does not offer {names} (mapped as {', '.join(missing)})", lines, ev,
                   ref("mapped-model-not-offered"), fix)
+
+
+def _suspended(ctx: StackContext, missing: dict[str, str]) -> tuple[str, list[str]] | None:
+    """A mapped model missing because the proxy suspended it (it drops a suspended model from /v1/models),
+    not because the plan lacks it: every missing model has an upstream error in the log and the plan
+    includes it (by the catalog)."""
+    from claudex_doctor.checks._state import history, plan_serves
+
+    errors, _ = history(ctx)
+    found = []
+    for model in sorted({models.base_name(m) for m in missing.values()}):
+        err = errors.get(model)
+        if err is None or err.kind == "quota" or plan_serves(ctx, model) is False:
+            return None
+        found.append(err)
+    names = ", ".join(e.model for e in found)
+    first = found[0]
+    return (f"the proxy has suspended {names} after an upstream error ({first.when}: \"{first.quoted}\"), so "
+            "/v1/models leaves it out; the plan includes it, and a restart clears the suspension",
+            ["CLIProxyAPI drops a model it benched (after a 401, a 404, a 5xx or model_not_supported) from "
+             "/v1/models until the bench ends: 30 min to 12 h. This is state in the proxy, not the plan: do not "
+             "remap. If the model is still refused after the restart, the probe says so with chatgpt.com's words."])
+

@@ -20,6 +20,7 @@ from claudex_doctor.errors import PrimitiveError
 PRIMITIVES: dict[str, str] = {
     "bootstrap": "claudex_doctor.bootstrap:apply",
     "sync-auth": "claudex_doctor.auth.sync:apply",
+    "secure-auth": "claudex_doctor.auth.permissions:apply",
     "start": "claudex_doctor.service.control:start",
     "stop": "claudex_doctor.service.control:stop",
     "restart": "claudex_doctor.service.control:restart",

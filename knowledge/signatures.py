@@ -1,6 +1,8 @@
 """Error signatures (knowledge/signatures.json): which known failure a log line or an error body shows.
 
-Order is precedence: the first signature whose pattern matches a line claims it. Matching ignores case.
+Order is precedence: the first signature whose pattern matches a line claims it, so the specific ones
+come first (a line quotes every layer it passed through; the words that name the cause must win over
+those of the layer that only carried it; the data file's note gives the pairs). Matching ignores case.
 Python's re cannot use its literal-prefix search under IGNORECASE (twice as slow on a log tail), so a
 pattern that means the same in lower case is compiled lower-case and run against the lower-cased line;
 the rest keep the flag.
@@ -33,6 +35,8 @@ class Signature:
     fix: Mapping[str, Any]
     examples: tuple[str, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    source: str = ""  # the public issue examples[0] is quoted from (owner/repo#number)
+    mode: str | None = None  # the failure mode (knowledge/failure_modes.json) it names
 
     @property
     def on_lowered(self) -> bool:
@@ -53,7 +57,8 @@ def signatures() -> tuple[Signature, ...]:
     from claudex_doctor.knowledge import load
 
     return tuple(Signature(s["id"], compile_signature(s["pattern"]), s["meaning"], s["severity"], s["reference"],
-                           s.get("fix") or {}, tuple(s.get("examples") or ()), s)
+                           s.get("fix") or {}, tuple(s.get("examples") or ()), s, s.get("source") or "",
+                           s.get("mode"))
                  for s in load("signatures")["signatures"])
 
 

@@ -4,7 +4,10 @@ A topic is found, in this order, as:
 1. a reference as findings print it: `references/<page>.md#<anchor>`, `<page>.md`, `<page>#<anchor>`;
 2. a page name (every `references/*.md` installed; discovered, never listed by hand);
 3. an alias (`auth-sync` -> the auth page; `oauth` -> one heading of the LiteLLM page);
-4. a check id (`port.owner`): the heading the check links to.
+4. a check id (`port.owner`): the heading the check links to;
+5. an error text as the user saw it (Claude Code's message, a proxy log line): the failure mode it
+   shows (knowledge/failure_modes.py: a log signature first, then a verbatim quote from the
+   reports) and that mode's section; `matched` says which mode and signature.
 Anything else is an `UnknownTopic` carrying close matches (difflib) for the message.
 
 An alias whose page is not installed is not offered; an alias whose heading has
@@ -52,6 +55,7 @@ class Explanation:
     topic: str  # what was asked
     page: Page
     heading: Heading | None  # None: the whole page
+    matched: dict[str, Any] | None = None  # an error text recognised: the failure mode and the signature
 
     @property
     def title(self) -> str:
@@ -72,6 +76,7 @@ class Explanation:
             "anchor": self.heading.anchor if self.heading is not None else None,
             "headings": [h.to_dict() for h in self.page.headings],
             "markdown": self.markdown,
+            **({"matched": self.matched} if self.matched is not None else {}),
         }
 
 
@@ -134,7 +139,7 @@ def lookup(query: str, lib: Library | None = None) -> Explanation:
     lib = lib or library()
     asked = query.strip()
     names = lib.names()
-    if "#" in asked or asked.endswith(".md") or asked.startswith("references/"):
+    if ("#" in asked or asked.endswith(".md") or asked.startswith("references/")) and not any(c.isspace() for c in asked):
         page_name, anchor = split(asked)
         if page_name in names:
             return _explain_page(lib, asked, page_name, anchor, strict=True)
@@ -156,8 +161,46 @@ def lookup(query: str, lib: Library | None = None) -> Explanation:
             return _explain_page(lib, asked, page_name, anchor, strict=False)
         raise UnknownTopic(asked, [], reason=f"topic {key!r} is the page references/{page_name}.md, "
                                              "which is not installed")
+    recognised = _by_error_text(lib, asked)
+    if recognised is not None:
+        return recognised
     candidates = [*names, *(a for a in table if table[a][0] in names), *_check_ids()]
-    raise UnknownTopic(asked, difflib.get_close_matches(key, candidates, n=5, cutoff=0.5))
+    raise UnknownTopic(_shown(asked), difflib.get_close_matches(key, candidates, n=5, cutoff=0.5))
+
+
+def _shown(text: str) -> str:
+    """A pasted text as it may be echoed: one line, short, secrets masked (it may be a log line with a token)."""
+    from claudex_doctor.base.redact import redact_text
+
+    line = " ".join(text.split())
+    return redact_text(line[:160] + ("…" if len(line) > 160 else ""))
+
+
+def _by_error_text(lib: Library, asked: str) -> Explanation | None:
+    """A pasted error (Claude Code's message, a proxy log line): the failure mode it shows, and its section."""
+    from claudex_doctor.knowledge import failure_modes
+
+    found = failure_modes.for_text(asked)
+    if found is None:
+        return None
+    mode, sig = found.mode, found.signature
+    reference = sig.reference if sig is not None and sig.reference else mode.reference
+    for candidate in (mode.reference, reference):
+        page_name, anchor = split(candidate)
+        if page_name in lib.names():
+            break
+    else:
+        return None
+    matched: dict[str, Any] = {"mode": mode.id, "title": mode.title, "reference": mode.reference,
+                               "signature": sig.id if sig is not None else None,
+                               "by": "signature" if sig is not None else "quote",
+                               "fix": {"primitive": mode.fix.primitive, "safety": mode.fix.safety,
+                                       "command": mode.fix.command},
+                               "checks": list(mode.checks), "sources": list(mode.sources[:5])}
+    if sig is not None:
+        matched.update(meaning=sig.meaning, signature_source=sig.source)
+    explained = _explain_page(lib, _shown(asked), page_name, anchor, strict=False)
+    return Explanation(explained.topic, explained.page, explained.heading, matched)
 
 
 def render_list(items: list[Topic]) -> str:
@@ -183,9 +226,27 @@ def render_list(items: list[Topic]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def recognised_lines(explanation: Explanation) -> list[str]:
+    """For an error text: which failure mode it is, what names it, and the fix (plain text lines)."""
+    m = explanation.matched
+    if not m:
+        return []
+    how = f"signature {m['signature']}" if m.get("signature") else "a quote from the reports"
+    lines = [f"Recognised: {m['title']} ({m['mode']}, by {how})"]
+    if m.get("meaning"):
+        lines.append(f"  {m['meaning']}")
+    if m.get("checks"):
+        lines.append(f"  Checked by: claudex-doctor --only {','.join(m['checks'])}")
+    fix = m["fix"]
+    lines.append(f"  Fix ({fix['safety']}): {fix['command']}")
+    lines.append(f"  Reported in: {', '.join(m['sources'])}")
+    return lines + [""]
+
+
 def render_plain(explanation: Explanation) -> str:
     """The markdown as written; a section gets a pointer to its whole page."""
-    text = explanation.markdown.rstrip() + "\n"
+    text = "".join(line + "\n" for line in recognised_lines(explanation))
+    text += explanation.markdown.rstrip() + "\n"
     if explanation.heading is not None:
         text += (f"\n(From {explanation.page.path}; the whole page: "
                  f"claudex-doctor explain {explanation.page.name})\n")
@@ -202,6 +263,8 @@ def render_rich(explanation: Explanation, color: bool = True, width: int | None 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False,
                       emoji=False)
+    for line in recognised_lines(explanation):
+        console.print(line, markup=False)
     console.print(Markdown(explanation.markdown, code_theme="ansi_dark", hyperlinks=False))
     if explanation.heading is not None:
         console.print(f"[dim]From {explanation.page.path}; the whole page: "

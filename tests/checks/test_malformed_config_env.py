@@ -63,6 +63,9 @@ EXPECTED = {
     "settings/claude-json-truncated.json": ("claude.settings", "warn", "not valid JSON"),
     "settings/claude-json-list.json": ("claude.settings", "warn", "holds a list"),
     "settings/local-string.json": ("claude.settings", "warn", "holds a string"),
+    "settings/apikeyhelper-object.json": ("claude.settings", "warn", "apiKeyHelper that is not a command string"),
+    "settings/claude-json-apikeyhelper-number.json": ("claude.settings", "warn",
+                                                      "apiKeyHelper that is not a command string"),
 }
 
 

@@ -257,13 +257,21 @@ def test_model_not_supported_with_a_chatgpt_account(live):
     assert outcome.reference == "references/probes.md#model-not-supported"
 
 
-def test_auth_unavailable_points_at_sync_auth(live):
+def test_auth_unavailable_offers_sync_auth_only_when_it_changes_something(live, user_home):
+    """sync-auth is offered when Codex holds a login the proxy lacks; without one it would change nothing."""
     live.start("auth_unavailable")
     found = live.run()
     for cid in ("probe.messages", "probe.count_tokens"):
         assert found[cid].status is Status.FAIL and "auth_unavailable" in found[cid].summary, cid
-        assert found[cid].fix.primitive == "sync-auth"
+        assert found[cid].fix.primitive == "manual" and "codex login" in found[cid].fix.command
         assert found[cid].reference == "references/probes.md#auth-unavailable"
+    from tests.authkit import Login
+
+    (user_home / ".codex").mkdir()
+    (user_home / ".codex" / "auth.json").write_text(json.dumps(Login().codex_json()))
+    found = live.run()
+    for cid in ("probe.messages", "probe.count_tokens"):
+        assert found[cid].fix.primitive == "sync-auth", cid
 
 
 def test_upstream_unreachable(live):

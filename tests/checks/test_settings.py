@@ -143,3 +143,41 @@ def test_cli_never_shows_settings_secrets(home, cli):
     assert "CANARY" not in proc.stdout + proc.stderr
     proc = cli("-v", "--only", "claude.settings", env=home.cli_env(NO_COLOR="1"), cwd=home.project)
     assert "CANARY" not in proc.stdout + proc.stderr
+
+
+# -- apiKeyHelper -----------------------------------------------------------------------
+
+HELPER = "security find-generic-password -s CANARYHELPERCOMMAND -w"
+
+
+@pytest.mark.parametrize("where, label", [
+    ("~/.claude/settings.json", "user settings"),
+    ("project/.claude/settings.json", "project settings"),
+    ("project/.claude/settings.local.json", "local project settings"),
+])
+def test_api_key_helper_beside_the_token_is_a_named_conflict(home, where, label):
+    home.claude_file(where, {"apiKeyHelper": HELPER})
+    finding = home.one("claude.settings")
+    assert finding.status.value == "warn", finding.summary
+    assert finding.summary.startswith(f"{label} sets apiKeyHelper")
+    assert finding.reference == "references/claude-code.md#apikeyhelper-overrides-the-gateway-token"
+    assert any("Invalid API key · Fix external API key" in d for d in finding.details)  # the words the user saw
+    assert finding.fix.safety.value == "manual" and where.split("/")[-1] in finding.fix.command
+    assert HELPER not in text_of(finding), "the command may embed a key: fingerprint only"
+
+
+def test_api_key_helper_without_a_token_replaces_it(home):
+    home.env_values(ANTHROPIC_AUTH_TOKEN=None)
+    home.claude_file("~/.claude/settings.json", {"apiKeyHelper": "echo sk-ant-CANARYHELPEROUTPUT000000"})
+    finding = home.one("claude.settings")
+    assert finding.status.value == "fail" and "instead of the gateway token" in finding.summary
+    assert "CANARYHELPEROUTPUT" not in text_of(finding)
+
+
+def test_api_key_helper_in_claude_json_and_empty_ones(home):
+    home.claude_file("~/.claude.json", {"apiKeyHelper": HELPER})
+    finding = home.one("claude.settings")
+    assert finding.status.value == "warn" and "apiKeyHelper" in finding.summary
+    home.claude_file("~/.claude.json", {"apiKeyHelper": "  "})
+    home.claude_file("~/.claude/settings.json", {"apiKeyHelper": None})
+    assert home.one("claude.settings").status.value == "pass"

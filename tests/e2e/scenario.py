@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.conftest import free_port
 from tests.fakes.upstream import FakeUpstream, TokenSet, make_codex_auth_json, write_json
 
@@ -65,9 +67,15 @@ class Stack:
         return proc.returncode, {c["id"]: c for c in data["checks"]}, data
 
     def fix(self, *extra: str) -> tuple[int, dict[str, dict], dict]:
+        """--fix --yes, and the proof that each applied fix repaired what it was applied for: the re-check
+        of every check it was planned for passes (or warns) afterwards."""
         proc = self.doctor("--fix", "--yes", "--json", "--deadline", "40", *extra)
         assert proc.returncode in (0, 1), f"--fix exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr}"
         data = json.loads(proc.stdout)
+        for step in data.get("fixes") or []:
+            if step["status"] == "applied":
+                broken = {cid: status for cid, status in step.get("after", {}).items() if status in ("fail", "error")}
+                assert not broken, f"{step['primitive']} was applied but did not repair {broken}: {step}"
         return proc.returncode, {c["id"]: c for c in data["checks"]}, data
 
     def claudex(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
@@ -97,6 +105,30 @@ class Stack:
         self.must("set-env", f"ANTHROPIC_BASE_URL=http://127.0.0.1:{self.port}", *(f"{k}={v}" for k, v in QUIET.items()))
         self.must("sync-auth")
         self.must("start")
+
+    def env_file_values(self) -> dict[str, str]:
+        import shlex
+
+        values = {}
+        for line in (self.home / "claude-code-gpt54.env").read_text().splitlines():
+            line = line.strip().removeprefix("export ").strip()
+            if "=" in line and not line.startswith("#"):
+                key, _, raw = line.partition("=")
+                values[key.strip()] = " ".join(shlex.split(raw)) if raw.strip() else ""
+        return values
+
+    def probed_model(self) -> str:
+        """The base name of the model the doctor's probes use (the haiku mapping)."""
+        return self.env_file_values()["ANTHROPIC_DEFAULT_HAIKU_MODEL"].split("(")[0]
+
+    def request(self, model: str | None = None) -> httpx.Response:
+        """What Claude Code sends through the wrapper: one small /v1/messages request with the env file's key."""
+        values = self.env_file_values()
+        body = {"model": model or values["ANTHROPIC_DEFAULT_HAIKU_MODEL"], "max_tokens": 16,
+                "messages": [{"role": "user", "content": "say pong"}]}
+        return httpx.post(f"http://127.0.0.1:{self.port}/v1/messages", json=body, timeout=30,
+                          headers={"Authorization": f"Bearer {values['ANTHROPIC_AUTH_TOKEN']}",
+                                   "anthropic-version": "2023-06-01"})
 
     def pid(self) -> int:
         return int(json.loads((self.home / "cli-proxy-api.pid").read_text())["pid"])

@@ -114,3 +114,86 @@ def test_codex_login_status_with_a_missing_codex_home(codex_bin, upstream, tmp_p
     assert result.returncode == 1
     assert f'Error loading configuration: CODEX_HOME points to "{tmp_path / "nowhere"}", but that path does not ' \
            "exist" in result.stderr
+
+
+# -- what Claude Code sends when settings or the environment add their own ways ---------------------
+
+def _recording_server():
+    import http.server
+    import threading
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 -- the http.server naming
+            seen.append({k.lower(): v for k, v in self.headers.items() if k.lower() in ("authorization", "x-api-key")})
+            self.send_response(401)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error":"Invalid API key"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+@pytest.mark.parametrize("token", ["tok-wrapper-e2e", None], ids=["beside-the-token", "alone"])
+def test_api_key_helper_goes_out_as_x_api_key(claude_bin, proxy, upstream, tmp_path, token):
+    """apiKeyHelper beside ANTHROPIC_AUTH_TOKEN: both keys go out; alone, the helper's key is both."""
+    server, seen = _recording_server()
+    try:
+        env = claude_env(tmp_path, proxy, upstream, "gpt-5.5")
+        env["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{server.server_address[1]}"
+        env["CLAUDE_CODE_MAX_RETRIES"] = "0"
+        env.pop("ANTHROPIC_AUTH_TOKEN")
+        if token:
+            env["ANTHROPIC_AUTH_TOKEN"] = token
+        settings = tmp_path / "claude-home" / ".claude" / "settings.json"
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text('{"apiKeyHelper": "echo sk-helper-e2e"}')
+        result = run([claude_bin, "-p", "say pong"], env, tmp_path)
+    finally:
+        server.shutdown()
+    assert result.returncode == 1 and '401 {"error":"Invalid API key"}' in result.stdout
+    assert seen, "Claude Code sent nothing"
+    expected = {"authorization": f"Bearer {token or 'sk-helper-e2e'}", "x-api-key": "sk-helper-e2e"}
+    assert seen[0] == expected
+
+
+def test_api_key_helper_beside_the_token_still_works_through_cliproxyapi(claude_bin, proxy, upstream, tmp_path):
+    env = claude_env(tmp_path, proxy, upstream, "gpt-5.5")
+    settings = tmp_path / "claude-home" / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text('{"apiKeyHelper": "echo sk-helper-wrong-e2e"}')
+    result = run([claude_bin, "-p", "say pong"], env, tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == DEFAULT_TEXT  # either valid key lets it through
+
+
+@pytest.mark.parametrize("variables, works", [
+    ({"HTTP_PROXY": "DEAD"}, False),
+    ({"HTTPS_PROXY": "DEAD"}, False),  # even for an http:// base URL
+    ({"ALL_PROXY": "DEAD"}, False),
+    ({"HTTP_PROXY": "DEAD", "NO_PROXY": "localhost"}, False),  # localhost does not exempt 127.0.0.1
+    ({"HTTP_PROXY": "DEAD", "NO_PROXY": "127.0.0.1"}, True),
+    ({"HTTP_PROXY": "DEAD", "NO_PROXY": "127.0.0.0/8"}, True),
+    ({"HTTP_PROXY": "DEAD", "no_proxy": "corp.example", "NO_PROXY": "127.0.0.1"}, False),  # lower case wins
+])
+def test_proxy_variables_and_loopback(claude_bin, proxy, upstream, tmp_path, variables, works):
+    from tests.conftest import free_port
+
+    env = claude_env(tmp_path, proxy, upstream, "gpt-5.5")
+    for key in [k for k in env if k.lower().endswith("_proxy")]:
+        env.pop(key)
+    dead = f"http://127.0.0.1:{free_port()}"
+    env.update({k: dead if v == "DEAD" else v for k, v in variables.items()})
+    env["CLAUDE_CODE_MAX_RETRIES"] = "0"
+    result = run([claude_bin, "-p", "say pong"], env, tmp_path)
+    if works:
+        assert result.returncode == 0 and result.stdout.strip() == DEFAULT_TEXT, result.stdout
+    else:
+        assert result.returncode == 1
+        assert result.stdout.startswith("API Error: Connection refused — a firewall or proxy may be blocking it"), \
+            result.stdout

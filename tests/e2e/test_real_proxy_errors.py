@@ -245,3 +245,61 @@ def test_sigterm_stops_it_with_status_zero_and_local_model_skips_catalog_fetches
     assert hosts == {"antigravity-hub-auto-updater-974169037036.us-central1.run.app:443"}
     assert "gpt-5.5" in proxy.models()
     assert proxy.stop() == 0
+
+
+# -- the proxy's state after errors: /v1/models, chat completions, the management API --------------
+
+MANAGEMENT_KEY = "mgmt-e2e-" + "k" * 16
+
+
+def _management(proxy, method: str, path: str, body=None, key: str | None = MANAGEMENT_KEY) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.request(method, proxy.base_url + "/v0/management" + path, headers=headers, json=body, timeout=10)
+
+
+@pytest.mark.parametrize("mode, first, later", [
+    ("usage_limit", 429, 429),
+    ("unauthorized", 401, 503),
+    ("model_not_supported", 400, 503),
+])
+def test_benched_models_what_each_endpoint_shows_and_the_management_reset(make_proxy, upstream, mode, first, later):
+    proxy = make_proxy(env={"MANAGEMENT_PASSWORD": MANAGEMENT_KEY})
+    warm(proxy)
+    upstream.set_mode(mode, resets_in_seconds=3600)
+    assert proxy.post("/v1/messages", PONG).status_code == first
+    upstream.set_mode("ok")  # the cause is gone; the proxy does not know
+    assert proxy.post("/v1/messages", PONG).status_code == later
+    # Another model of the same credential still goes upstream: how the doctor learns the login works.
+    assert proxy.post("/v1/messages", dict(PONG, model="gpt-5.4")).status_code == 200
+    chat = proxy.post("/v1/chat/completions", {"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]})
+    if mode == "usage_limit":
+        # a cooling model stays in /v1/models; chat completions names the cooldown and its remaining time
+        assert "gpt-5.5" in proxy.models()
+        error = chat.json()["error"]
+        assert (chat.status_code, error["code"], error["reset_seconds"]) == (429, "model_cooldown", 3600)
+    else:
+        # a suspended model is dropped from /v1/models: it looks like a model the plan lacks
+        assert "gpt-5.5" not in proxy.models() and "gpt-5.4" in proxy.models()
+        assert chat.status_code == 503 and "auth_unavailable" in chat.json()["error"]["message"]
+    assert _management(proxy, "GET", "/auth-files", key=None).status_code == 401
+    [entry] = _management(proxy, "GET", "/auth-files").json()["files"]
+    assert entry["status"] == "error" and entry["unavailable"] is False  # "unavailable" does not show a model bench
+    assert entry["status_message"]  # the upstream's error body
+    reset = _management(proxy, "POST", "/reset-quota", {"auth_index": entry["auth_index"]})
+    assert reset.status_code == 200 and "gpt-5.5" in reset.json()["models"]
+    assert proxy.post("/v1/messages", PONG).status_code == 200, "reset-quota clears cooldowns and suspensions alike"
+
+
+def test_management_routes_do_not_exist_without_a_key(make_proxy, upstream):
+    proxy = make_proxy()  # secret-key "" and no MANAGEMENT_PASSWORD
+    assert _management(proxy, "GET", "/auth-files").status_code == 404
+
+
+def test_a_plain_secret_key_is_hashed_into_config_yaml_on_start(make_proxy, upstream):
+    proxy = make_proxy(start=False)
+    text = proxy.config_path.read_text().replace('secret-key: ""', f'secret-key: "{MANAGEMENT_KEY}"')
+    proxy.config_path.write_text(text)
+    proxy.start()
+    assert MANAGEMENT_KEY not in proxy.config_path.read_text()
+    assert re.search(r"secret-key: \"?\$2[aby]\$", proxy.config_path.read_text())
+    assert _management(proxy, "GET", "/auth-files").status_code == 200  # the plain key still works

@@ -235,3 +235,138 @@ def test_usage_limit_names_the_quota_and_its_reset_time(healthy):
     assert "resets in 1 h" in messages["summary"], messages["summary"]
     assert messages["fix"]["safety"] == "manual"
     healthy.must("restart")  # the proxy's cooldown lives in memory: a restart ends it for the next test
+
+
+def test_proxy_variables_that_catch_loopback_traffic(healthy):
+    """Claude Code sends http://127.0.0.1 through HTTP(S)_PROXY unless NO_PROXY names 127.0.0.1; the lower-case
+    no_proxy wins over NO_PROXY. The fake upstream's CONNECT proxy stands in for the corporate proxy."""
+    saved = healthy.env.get("no_proxy")
+    healthy.env["no_proxy"] = "corp.example"
+    try:
+        broken = healthy.claudex("-p", "say pong")
+        assert broken.returncode != 0 and "pong from fake upstream" not in broken.stdout, broken.stdout
+        code, checks, _ = healthy.findings("--offline")
+        finding = checks["env.proxy_vars"]
+        assert code == 1 and finding["status"] == "fail", finding
+        assert "the lower-case no_proxy wins" in finding["summary"]
+        assert finding["fix"]["primitive"] == "set-env" and finding["fix"]["safety"] == "safe"
+        code, checks, data = healthy.fix()
+        assert any(f["primitive"] == "set-env" and f["status"] == "applied" for f in data["fixes"])
+        assert checks["env.proxy_vars"]["status"] == "pass" and code == 0, failing(checks)
+        assert "pong from fake upstream" in healthy.claudex("-p", "say pong").stdout
+    finally:
+        healthy.env["no_proxy"] = saved or "127.0.0.1,localhost,::1"
+
+
+# -- state inside the proxy: stale benches versus real limits ---------------------------------
+
+def _applied(data: dict, primitive: str) -> bool:
+    return any(f["primitive"] == primitive and f["status"] == "applied" for f in data["fixes"])
+
+
+def _warm(stack) -> None:
+    """One good request first: the proxy forgets a bench set before its first rewrite of the credential."""
+    assert stack.request().status_code == 200
+
+
+def test_stale_cooldown_is_named_and_a_restart_repairs_it(healthy):
+    _warm(healthy)
+    healthy.upstream.set_mode("usage_limit", resets_in_seconds=5400)
+    assert healthy.request().status_code == 429  # what Claude Code met: the plan's quota was used up
+    healthy.upstream.set_mode("ok")  # the quota came back early; the proxy does not know
+    assert healthy.request().json()["error"]["message"].endswith("are cooling down via provider codex")
+    code, checks, _ = healthy.findings()
+    messages = checks["probe.messages"]
+    assert code == 1 and messages["status"] == "fail", messages
+    assert messages["summary"].startswith("stale cooldown: the upstream answers again"), messages["summary"]
+    assert "a restart clears it" in messages["summary"]
+    assert messages["reference"] == "references/proxy-state.md#stale-cooldown"
+    assert messages["fix"]["primitive"] == "restart" and messages["fix"]["safety"] == "safe"
+    assert messages["evidence"]["last_upstream_error"]["kind"] == "quota"
+    assert messages["evidence"]["asked_other_model"]["answered"] is True
+    code, checks, data = healthy.fix()
+    assert _applied(data, "restart")
+    assert checks["probe.messages"]["status"] == "pass" and code == 0, failing(checks)
+
+
+def test_real_quota_is_named_with_its_reset_and_nothing_is_restarted(healthy):
+    _warm(healthy)
+    healthy.upstream.set_mode("usage_limit", resets_in_seconds=5400)
+    try:
+        assert healthy.request().status_code == 429
+        code, checks, _ = healthy.findings()
+        messages = checks["probe.messages"]
+        assert code == 1 and "quota used up" in messages["summary"] and "resets at" in messages["summary"], messages
+        assert messages["fix"]["safety"] == "manual"
+        pid = healthy.pid()
+        code, checks, data = healthy.fix()
+        assert not _applied(data, "restart") and healthy.pid() == pid, "a real limit is waited out, not restarted"
+    finally:
+        healthy.upstream.set_mode("ok")
+    healthy.must("restart")  # end the cooldown for the next test
+
+
+def test_suspension_after_401s_on_one_model_is_stale_once_the_login_works(healthy):
+    _warm(healthy)
+    model = healthy.probed_model()
+    healthy.upstream.set_mode("unauthorized", models=(model,))
+    assert healthy.request().status_code == 401  # refreshed once, retried, still 401: suspended 30 min
+    healthy.upstream.set_mode("ok")
+    assert healthy.request().status_code == 503
+    code, checks, _ = healthy.findings()
+    messages, offered = checks["probe.messages"], checks["proxy.models"]
+    assert code == 1 and "suspended model" in messages["summary"] and "stale" in messages["summary"], messages
+    assert messages["fix"]["primitive"] == "restart"
+    assert messages["evidence"]["last_upstream_error"]["kind"] == "unauthorized"
+    # /v1/models leaves a suspended model out: that is state, not the plan, and is not remapped
+    assert offered["status"] == "fail" and "suspended" in offered["summary"], offered
+    assert offered["fix"]["primitive"] == "restart"
+    before = healthy.env_file_values()["ANTHROPIC_DEFAULT_HAIKU_MODEL"]
+    code, checks, data = healthy.fix()
+    assert _applied(data, "restart") and code == 0, failing(checks)
+    assert healthy.env_file_values()["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == before
+
+
+def test_a_suspended_model_the_plan_includes_versus_a_model_the_upstream_refuses(healthy):
+    _warm(healthy)
+    model = healthy.probed_model()
+    healthy.upstream.unsupported_models.add(model)
+    try:
+        assert healthy.request().status_code == 400
+        code, checks, _ = healthy.findings()
+        # The model really is refused right now: the suspension is not called stale, and not restarted away.
+        # (The plan includes it by the catalog, so the doctor cannot call it "not in the plan" either.)
+        assert "stale" not in checks["probe.messages"]["summary"], checks["probe.messages"]
+    finally:
+        healthy.upstream.unsupported_models.discard(model)
+    # The upstream serves it again (a rollout glitch, a plan upgrade): the proxy still suspends it for 12 h.
+    code, checks, _ = healthy.findings()
+    messages = checks["probe.messages"]
+    assert "suspended model" in messages["summary"] and "plan" in messages["summary"], messages
+    assert messages["reference"] == "references/proxy-state.md#model-suspended-by-the-proxy"
+    code, checks, data = healthy.fix()
+    assert _applied(data, "restart") and code == 0, failing(checks)
+
+
+def test_spent_refresh_token_on_both_sides_needs_a_new_login_not_sync_auth(healthy):
+    shared = json.loads((healthy.codex_home / "auth.json").read_text())["tokens"]["refresh_token"]
+    assert json.loads((healthy.home / "auth" / "codex-current.json").read_text())["refresh_token"] == shared
+    healthy.upstream.rotate(shared)  # a third refresher used the token both files hold
+    healthy.upstream.set_mode("unauthorized")  # the proxy must refresh: refresh_token_reused
+    healthy.request()
+    healthy.upstream.set_mode("ok")
+    code, checks, _ = healthy.findings()
+    assert code == 1
+    for cid in ("probe.messages", "auth.sync"):
+        finding = checks[cid]
+        assert finding["status"] == "fail", finding
+        assert finding["fix"]["primitive"] == "manual", finding
+        assert finding["fix"]["command"] == "codex login && claudex-doctor sync-auth", finding
+    assert "same spent token" in checks["probe.messages"]["summary"]
+    code, checks, data = healthy.fix()
+    assert not _applied(data, "sync-auth"), "sync-auth would copy the same dead token: never offered as the fix"
+    assert code == 1
+    healthy.login()  # what `codex login` leaves behind: a new token pair
+    code, checks, data = healthy.fix()
+    assert _applied(data, "sync-auth")
+    assert checks["probe.messages"]["status"] == "pass" and code == 0, failing(checks)

@@ -10,6 +10,9 @@ CLI parse; see tests/e2e/FINDINGS.md for what the real proxy did with them):
 - GET chatgpt.com/backend-api/codex/models: a small catalog.
 - POST auth.openai.com/oauth/token: refresh that rotates the refresh token; a used refresh token
   gets 401 `refresh_token_reused`.
+
+`set_mode(mode, models=(...))` limits usage_limit, model_not_supported and unauthorized to those models
+(401s on one model while the others answer).
 """
 
 from __future__ import annotations
@@ -206,7 +209,7 @@ class FakeBackend:
         if request.host == AUTH_HOST and path == "/oauth/token" and request.method == "POST":
             return self._oauth_token(request)
         if request.host == CHATGPT_HOST and path.startswith("/backend-api/codex/"):
-            denied = self._check_bearer(request)
+            denied = self._check_bearer(request, record)
             if denied is not None:
                 return denied
             if path == "/backend-api/codex/responses" and request.method == "POST":
@@ -217,8 +220,14 @@ class FakeBackend:
         return _detail(404, "Not Found")
 
     # -- chatgpt.com ------------------------------------------------------------------------
-    def _check_bearer(self, request: WireRequest) -> WireResponse | None:
-        if self.mode == "unauthorized":
+    def _for_this_model(self, record: Recorded) -> bool:
+        """Does the current mode apply to this request? `models=(...)` in the mode's options limits it."""
+        only = self.mode_options.get("models")
+        model = record.body.get("model") if isinstance(record.body, dict) else None
+        return not only or model in only
+
+    def _check_bearer(self, request: WireRequest, record: Recorded) -> WireResponse | None:
+        if self.mode == "unauthorized" and self._for_this_model(record):
             return _json(401, {"error": {"message": "Your authentication token has been invalidated. "
                                                     "Please try signing in again.", "type": "invalid_request_error",
                                          "code": "token_invalidated", "param": None}, "status": 401})
@@ -252,7 +261,7 @@ class FakeBackend:
         if not isinstance(body.get("input"), list):
             return _detail(400, "Input must be a list")
         model = body.get("model")
-        if self.mode == "usage_limit":
+        if self.mode == "usage_limit" and self._for_this_model(record):
             seconds = int(self.mode_options.get("resets_in_seconds", 3600))
             plan = self.mode_options.get("plan_type", self.plan)
             return _json(429, {"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached",
@@ -260,7 +269,8 @@ class FakeBackend:
                                          "resets_in_seconds": seconds}},
                          [("x-codex-plan-type", plan), ("x-codex-primary-used-percent", "100"),
                           ("x-codex-primary-reset-after-seconds", str(seconds))])
-        if self.mode == "model_not_supported" or model not in self.models or model in self.unsupported_models:
+        if (self.mode == "model_not_supported" and self._for_this_model(record)) or model not in self.models \
+                or model in self.unsupported_models:
             return _detail(400, f"The '{model}' model is not supported when using Codex with a ChatGPT account.")
         call = self._wanted_call(body)
         record.reply = "function_call" if call else "text"

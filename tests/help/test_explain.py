@@ -157,3 +157,77 @@ def test_module_keeps_heavy_imports_lazy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
     assert explain.__doc__
+
+
+# -- an error text as the user saw it -------------------------------------------------------
+
+# Pasted as users posted them in public issues (the source after each), and as the pinned proxy logs them.
+PASTED = [
+    ("⎿  Invalid API key · Fix external API key", "apikeyhelper_overrides_gateway_token", "apikeyhelper_invalid_key",
+     "claude-code.md#apikeyhelper-overrides-the-gateway-token"),  # anthropics/claude-code#11587
+    ('{"error":{"code":"model_cooldown","message":"All credentials for model gpt-5.6-sol are cooling down",'
+     '"model":"gpt-5.6-sol","reset_seconds":561635,"reset_time":"156h0m34s"}}',
+     "model_cooldown_stale_after_quota", "model_cooldown", "proxy-state.md#model-cooling-down"),  # CLIProxyAPI#4724
+    ("API Error: 408 stream error: stream disconnected before completion: stream closed before response.completed",
+     "stream_closed_before_response_completed_408", "stream_closed_before_completed",
+     "proxy-state.md#credential-benched-after-a-transient-error"),  # CLIProxyAPI#3321
+    ('{"error":{"message":"empty_stream: upstream stream closed before first payload","type":"server_error"}}',
+     "empty_stream_before_first_payload", "empty_stream",
+     "proxy-state.md#credential-benched-after-a-transient-error"),  # CLIProxyAPI#2986
+    ("{\"detail\":\"The 'gpt-5.6-sol' model requires a newer version of Codex. Please upgrade to the latest app or "
+     "CLI and try again.\"}", "model_requires_newer_codex", "model_requires_newer_codex",
+     "failures.md#model-requires-a-newer-codex"),  # multica-ai/multica#8088
+    ('⎿  API Error: 400 {"type":"error","error":{"type":"invalid_request_error","message":"messages.1.content.0: '
+     'Invalid `signature` in `thinking` block"}}', "invalid_thinking_signature", "thinking_signature_invalid",
+     "failures.md#thinking-signature-from-another-provider"),  # anthropics/claude-code#71111
+    ("[codex_executor.go:360] request error, error status: 400, error message: Unknown parameter: "
+     "'tools.defer_loading'.", "unknown_parameter_after_client_update", "unsupported_parameter",
+     "probes.md#unsupported-parameter"),  # CLIProxyAPI#1725
+    ("unexpected status 401 Unauthorized: **We got your request, but your ChatGPT login did not make it to this "
+     "service**., url: https://chatgpt.com/backend-api/codex", "tls_interception_corporate_proxy",
+     "chatgpt_login_not_received", "network.md#tls-inspection-or-a-corporate-proxy"),  # openai/codex#12764
+    ("[2026-11-24 02:55:29] [--------] [warn ] [openai_auth.go:320] Token refresh attempt 1 failed with "
+     "non-retryable error: token refresh failed with status 401: {\"error\": {\"message\": \"Your refresh token has "
+     "already been used to generate a new access token. Please try signing in again.\", \"code\": "
+     "\"refresh_token_reused\"}}", "refresh_token_reused_race", "refresh_token_reused", "auth.md#refresh-token-race"),
+    ("Unexpected status 502 Bad Gateway: Unknown error, url: http://127.0.0.1:15721/v1/responses",
+     "http_proxy_without_no_proxy_loopback", "loopback_via_http_proxy",
+     "network.md#proxy-variables-catch-loopback-traffic"),  # farion1231/cc-switch#4686
+]
+
+
+@pytest.mark.parametrize("text, mode, signature, section", PASTED, ids=[p[1] for p in PASTED])
+def test_a_pasted_error_finds_its_failure_mode_and_page(text, mode, signature, section):
+    found = lookup(text)
+    assert found.matched is not None and found.matched["mode"] == mode and found.matched["signature"] == signature
+    page, anchor = section.split(".md#")
+    assert found.page.name == page and found.heading is not None and found.heading.anchor == anchor
+    for word in ("Cause", "Confirm", "Fix"):
+        assert word in found.markdown
+
+
+def test_a_quote_without_a_signature_is_found_too():
+    found = lookup("L API Key: apiKeyHelper")  # what /status shows, from the reports
+    assert found.matched["by"] == "quote" and found.matched["signature"] is None
+    assert found.matched["mode"] == "apikeyhelper_overrides_gateway_token"
+
+
+def test_a_pasted_secret_is_never_echoed():
+    token = "sk-CANARY" + "x7Qp2Lm9Zr4Tw8Yv3Nb6Hc1Jd5Kf0Gs"
+    found = lookup(f"curl -H 'Authorization: Bearer {token}' -> Invalid API key · Fix external API key")
+    assert token not in json.dumps(found.to_dict()) and token not in render_plain(found)
+    with pytest.raises(UnknownTopic) as caught:
+        lookup(f"nothing known here at all {token}")
+    assert token not in caught.value.message()
+
+
+def test_cli_explains_a_pasted_error_with_json_naming_mode_and_signature(cli, tmp_path):
+    text = "API Error: 429 All credentials for model gpt-5.5 are cooling down via provider codex"
+    proc = cli("explain", text, "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["matched"]["mode"] == "model_cooldown_stale_after_quota"
+    assert data["matched"]["signature"] == "model_cooldown" and data["anchor"] == "model-cooling-down"
+    plain = cli("explain", text, cwd=tmp_path)
+    assert plain.returncode == 0 and plain.stdout.startswith("Recognised: 429 model_cooldown")
+    assert "Fix (safe): claudex-doctor restart" in plain.stdout and "## Model cooling down" in plain.stdout

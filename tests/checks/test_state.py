@@ -1,0 +1,90 @@
+"""checks/_state.py: reading the proxy's benches from its log, the lines as CLIProxyAPI v7.2.140 writes them."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from claudex_doctor.checks import _state
+from claudex_doctor.core.model import Status
+from tests.authkit import Login, Stack
+
+NOW = datetime.now().astimezone()
+
+
+def stamp(at: datetime) -> str:
+    return at.strftime("[%Y-%m-%d %H:%M:%S]")
+
+
+def upstream_line(at: datetime, model: str, err: str) -> str:
+    return (f"{stamp(at)} [2aa17ff8] [warn ] [conductor_execution.go:1602] upstream execution failed: provider=codex "
+            f"model={model} auth=provider=codex auth_file=codex-current.json duration=49ms err={err}")
+
+
+QUOTA = '{"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached", "plan_type": "plus", ' \
+        '"resets_in_seconds": 3600}}'
+UNAUTHORIZED = '{"error":{"message":"Your authentication token has been invalidated. Please try signing in again.",' \
+               '"type":"authentication_error","code":"auth_unavailable"}}'
+NOT_SUPPORTED = "{\"detail\": \"The 'gpt-5.5' model is not supported when using Codex with a ChatGPT account.\"}"
+REUSED = ('[warn ] [openai_auth.go:320] Token refresh attempt 1 failed with non-retryable error: token refresh failed '
+          'with status 401: {"error": {"code": "refresh_token_reused"}}')
+
+
+@pytest.mark.parametrize("body, kind", [
+    (QUOTA, "quota"), (UNAUTHORIZED, "unauthorized"), (NOT_SUPPORTED, "model_not_supported"),
+    ('{"detail": "The \'gpt-9\' model requires a newer version of Codex."}', "model_not_supported"),
+    ("stream error: stream disconnected before completion: stream closed before response.completed", "transient"),
+    ("request error, error status: 502, error message: Upstream request failed", "transient"),
+    ("something else entirely", "other"),
+])
+def test_classify(body, kind):
+    assert _state.classify(body) == kind
+
+
+def test_reset_time_from_the_upstream_body():
+    at = NOW.replace(microsecond=0)
+    err = _state.UpstreamError("gpt-5.5", at, QUOTA, "quota")
+    assert err.reset_at() == at + timedelta(seconds=3600)
+    pinned = _state.UpstreamError("gpt-5.5", at, '{"error": {"resets_at": 1796031759, "resets_in_seconds": 1}}', "quota")
+    assert int(pinned.reset_at().timestamp()) == 1796031759  # resets_at wins, as the proxy does
+    assert _state.UpstreamError("gpt-5.5", at, NOT_SUPPORTED, "model_not_supported").quoted.startswith("The 'gpt-5.5'")
+
+
+@pytest.fixture
+def stack(tmp_path) -> Stack:
+    made = Stack(tmp_path)
+    made.make_full_home()
+    return made
+
+
+def test_history_keeps_the_newest_error_per_model_and_the_last_reused_refresh(stack):
+    old, new = NOW - timedelta(minutes=30), NOW - timedelta(minutes=2)
+    log = stack.home / "cli-proxy-api.log"
+    log.write_text("\n".join([upstream_line(old, "gpt-5.5", QUOTA), upstream_line(new, "gpt-5.5", UNAUTHORIZED),
+                              upstream_line(old, "gpt-5.4", NOT_SUPPORTED), f"{stamp(new)} [--------] {REUSED}",
+                              "garbage \x00 line", "upstream execution failed: but not the shape"]) + "\n")
+    errors, reused = _state.history(stack.context())
+    assert errors["gpt-5.5"].kind == "unauthorized" and errors["gpt-5.4"].kind == "model_not_supported"
+    assert reused is not None and abs((reused - new).total_seconds()) < 1
+
+
+def test_auth_sync_names_a_spent_token_on_both_sides(stack):
+    login = Login()
+    stack.write_codex(login.codex_json())
+    stack.write_proxy(login.proxy_json())
+    past = time.time() - 600
+    for path in (stack.codex_file, stack.proxy_file):
+        os.utime(path, (past, past))
+    found = stack.run("auth.sync")["auth.sync"]
+    assert found.status is Status.PASS  # same tokens, nothing in the log: in sync
+    (stack.home / "cli-proxy-api.log").write_text(f"{stamp(NOW - timedelta(minutes=1))} [--------] {REUSED}\n")
+    found = stack.run("auth.sync")["auth.sync"]
+    assert found.status is Status.FAIL and "it is spent" in found.summary
+    assert found.fix.primitive == "manual" and found.fix.command == "codex login && claudex-doctor sync-auth"
+    assert found.reference == "references/auth.md#spent-refresh-token-on-both-sides"
+    stack.write_proxy(json.loads(stack.proxy_file.read_text()))  # written after the failure: history
+    assert stack.run("auth.sync")["auth.sync"].status is Status.PASS
