@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from claudex_doctor.commands._common import paths_for, report_primitive
+from claudex_doctor.commands._common import apply_primitive
 
 HELP = "make both credential files private (0600; the proxy's auth/ 0700)"
 
@@ -19,7 +19,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from claudex_doctor.auth.permissions import apply
-
-    paths = paths_for(args)
-    return report_primitive("secure-auth", args, lambda: apply(paths, dry_run=bool(args.dry_run), yes=bool(args.yes)))
+    return apply_primitive("secure-auth", args, yes=bool(args.yes))
