@@ -8,13 +8,16 @@ and raises `errors.PrimitiveError` when it refuses.
 
 from __future__ import annotations
 
+import errno
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from claudex_doctor.base.paths import Paths
+from claudex_doctor.base import atomic
+from claudex_doctor.base.paths import Paths, display
 from claudex_doctor.base.result import PrimitiveResult
-from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.errors import WRITE_ERRNOS, PrimitiveError
 
 # name -> "module:function" (imported lazily)
 PRIMITIVES: dict[str, str] = {
@@ -48,11 +51,20 @@ def apply(name: str, paths: Paths, *, dry_run: bool = False, **args: Any) -> Pri
     from claudex_doctor.base import lock
 
     primitive = resolve(name)
-    if not paths.home.is_dir():
-        return primitive(paths, dry_run=dry_run, **args)
     try:
+        if not paths.home.is_dir():
+            return primitive(paths, dry_run=dry_run, **args)
         with lock.hold(paths.home, LOCK_WAIT):
             return primitive(paths, dry_run=dry_run, **args)
+    except OSError as exc:
+        # A write the stack's policy refused (a link out of the stack, a folder in a file's place) or the
+        # machine refused (a full disk, a read-only file system): a refusal that names the file, not a bug.
+        if not isinstance(exc, atomic.Refused) and exc.errno not in WRITE_ERRNOS | {errno.EISDIR, errno.ENOTDIR,
+                                                                                   errno.EACCES, errno.EPERM}:
+            raise
+        shown = display(Path(exc.filename), paths.user_home) if exc.filename else ""
+        where = f"{shown}: " if shown and shown not in (exc.strerror or "") else ""
+        raise PrimitiveError(f"{name}: {where}{exc.strerror or exc}; nothing more was changed") from None
     except lock.Busy as exc:
         raise PrimitiveError(str(exc), reference="references/service.md#service-lock-busy") from None
     except lock.Unusable as exc:

@@ -39,23 +39,41 @@ def main(args: argparse.Namespace) -> int:
         emit(result, args)
         return result.exit_code
 
+    import dataclasses
+    import time
+
     from claudex_doctor import console, primitives
     from claudex_doctor.core import fix
 
-    before = diagnose(paths, options, progress=False)
+    # One deadline for the whole repair: half for the first diagnosis (a hung proxy must leave time for
+    # the restart that repairs it), then the fixes, then the re-check with what is left.
+    give_up = time.monotonic() + options.deadline
+
+    def remaining() -> float:
+        return give_up - time.monotonic()
+
+    before = diagnose(paths, dataclasses.replace(options, deadline=options.deadline / 2), progress=False)
     steps = fix.plan(before.findings, known=primitives.PRIMITIVES)
 
     def apply(name: str, **kwargs):
+        left = max(0.5, remaining())
+        if name == "restart" and not kwargs.get("dry_run"):
+            kwargs.update(stop_timeout=min(5.0, left / 3), timeout=min(15.0, left * 2 / 3))
+        elif name in ("start", "stop") and not kwargs.get("dry_run"):
+            kwargs["timeout"] = min(15.0 if name == "start" else 5.0, left)
         return primitives.apply(name, paths, **kwargs)
 
     def confirm(step: fix.Step) -> bool:
         return console.ask(f"Apply '{step.command}'? {step.description}")
 
     outcomes = fix.execute(steps, apply, dry_run=args.dry_run, allow_safe=console.interactive(),
-                           allow_confirm=bool(args.yes or args.unsafe), confirm=None if args.json else confirm)
+                           allow_confirm=bool(args.yes or args.unsafe), confirm=None if args.json else confirm,
+                           remaining=remaining)
     # Re-check everything: a repair also changes what checks ordered `after` the fixed ones saw
     # (a live model list, a log verdict), so the final report must be a fresh one.
-    after = diagnose(paths, options, progress=False) if fix.applied_any(outcomes) else before
+    after = before
+    if fix.applied_any(outcomes):
+        after = diagnose(paths, dataclasses.replace(options, deadline=max(1.0, remaining())), progress=False)
     result = fix.recheck(outcomes, before, after)
     emit(result, args)  # the same renderers as a plain run: the fixes are part of the result
     return result.exit_code

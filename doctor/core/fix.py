@@ -126,16 +126,23 @@ def _merged(step: Step, check: str, description: str, safety: Safety, command: s
 
 
 def execute(steps: tuple[Step, ...], apply: Apply, *, dry_run: bool, allow_safe: bool = True,
-            allow_confirm: bool = False, confirm: Callable[[Step], bool] | None = None) -> tuple[FixOutcome, ...]:
+            allow_confirm: bool = False, confirm: Callable[[Step], bool] | None = None,
+            remaining: Callable[[], float] | None = None) -> tuple[FixOutcome, ...]:
     """Apply (or dry-run) each step in order and say what became of it.
 
     allow_safe=False (no terminal and no --yes) withholds every step: nobody is there to see it happen.
-    allow_confirm (--yes) lets confirm-class steps run; otherwise `confirm(step)` may grant each one."""
+    allow_confirm (--yes) lets confirm-class steps run; otherwise `confirm(step)` may grant each one.
+    `remaining()` is the run's time left: a step that finds none left is not started (the caller passes
+    what is left to each primitive that waits)."""
     threshold = Safety.CONFIRM if allow_confirm else Safety.SAFE
     queue = list(steps)
     done: list[FixOutcome] = []
     while queue:
         step = queue.pop(0)
+        if not dry_run and step.primitive != "manual" and remaining is not None and remaining() <= 0:
+            done.append(step.outcome(FixStatus.WITHHELD, f"not started: the run's deadline ran out first; run it "
+                                                         f"yourself: {step.command}"))
+            continue
         if step.primitive == "manual":
             done.append(step.outcome(FixStatus.MANUAL, f"run it yourself: {step.command}"))
             continue

@@ -288,15 +288,25 @@ def _models_listed(host: str, port: int, key: str, timeout: float = 0.5) -> bool
 
 
 def _get(host: str, port: int, path: str, headers: dict[str, str], timeout: float, limit: int) -> tuple[int, str] | str:
-    """(status, body) of one GET to the proxy on loopback, or what went wrong, in a few words."""
+    """(status, body) of one GET to the proxy on loopback, or what went wrong, in a few words. The whole
+    exchange takes at most about `timeout` seconds and `limit` bytes: a server that drips its answer or
+    streams forever is cut off, never waited on."""
     import httpx
 
+    give_up = time.monotonic() + timeout
     try:
         # Plain http on loopback: no proxy from the environment, no CA bundle to load.
         with httpx.Client(trust_env=False, verify=False, timeout=timeout,
                           headers={"User-Agent": "claudex-doctor", "Connection": "close"}) as client:
-            response = client.get(_url(host, port, path), headers=headers)
-            return response.status_code, response.content[:limit].decode("utf-8", "replace")
+            with client.stream("GET", _url(host, port, path), headers=headers) as response:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) >= limit:
+                        break
+                    if time.monotonic() >= give_up:
+                        return f"the answer did not finish within {timeout:g}s"
+                return response.status_code, bytes(body[:limit]).decode("utf-8", "replace")
     except httpx.HTTPError as exc:
         return str(exc)[:120] or type(exc).__name__
 

@@ -11,6 +11,7 @@ Reading never raises: a missing, unreadable, truncated or foreign file becomes a
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -111,5 +112,9 @@ def write_pidfile(paths: Paths, pid: int, create_time: float, cmdline: list[str]
 
 
 def remove_pidfile(paths: Paths) -> None:
+    """Remove the pidfile (a file, or a link: the link itself). Something else in its place (a directory)
+    raises OSError naming it; the service turns that into a refusal."""
     with contextlib.suppress(FileNotFoundError):
+        if paths.pidfile.is_dir() and not paths.pidfile.is_symlink():
+            raise OSError(errno.EISDIR, "the pidfile is a directory; move it away", str(paths.pidfile))
         paths.pidfile.unlink()
