@@ -28,7 +28,7 @@ from claudex_doctor.base.proc import SPAWN_LOCK
 from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.config.facts import local_key
 from claudex_doctor.errors import PrimitiveError
-from claudex_doctor.service.owner import Owner, OwnerState, ProcInfo, identify
+from claudex_doctor.service.owner import STARTED_BY, Owner, OwnerState, ProcInfo, identify
 from claudex_doctor.service.pidfile import PidState, remove_pidfile, write_pidfile
 from claudex_doctor.service.process import CHILDREN, Ending, adopt, group_alive, terminate
 from claudex_doctor.service.proxylog import exit_reason, log_since, mark_log
@@ -204,7 +204,8 @@ def _launch(paths: Paths, argv: list[str], host: str, port: int, timeout: float,
     try:
         with SPAWN_LOCK:
             proc = subprocess.Popen(argv, cwd=paths.home, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+                                    stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+                                    env={**os.environ, STARTED_BY: str(paths.home.resolve())})
     except OSError as exc:
         raise PrimitiveError(f"cannot run {_d(paths, paths.launcher)}: {exc.strerror or exc}") from None
     finally:

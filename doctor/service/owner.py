@@ -119,6 +119,45 @@ def refers_to(info: ProcInfo, home: Path) -> bool:
     return False
 
 
+# Set in the environment of every launcher `start` runs; it survives the launcher's exec of the proxy. With
+# the start time, it proves a pid is the proxy this home started (a pidfile can be forged, an environment
+# given at start cannot be added to a running process).
+STARTED_BY = "CLAUDEX_DOCTOR_STARTED_HOME"
+
+
+def started_here(pid: int, home: Path) -> bool | None:
+    """Does `pid` carry our start marker for `home`? None when its environment cannot be read."""
+    import psutil
+
+    try:
+        value = psutil.Process(pid).environ().get(STARTED_BY)
+    except (psutil.Error, OSError):
+        return None
+    return value is not None and _resolve(value) == home
+
+
+def runs_our_program(info: ProcInfo, home: Path) -> bool:
+    """Is the process this home's cli-proxy-api, or a shell running this home's run.sh?"""
+    binary, launcher = home / "cli-proxy-api", home / "run.sh"
+    if info.exe and _resolve(info.exe) == binary:
+        return True
+    for arg in info.cmdline[:3]:
+        if ("/" in arg or arg.startswith(".")) and _resolve(arg, info.cwd) in (binary, launcher):
+            return True
+    return False
+
+
+def listening_ports(pid: int) -> set[int] | None:
+    """The TCP ports `pid` listens on; None when that cannot be seen."""
+    import psutil
+
+    try:
+        connections = psutil.Process(pid).net_connections(kind="tcp")
+    except (psutil.Error, OSError, AttributeError):
+        return None
+    return {c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN and c.laddr}
+
+
 def looks_like_proxy(info: ProcInfo) -> bool:
     """A CLIProxyAPI (or the launcher): named so, or run with `-config`."""
     names = {os.path.basename(info.exe or ""), info.name, *(os.path.basename(a) for a in info.cmdline[:2])}
@@ -170,9 +209,18 @@ def verify(record: PidRecord, home: Path) -> ProcInfo | None:
         record.state = PidState.REUSED
         record.message = f"pid {record.pid} now belongs to another program ({info.name}, started at another time)"
         return None
-    if not refers_to(info, home):
+    if not (started_here(record.pid, home) or runs_our_program(info, home)):
+        # Start time alone can be copied into a pidfile; the proof is what runs: the process claudex-doctor
+        # started for this home (its marker), or this home's binary or launcher.
         record.state = PidState.REUSED
-        record.message = f"pid {record.pid} ({info.name}) does not run from this home"
+        record.message = f"pid {record.pid} ({info.name}) is not this home's proxy (not started by claudex-doctor " \
+                         "for this home, and not its cli-proxy-api or run.sh)"
+        return None
+    ports = listening_ports(record.pid) if record.port else None
+    if ports and record.port not in ports:
+        record.state = PidState.REUSED
+        record.message = f"pid {record.pid} ({info.name}) listens on {', '.join(map(str, sorted(ports)))}, " \
+                         f"not on port {record.port} it was started for"
         return None
     record.state, record.message = PidState.ALIVE, f"pid {record.pid} is this home's proxy"
     return info
