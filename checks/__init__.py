@@ -18,6 +18,7 @@ from claudex_doctor.checks import (
     port,
     probes,
     proxy,
+    quota,
     wrapper,
 )
 from claudex_doctor.checks._context import StackContext
@@ -53,6 +54,7 @@ CHECKS: tuple[Check, ...] = (
     wrapper.wrapper_passthrough,
     litellm.route_litellm,
     logs.logs_errors,
+    quota.quota_codex,
 )
 
 
