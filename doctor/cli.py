@@ -20,7 +20,7 @@ from claudex_doctor import __version__
 
 # The commands in the order `--help` lists them; each is claudex_doctor.commands.<name with _ for ->.
 COMMANDS = ("checks", "schema", "explain", "report", "bootstrap", "sync-auth", "probe", "status", "start", "stop",
-            "restart", "set-env", "set-config", "skill")
+            "restart", "set-env", "set-config", "skill", "quota", "statusline")
 
 
 def _module(name: str) -> ModuleType:
