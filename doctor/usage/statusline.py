@@ -24,11 +24,9 @@ import re
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from claudex_doctor.usage import cache
-from claudex_doctor.usage.fetch import Problem
 from claudex_doctor.usage.model import FIVE_HOURS, WEEK, Reading, Window, countdown
 
 if TYPE_CHECKING:
@@ -45,10 +43,14 @@ COLORS = {"green": "\x1b[32m", "yellow": "\x1b[33m", "red": "\x1b[31m", "dim": "
           "cyan": "\x1b[36m"}
 
 
-@dataclass(frozen=True)
 class Style:
-    color: bool = True
-    unicode: bool = True
+    """Color and unicode choices (a plain class: a dataclass costs the status line a millisecond to build)."""
+
+    __slots__ = ("color", "unicode")
+
+    def __init__(self, color: bool = True, unicode: bool = True) -> None:
+        self.color = color
+        self.unicode = unicode
 
     def paint(self, text: str, color: str) -> str:
         return f"{COLORS[color]}{text}{RESET}" if self.color and color in COLORS else text
@@ -202,10 +204,7 @@ def _window_words(label: str, window: Window, now: float, style: Style) -> str:
 def quota_words(cached: cache.Cached, now: float, style: Style, refreshing: bool) -> str:
     reading: Reading | None = cached.reading
     if reading is None:
-        try:
-            words, color = PROBLEM_WORDS[Problem(cached.last_problem)]
-        except ValueError:
-            words, color = "quota …", "dim"
+        words, color = PROBLEM_WORDS.get(cached.last_problem or "", ("quota …", "dim"))
         if not style.unicode:
             words = words.replace("…", "...")
         return style.paint(words, color)
@@ -229,16 +228,18 @@ def quota_words(cached: cache.Cached, now: float, style: Style, refreshing: bool
     return text
 
 
-PROBLEM_WORDS = {  # why the last attempt failed -> (words, color) when there is no reading at all
-    Problem.NO_LOGIN: ("quota: no ChatGPT login", "dim"),
-    Problem.API_KEY: ("quota: API key login", "dim"),
-    Problem.EXPIRED: ("quota: token expired", "yellow"),
-    Problem.UNAUTHORIZED: ("quota: token refused", "yellow"),
-    Problem.HTTP: ("quota: not read", "yellow"),
-    Problem.INVALID: ("quota: not read", "yellow"),
-    Problem.TIMEOUT: ("quota: no answer", "yellow"),
-    Problem.TRANSPORT: ("quota: offline", "yellow"),
-    Problem.OFFLINE: ("quota …", "dim"),
+# usage.fetch.Problem (by its word: the status line does not import the fetch code) -> (words, color),
+# shown when there is no reading at all
+PROBLEM_WORDS = {
+    "no_login": ("quota: no ChatGPT login", "dim"),
+    "api_key": ("quota: API key login", "dim"),
+    "expired": ("quota: token expired", "yellow"),
+    "unauthorized": ("quota: token refused", "yellow"),
+    "http": ("quota: not read", "yellow"),
+    "invalid": ("quota: not read", "yellow"),
+    "timeout": ("quota: no answer", "yellow"),
+    "transport": ("quota: offline", "yellow"),
+    "offline": ("quota …", "dim"),
 }
 
 GATEWAY_WORDS = {  # state -> (mark unicode, mark ascii, color, words)
