@@ -133,7 +133,7 @@ def gateway(paths: Paths, env: Mapping[str, str]) -> tuple[str, int]:
     return ("starting" if ours else "down"), port
 
 
-def model_words(status: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+def model_words(status: Mapping[str, Any], env: Mapping[str, str], arrow: str = "→") -> str | None:
     """'opus→gpt-5.6-sol xhigh': the Claude model Claude Code reports and the Codex model it maps to."""
     from claudex_doctor.knowledge.models import split
 
@@ -160,7 +160,7 @@ def model_words(status: Mapping[str, Any], env: Mapping[str, str]) -> str | None
         return shown[:40] if shown else None
     name, effort, one_m = split(target)
     effort = effort or _effort(status)
-    text = f"{alias}→{name}" if alias else name
+    text = f"{alias}{arrow}{name}" if alias else name
     if effort:
         text += f" {effort}"
     return text + (" 1m" if one_m else "")
@@ -263,7 +263,7 @@ def line(paths: Paths | None, status: Mapping[str, Any], style: Style, now: floa
     state, port = gateway(paths, env)
     mark_u, mark_a, color, words = GATEWAY_WORDS[state]
     parts = [style.paint(mark_u if style.unicode else mark_a, color) + " claudex " + words.format(port=port)]
-    model = model_words(status, env)
+    model = model_words(status, env, "→" if style.unicode else "->")
     if model:
         parts.append(style.paint(model, "cyan"))
     parts.append(quota_words(cache.load(paths), now, style, refreshing))
