@@ -158,13 +158,18 @@ def scan(text: str, origin: str, fallback: float | None) -> list[Reading]:
 
 
 def best(readings: list[Reading]) -> Reading | None:
-    """The newest reading; among those of the same moment, the one that says most (headers or an event
-    name window lengths and percentages, a 429 body only the reset)."""
+    """The newest reading. Among those of the same moment, the one that says most (headers or an event
+    name window lengths and percentages, a 429 body only the reset), unless a 429 there says the quota
+    is used up and that richer reading does not: then the 429 is the news."""
     if not readings:
         return None
     newest = max(r.fetched_at for r in readings)
     recent = [r for r in readings if newest - r.fetched_at <= SAME_MOMENT]
-    return max(recent, key=lambda r: (r.source is not Source.LIMIT, len(r.windows), r.fetched_at))
+    richest = max(recent, key=lambda r: (r.source is not Source.LIMIT, len(r.windows), r.fetched_at))
+    limits = [r for r in recent if r.source is Source.LIMIT and r.fetched_at >= richest.fetched_at]
+    if limits and not any(w.exhausted for w in richest.windows):
+        return max(limits, key=lambda r: r.fetched_at)
+    return richest
 
 
 def latest(paths: Paths) -> Reading | None:

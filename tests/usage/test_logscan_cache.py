@@ -101,6 +101,14 @@ def test_the_newest_reading_wins(paths):
     assert logscan.latest(paths).source is Source.EVENT
 
 
+def test_a_429_just_after_a_reading_with_room_is_the_news(paths):
+    (paths.auth_dir / "logs").mkdir(parents=True)
+    (paths.auth_dir / "logs" / "a.log").write_text(EVENT_DUMP)  # 09:00:00Z, 12 % used
+    stamp = datetime(2026, 11, 30, 9, 0, 2, tzinfo=timezone.utc).astimezone().strftime("[%Y-%m-%d %H:%M:%S]")
+    (paths.auth_dir / "logs" / "main.log").write_text(MAIN_LINE.replace("[2026-11-24 02:54:56]", stamp))
+    assert logscan.latest(paths).source is Source.LIMIT
+
+
 @pytest.mark.parametrize("text", ["", "usage_limit_reached\n", "x-codex-primary-used-percent: lots\n",
                                   "[2026-11-24 02:54:56] usage_limit_reached {not json\n",
                                   "[2026-11-24 02:54:56] codex.rate_limits {\"type\": \"codex.rate_limits\"}\n",
