@@ -55,7 +55,7 @@ def test_everything_on_one_line(home):
     cached(paths, "room")
     text = line(paths, STATUS, PLAIN)
     assert "\n" not in text and not ANSI.search(text)
-    assert f"○ claudex down" in text
+    assert "○ claudex down" in text
     assert "opus→gpt-5.6-sol xhigh" in text
     assert re.search(r"5h 23% ↺2h3\dm · wk 41% ↺4d1?\dh", text), text
     assert text.endswith("ctx 8%")
