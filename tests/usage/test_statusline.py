@@ -199,7 +199,7 @@ def test_many_renders_at_once_start_one_refresh(home, upstream, monkeypatch):
     write_json(paths.codex_auth, make_codex_auth_json(tokens))
     cached(paths, "room", age=3600)  # stale
     upstream.usage = usage_payload("near")
-    upstream.usage_mode, upstream.usage_delay = "slow", 1.5  # the refresh is still running while the others render
+    upstream.usage_mode, upstream.usage_delay = "slow", 4.0  # the refresh is still running while the others render
     env = {**dict(os.environ), **upstream.proxy_env()}
     procs = [subprocess.Popen([sys.executable, "-m", "claudex_doctor", "statusline"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for _ in range(6)]
