@@ -163,6 +163,49 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
+def percentile_ms(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))] * 1000
+
+
+def timed_input(argv: list[str], env: dict, runs: int, data: bytes) -> list[float]:
+    """Like timed(), with `data` on stdin (what Claude Code hands a status line command)."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(argv, env=env, input=data, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        samples.append(time.perf_counter() - start)
+        if proc.returncode != 0 or not proc.stdout.strip():
+            raise SystemExit(f"bench: {' '.join(argv)} exited {proc.returncode} or printed nothing")
+    return samples
+
+
+STATUS_JSON = REPO / "tests" / "usage" / "examples" / "statusline-input.json"
+
+
+def fresh_quota_cache(home: Path) -> None:
+    """A quota reading taken just now, as `claudex-doctor quota` leaves it: the status line renders it and
+    starts no background refresh (the steady state, a minute out of every minute and a bit)."""
+    now = time.time()
+    windows = [{"bucket": "codex", "name": None, "window": "5h", "seconds": 18000, "used_percent": 23,
+                "reset_at": now + 9000, "reached": False},
+               {"bucket": "codex", "name": None, "window": "weekly", "seconds": 604800, "used_percent": 41,
+                "reset_at": now + 350000, "reached": False}]
+    data = {"version": 1, "attempted_at": now, "problem": None, "message": None,
+            "reading": {"source": "usage", "fetched_at": now, "plan": "plus", "windows": windows, "credits": None,
+                        "reached_type": None, "origin": None}}
+    (home / "usage-cache.json").write_text(json.dumps(data))
+
+
+def version_of(argv: list[str], env: dict) -> str:
+    try:
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    words = (out.stdout or out.stderr).split()
+    return next((w for w in words if w[:1].isdigit()), "?")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7, help="repetitions for the doctor rows (default 7)")
@@ -172,6 +215,8 @@ def main() -> int:
                         "(default: a regular install of this checkout in a fresh temporary venv)")
     parser.add_argument("--busy", type=int, default=400, metavar="N",
                         help="extra idle processes for row 6 (default 400; 0 skips the row)")
+    parser.add_argument("--statusline-runs", type=int, default=200, metavar="N",
+                        help="renders for the status line rows (default 200)")
     args = parser.parse_args()
 
     rows: list[tuple[str, str, str, bool | None]] = []
@@ -245,6 +290,33 @@ def main() -> int:
             rows.append((f"6. `--json --offline` with {args.busy} more processes", f"{crowded:.0f} ms "
                          f"(quiet just before: {quiet:.0f} ms)", f"<= 1.2 x quiet = {1.2 * quiet:.0f} ms",
                          crowded <= 1.2 * quiet))
+
+        # 7. The status line, as Claude Code runs it after each answer: stdin JSON, a fresh cached quota.
+        fresh_quota_cache(stack.root / "gateway")
+        status = STATUS_JSON.read_bytes()
+        lines = timed_input([*doctor, "statusline"], env, max(args.statusline_runs, 1), status)
+        p50, p99 = median_ms(lines), percentile_ms(lines, 99)
+        rows.append((f"7a. `statusline` p50 ({len(lines)} renders)", f"{p50:.0f} ms", "<= 50 ms", p50 <= 50))
+        rows.append((f"7b. `statusline` p99 ({len(lines)} renders)", f"{p99:.0f} ms", "<= 100 ms", p99 <= 100))
+
+        # 8. Peers side by side, in the same run on the same stack: each tool's own doctor.
+        peers = []
+        codex = shutil.which("codex", path=env["PATH"])
+        if codex:
+            peers.append((f"codex doctor --json (codex-cli {version_of([codex, '--version'], env)})",
+                          [codex, "doctor", "--json"]))
+        claude = shutil.which("claude", path=env["PATH"])
+        if claude:
+            peers.append((f"claude doctor (Claude Code {version_of([claude, '--version'], env)})", [claude, "doctor"]))
+        peer_ms = {}
+        for label, argv in peers:
+            peer_ms[label] = median_ms(timed(argv, env, args.runs))
+            rows.append((f"8. peer: `{label.split(' (')[0]}` ({label.split(' (', 1)[1]}", f"{peer_ms[label]:.0f} ms",
+                         "", None))
+        ours = median_ms(timed([*doctor, "--json", "--offline"], env, args.runs, check=True))
+        codex_ms = next((ms for label, ms in peer_ms.items() if label.startswith("codex")), None)
+        rows.append(("8. `claudex-doctor --json --offline` (same run)", f"{ours:.0f} ms",
+                     f"<= codex doctor = {codex_ms:.0f} ms" if codex_ms else "", ours <= codex_ms if codex_ms else None))
 
         # 4. Wrapper passthrough overhead.
         wrapper = Path(env["CLAUDEX_WRAPPER"])

@@ -19,6 +19,7 @@ from claudex_doctor.checks import (
     port,
     probes,
     proxy,
+    quota,
     wrapper,
 )
 from claudex_doctor.checks._context import StackContext
@@ -55,6 +56,7 @@ CHECKS: tuple[Check, ...] = (
     wrapper.wrapper_passthrough,
     litellm.route_litellm,
     logs.logs_errors,
+    quota.quota_codex,
 )
 
 

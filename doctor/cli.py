@@ -25,7 +25,7 @@ from claudex_doctor import __version__
 
 # The commands in the order `--help` lists them; each is claudex_doctor.commands.<name with _ for ->.
 COMMANDS = ("checks", "schema", "explain", "report", "bootstrap", "sync-auth", "secure-auth", "probe", "status",
-            "start", "stop", "restart", "set-env", "set-config", "skill")
+            "start", "stop", "restart", "set-env", "set-config", "skill", "quota", "statusline")
 
 
 def _module(name: str) -> ModuleType:
@@ -45,7 +45,9 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="machine-readable output on stdout")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, the subcommands are just that one (a command named first needs no other:
+    building all of them costs a few milliseconds, which the status line, run after every answer, feels)."""
     import argparse
 
     doctor = _module("doctor")
@@ -59,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, suppress=False)
     doctor.configure(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         module = _module(name)
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
         _common(cmd, suppress=True)
@@ -69,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
+    args = parser.parse_args(words)
     for name, default in (("home", None), ("wrapper", None), ("json", False)):
         if not hasattr(args, name):
             setattr(args, name, default)

@@ -32,6 +32,12 @@ def wants_color(stream: TextIO | None = None) -> bool:
     return isatty(stream) and os.environ.get("TERM") != "dumb"
 
 
+def color_allowed() -> bool:
+    """Color for output that is read by a program that renders ANSI (Claude Code's status line): on
+    unless NO_COLOR is set or TERM is dumb, whether or not stdout is a terminal."""
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
 def wants_unicode(stream: TextIO | None = None) -> bool:
     stream = sys.stdout if stream is None else stream
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")

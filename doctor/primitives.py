@@ -29,6 +29,7 @@ PRIMITIVES: dict[str, str] = {
     "restart": "claudex_doctor.service.control:restart",
     "set-env": "claudex_doctor.config.edit:set_env",
     "set-config": "claudex_doctor.config.edit:set_config",
+    "statusline-install": "claudex_doctor.usage.settings:install",
 }
 
 

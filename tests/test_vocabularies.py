@@ -82,6 +82,21 @@ def _pid_state(member):
     return PidRecord(member).stale
 
 
+def _quota_level(member):
+    from claudex_doctor.commands.quota import EXIT_CODES
+    return EXIT_CODES[member]
+
+
+def _usage_source(member):
+    from claudex_doctor.usage.model import SOURCE_WORDS
+    return SOURCE_WORDS[member]
+
+
+def _usage_problem(member):
+    from claudex_doctor.usage.statusline import PROBLEM_WORDS
+    return PROBLEM_WORDS[member]
+
+
 def _plain(member):
     return member.value
 
@@ -101,6 +116,9 @@ COVERAGE = {
     "claudex_doctor.help.skill.SkillAction": _skill_action,
     "claudex_doctor.help.explain.TopicKind": _topic_kind,
     "claudex_doctor.render.Format": lambda member: member.renderer(),
+    "claudex_doctor.usage.quota.Level": _quota_level,
+    "claudex_doctor.usage.model.Source": _usage_source,
+    "claudex_doctor.usage.fetch.Problem": _usage_problem,
 }
 
 

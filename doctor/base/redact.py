@@ -16,7 +16,6 @@ by eye) and useless for recovering the value.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import threading
@@ -47,6 +46,8 @@ MIN_SECRET_LEN = 8
 def fingerprint(value: str | bytes) -> str:
     if isinstance(value, str):
         value = value.encode("utf-8", "surrogateescape")
+    import hashlib  # here, not at the top: loading OpenSSL costs 2 ms, and most outputs hold nothing to mask
+
     return "sha256:" + hashlib.sha256(value).hexdigest()[:8]
 
 

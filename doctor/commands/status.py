@@ -48,6 +48,24 @@ def _uptime(seconds: int | None) -> str:
     return f"{minutes}m {secs}s" if minutes else f"{secs}s"
 
 
+def _quota_lines(quota: dict) -> list[str]:
+    """'  quota    5h 23 %, weekly 41 % (chatgpt.com usage endpoint, 3 min ago)' from the cached reading."""
+    windows = [w for w in quota.get("windows") or [] if not w.get("reset_passed")]
+    if not quota.get("source"):
+        return ["  quota    no reading yet: claudex-doctor quota"]
+    shown = []
+    for w in windows:
+        if w.get("bucket") == "codex" or w.get("exhausted"):
+            shown.append(f"{w['title']} {'exhausted' if w['exhausted'] else format(w['used_percent'], '.0f') + ' %'}")
+    from claudex_doctor.usage.model import age_words
+
+    age = quota.get("age_seconds")
+    when = age_words(age) if isinstance(age, int) else "age unknown"
+    words = ", ".join(shown) or "every window has reset since"
+    state = {"exhausted": "  EXHAUSTED", "near": "  (80 % or more used)"}.get(quota.get("state", ""), "")
+    return [f"  quota    {words}{state} ({quota.get('source_words')}, {when}; claudex-doctor quota)"]
+
+
 def render(data: dict, healthy: bool) -> str:
     from claudex_doctor.base.net import is_loopback
 
@@ -85,6 +103,7 @@ def render(data: dict, healthy: bool) -> str:
         got = health.get("error") or f"{health.get('status')} {health.get('body', '')[:60]}".strip()
         lines.append(f"  health   GET /healthz failed: {got}")
     lines.append(f"  log      {data['log']}")
+    lines += _quota_lines(data.get("quota") or {})
     lines.append("files")
     for entry in data["layout"]:
         mark = "ok" if entry["exists"] else "--"

@@ -127,6 +127,7 @@ class Report:
     credentials: list[dict[str, Any]] = field(default_factory=list)
     log_tail: list[dict[str, Any]] = field(default_factory=list)
     journal: list[dict[str, Any]] = field(default_factory=list)
+    quota: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from claudex_doctor.render import json as json_render
@@ -136,6 +137,7 @@ class Report:
             "home": self.home, "layout": self.layout, "result": json.loads(json_render.render(self.result)),
             "config": self.config, "env": self.env, "environment": self.environment,
             "credentials": self.credentials, "log_tail": self.log_tail, "journal": self.journal,
+            "quota": self.quota,
         }
 
 
@@ -163,7 +165,18 @@ def collect(paths: Paths, options, *, env=None, observer=None, log_lines: int = 
                           _credential("proxy", paths.proxy_auth, ctx.proxy_auth)]
     report.log_tail = log_tail(paths, log_lines)
     report.journal = redact(journal.read(paths))
+    report.quota = _quota(paths)
     return report
+
+
+def _quota(paths: Paths) -> dict[str, Any]:
+    """The last known Codex quota (cache or proxy log; the run's quota.codex finding has the live one)."""
+    from claudex_doctor.usage.quota import read, to_data
+
+    try:
+        return to_data(read(paths, offline=True))
+    except OSError as exc:
+        return {"state": "unknown", "problem": "unreadable", "message": str(exc)[:200], "windows": []}
 
 
 def _versions(result) -> dict[str, Any]:
@@ -365,6 +378,19 @@ def to_markdown(report: Report) -> str:
         out += ["No proxy log found.", ""]
     for entry in report.log_tail:
         out += [f"`{entry['path']}`", "", fence("\n".join(entry.get("lines", [])) or entry.get("problem", "(empty)"))]
+    out += ["## Codex quota (last known)", ""]
+    quota = report.quota or {}
+    if quota.get("source"):
+        out += [f"Plan {cell(quota.get('plan') or 'unknown')}, state {quota.get('state')}, from the "
+                f"{cell(quota.get('source_words') or '')}, {quota.get('age_seconds')} s old.", "",
+                "| window | used | resets |", "|---|---|---|"]
+        out += [f"| {cell(w['title'])} | {w['used_percent']:.0f} % | {w['reset_at'] or '?'} |"
+                for w in quota.get("windows", [])]
+        out.append("")
+    else:
+        out += ["No reading cached and none in the proxy log.", ""]
+    if quota.get("problem"):
+        out += [f"Last attempt: {cell(quota.get('message') or quota['problem'])}", ""]
     out += ["## Fix journal", ""]
     out.append(fence("\n".join(json.dumps(e, ensure_ascii=False, default=str) for e in report.journal), "json")
                if report.journal else "No fixes recorded.\n")

@@ -91,6 +91,12 @@ restart | status`, `claudex-doctor probe`, `claudex-doctor set-env KEY=VALUE`,
 take `--dry-run`.
 `claudex status|start|stop|restart` reaches the same service commands through the wrapper.
 
+The plan's Codex quota: `claudex-doctor quota --json` (each window's `used_percent`, `reset_at`,
+`state`: `room`, `near`, `exhausted`; exit 1 when a window is exhausted). It never refreshes a
+token. `claudex-doctor statusline install` (confirm class: ask the user first; `--dry-run` shows
+the change) puts the gateway, the mapped model, the 5-hour and weekly quota and the context in
+Claude Code's status line; it keeps an existing `statusLine` unless `--force`.
+
 ## 4. Rules
 
 - Never replace CLIProxyAPI with LiteLLM, and do not add a LiteLLM hop: a ChatGPT login is an
@@ -124,7 +130,7 @@ its id and path on stderr. Ask the user to read it before they attach it to an i
 | `refresh_token_reused`, 401 from upstream | `auth.codex`, `auth.proxy`, `auth.sync` | `sync-auth`, or `codex login` (manual) |
 | `unknown provider for model`, model not found | `env.mapping`, `proxy.models` | remap with `set-env` to a model the plan offers |
 | "input exceeds the context window" | `env.context_window` | tell Claude Code the real window: `--fix --dry-run` shows the repair |
-| `429 usage_limit_reached` | `logs.errors` | the plan's Codex quota; wait for `resets_in_seconds` |
+| `429 usage_limit_reached` | `quota.codex`, `logs.errors` | the plan's Codex quota: `claudex-doctor quota` shows when each window resets |
 | requests go to port 4000 or errors start with `litellm.` | `route.litellm` | point `ANTHROPIC_BASE_URL` back at the proxy |
 | settings ignored, wrong endpoint used | `claude.settings` | an `env` block in Claude Code's settings overrides the wrapper |
 """

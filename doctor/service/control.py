@@ -489,5 +489,16 @@ def status(paths: Paths) -> dict:
         "started_at": owner.pidfile.started_at if owner.state is OwnerState.OURS else None,
         "health": answer,
         "log": _d(paths, paths.log_file),
+        "quota": _quota(paths),
     }
     return redact(data)
+
+
+def _quota(paths: Paths) -> dict:
+    """The last known quota (the cache, or the proxy log): status asks nothing beyond this machine."""
+    from claudex_doctor.usage.quota import read, to_data
+
+    try:
+        return to_data(read(paths, offline=True))
+    except OSError as exc:
+        return {"state": "unknown", "problem": "unreadable", "message": str(exc)[:200], "windows": []}

@@ -20,13 +20,15 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 ROWS = ("1. `--version` cold start", "2a. `--json --offline`, healthy stack", "5a. sum of check durations",
         "5b. slowest check", "5c. wall (process)", "4. wrapper passthrough", "3a. verdict, gateway refused",
-        "3b. verdict, gateway hung")
+        "3b. verdict, gateway hung", "7a. `statusline` p50", "7b. `statusline` p99", "8. peer: `codex doctor --json`",
+        "8. peer: `claude doctor`", "8. `claudex-doctor --json --offline`")
 MANUAL_ROWS = ("2b. manual checklist", "2c. ratio doctor / manual", "2d. floor")  # need curl as well
 
 
 def test_one_short_pass_measures_every_row(proxy_bin, claude_bin, codex_bin):
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--python", sys.executable,
-                           "--runs", "1", "--wrapper-runs", "3", "--busy", "0", "--markdown"],
+                           "--runs", "1", "--wrapper-runs", "3", "--busy", "0", "--statusline-runs", "3",
+                           "--markdown"],
                           capture_output=True, text=True, timeout=180, cwd=REPO,
                           env=dict(os.environ, CLAUDEX_E2E_BIN_DIR=str(proxy_bin.parent)))
     # 1 is a missed goal (2c is out of reach, see bench/README.md); anything else is the bench failing.

@@ -8,6 +8,11 @@ CLI parse; see tests/e2e/FINDINGS.md for what the real proxy did with them):
   dialect (stream true, store false, `instructions` a string, no sampling parameters); the answer
   is a Responses SSE stream (text, or a function call when asked for one).
 - GET chatgpt.com/backend-api/codex/models: a small catalog.
+- GET chatgpt.com/backend-api/wham/usage: the plan's usage windows (`usage`, a wham/usage body from
+  tests/fakes/usage.py; `usage_mode` "ok", "garbage", "slow" (waits `usage_delay` seconds), "redirect",
+  or an HTTP status such as 500), behind the same bearer and account checks as the Codex routes.
+- `rate_headers` / `rate_event`: x-codex-* headers and a codex.rate_limits event on successful
+  Responses streams (off unless set).
 - POST auth.openai.com/oauth/token: refresh that rotates the refresh token; a used refresh token
   gets 401 `refresh_token_reused`.
 
@@ -94,6 +99,11 @@ class FakeBackend:
         self.refusals: list[Refusal] = []
         self.connects: list[str] = []
         self.refresh_ttl = DEFAULT_ACCESS_TTL
+        self.usage: dict[str, Any] | None = None  # None: usage_payload("room") at the time of the request
+        self.usage_mode: str | int = "ok"
+        self.usage_delay = 0.0
+        self.rate_headers: list[tuple[str, str]] = []
+        self.rate_event: dict[str, Any] | None = None
 
     # -- state ------------------------------------------------------------------------------
     def issue_tokens(self, *, ttl: int = DEFAULT_ACCESS_TTL, now: float | None = None, alg: str = "HS256",
@@ -136,6 +146,8 @@ class FakeBackend:
         """Back to `ok` and forget what was recorded (issued tokens stay valid)."""
         with self._lock:
             self.mode, self.mode_options = "ok", {}
+            self.usage, self.usage_mode, self.usage_delay = None, "ok", 0.0
+            self.rate_headers, self.rate_event = [], None
             self.unsupported_models.clear()
             self.tool_arguments = None
             self.requests.clear()
@@ -151,6 +163,9 @@ class FakeBackend:
 
     def token_requests(self) -> list[Recorded]:
         return self.requests_to(AUTH_HOST, "/oauth/token")
+
+    def usage_requests(self) -> list[Recorded]:
+        return self.requests_to(CHATGPT_HOST, "/backend-api/wham/usage")
 
     # -- wire entry points ------------------------------------------------------------------
     def on_refuse(self, target: str, method: str) -> None:
@@ -208,6 +223,9 @@ class FakeBackend:
     def _route(self, request: WireRequest, path: str, record: Recorded) -> WireResponse:
         if request.host == AUTH_HOST and path == "/oauth/token" and request.method == "POST":
             return self._oauth_token(request)
+        if request.host == CHATGPT_HOST and path == "/backend-api/wham/usage" and request.method == "GET":
+            denied = self._check_bearer(request, record)
+            return denied if denied is not None else self._usage()
         if request.host == CHATGPT_HOST and path.startswith("/backend-api/codex/"):
             denied = self._check_bearer(request, record)
             if denied is not None:
@@ -245,6 +263,22 @@ class FakeBackend:
             return _detail(403, "ChatGPT-Account-ID is missing or does not match the token's account")
         return None
 
+    def _usage(self) -> WireResponse:
+        from .usage import usage_payload
+
+        with self._lock:
+            mode, delay, payload = self.usage_mode, self.usage_delay, self.usage
+        if mode == "slow":
+            time.sleep(delay)
+        if isinstance(mode, int):
+            return _json(mode, {"detail": f"fake usage error {mode}"})
+        if mode == "garbage":
+            return WireResponse(200, b"<html>not json</html>", "text/html")
+        if mode == "redirect":
+            return WireResponse(302, b"", "text/html", [("location", "https://example.test/login?next=usage")])
+        body = payload if payload is not None else usage_payload("room", plan=self.plan, account_id=self.account_id)
+        return _json(200, body)
+
     def _responses(self, request: WireRequest, record: Recorded) -> WireResponse:
         body = record.body
         if not isinstance(body, dict):
@@ -274,7 +308,10 @@ class FakeBackend:
             return _detail(400, f"The '{model}' model is not supported when using Codex with a ChatGPT account.")
         call = self._wanted_call(body)
         record.reply = "function_call" if call else "text"
-        return WireResponse(200, _sse(model, body, self.text, call), "text/event-stream; charset=utf-8")
+        stream = _sse(model, body, self.text, call)
+        if self.rate_event is not None:
+            stream = f"event: codex.rate_limits\ndata: {json.dumps(self.rate_event)}\n\n".encode() + stream
+        return WireResponse(200, stream, "text/event-stream; charset=utf-8", list(self.rate_headers))
 
     def _wanted_call(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         """(name, arguments) when this turn should be a function call, else None."""
