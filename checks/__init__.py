@@ -13,6 +13,7 @@ from claudex_doctor.checks import (
     config,
     env,
     home,
+    knowledge,
     litellm,
     logs,
     port,
@@ -53,6 +54,7 @@ CHECKS: tuple[Check, ...] = (
     wrapper.wrapper_passthrough,
     litellm.route_litellm,
     logs.logs_errors,
+    knowledge.knowledge_freshness,
 )
 
 

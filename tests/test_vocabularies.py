@@ -82,6 +82,11 @@ def _pid_state(member):
     return PidRecord(member).stale
 
 
+def _fact_source(member):
+    from claudex_doctor.knowledge.models import SOURCE_WORDS, Source
+    return SOURCE_WORDS[member], Source(member, "2026-11-30").words()
+
+
 def _plain(member):
     return member.value
 
@@ -101,6 +106,7 @@ COVERAGE = {
     "claudex_doctor.help.skill.SkillAction": _skill_action,
     "claudex_doctor.help.explain.TopicKind": _topic_kind,
     "claudex_doctor.render.Format": lambda member: member.renderer(),
+    "claudex_doctor.knowledge.models.FactSource": _fact_source,
 }
 
 
