@@ -57,6 +57,10 @@ class RefreshError(Exception):
     pass
 
 
+class PortTaken(RefreshError):
+    pass
+
+
 # -- components ------------------------------------------------------------------------------
 
 def default_bin_dir(env: dict[str, str]) -> Path:
@@ -164,6 +168,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _listens(process: subprocess.Popen, port: int) -> bool:
+    """Whether `process` itself listens on 127.0.0.1:`port` (the machine may run other proxies)."""
+    import psutil
+
+    if process.poll() is not None:
+        return False
+    try:
+        connections = psutil.Process(process.pid).net_connections(kind="tcp")
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in connections)
+
+
 def _b64(data: dict[str, Any] | bytes) -> str:
     raw = data if isinstance(data, bytes) else json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
@@ -212,7 +229,8 @@ def list_models(proxy: Path, work: Path, plan: str) -> tuple[list[str], list[dic
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RefreshError(f"the proxy exited with {process.returncode} before listing models")
+                raise PortTaken(f"the proxy exited with {process.returncode} before listing models (port {port} "
+                                "taken?)")
             try:
                 reply = httpx.get(base, headers=headers, timeout=2)
                 if reply.status_code == 200 and reply.json().get("data"):
@@ -222,9 +240,23 @@ def list_models(proxy: Path, work: Path, plan: str) -> tuple[list[str], list[dic
             if time.monotonic() > deadline:
                 raise RefreshError("the proxy listed no model within 30 s")
             time.sleep(0.05)
-        openai = [m["id"] for m in httpx.get(base, headers=headers, timeout=5).json()["data"]]
-        anthropic = httpx.get(base, headers={**headers, "anthropic-version": ANTHROPIC_VERSION}, timeout=5).json()["data"]
-        return openai, anthropic
+        # Right after start the credential may still be listed with the default tier's models before its
+        # plan is applied: read until both dialects give the same answer for half a second.
+        last, since = None, time.monotonic()
+        while True:
+            openai = [m["id"] for m in httpx.get(base, headers=headers, timeout=5).json()["data"]]
+            anthropic = httpx.get(base, headers={**headers, "anthropic-version": ANTHROPIC_VERSION},
+                                  timeout=5).json()["data"]
+            now = (sorted(openai), json.dumps(anthropic, sort_keys=True))
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= 0.5:
+                if not _listens(process, port):  # another program took the port and answered
+                    raise PortTaken(f"port {port} answered, but not by the proxy started for plan {plan!r}")
+                return openai, anthropic
+            if time.monotonic() > deadline:
+                raise RefreshError("the proxy's model list did not settle within 30 s")
+            time.sleep(0.1)
     finally:
         try:
             os.killpg(process.pid, signal.SIGTERM)
@@ -239,7 +271,16 @@ def list_models(proxy: Path, work: Path, plan: str) -> tuple[list[str], list[dic
 
 def read_proxy(proxy: Path, work: Path) -> tuple[str, dict[str, Any]]:
     version = proxy_version(proxy, work)
-    listed = {plan: list_models(proxy, work, plan) for plan in PROBE_PLANS}
+    listed = {}
+    for plan in PROBE_PLANS:
+        for attempt in range(3):  # a random port may be taken by another program between choosing and binding
+            try:
+                listed[plan] = list_models(proxy, work / f"try{attempt}", plan)
+                break
+            except PortTaken as exc:
+                print(f"retrying: {exc}", file=sys.stderr)
+                if attempt == 2:
+                    raise
     prefix = "claude-fable-5-dd-"
     models: dict[str, dict[str, Any]] = {}
     tiers: dict[str, list[str]] = {}
