@@ -21,6 +21,7 @@ has to guess what was meant. A proxy upgrade is the user's call (manual).
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -200,6 +201,7 @@ def env_mapping(ctx: StackContext):
                           "itself cannot use it (claudex goes through the proxy, which is what counts).")
     if legacy:
         problems.note(" ".join(legacy))
+    _discovery(ctx, env, facts, problems)
     for item in knowledge["deprecated"]:
         if env.get(item["name"]) and env.get(item["replacement"]):
             problems.note(f"{item['name']} is deprecated and ignored beside {item['replacement']}; it can go.")
@@ -259,3 +261,24 @@ def _legacy_words(facts, mapped, target: str, var: str, version: str | None, cli
         return (f"{head}; the running proxy offers it, but the doctor does not know whether this CLIProxyAPI "
                 f"presents Codex {needs} or newer upstream: `claudex-doctor probe` after switching tells.")
     return f"{head}; keep it while the proxy does not offer {target}."
+
+
+def _discovery(ctx: StackContext, env, facts, problems: Problems) -> None:
+    """Claude Code's gateway model discovery keeps only ids with claude or anthropic in them."""
+    known = _models.claude_env()["gateway_discovery"]
+    switch = known["switch"]
+    value = env.get(switch) if env.get(switch) is not None else ctx.env.get(switch)
+    if not (value or "").strip() or facts.live is None:
+        return
+    listed = [m.listed_as for m in facts.live.models if m.listed_as]
+    if not listed:
+        return
+    usable = [i for i in listed if re.search(known["keeps_ids_matching"], i, re.IGNORECASE)]
+    if usable:
+        problems.note(f"{switch} is on: Claude Code's /model picker lists the proxy's {len(usable)} models under "
+                      f"the ids it shows Claude Code (e.g. {usable[0]}); the aliases keep the env file's mapping.")
+        return
+    problems.warn(f"{switch} is on, but no model id the proxy lists contains claude or anthropic",
+                  ["Claude Code keeps only such ids from GET /v1/models, so its /model picker gets nothing from "
+                   f"this gateway (the proxy lists {', '.join(listed[:4])})."],
+                  f"{REF}#gateway-discovery-finds-no-model")

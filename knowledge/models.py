@@ -403,6 +403,7 @@ class LiveModel:
     id: str  # the real id (the Anthropic dialect's disguise reversed)
     max_input_tokens: int | None = None
     max_tokens: int | None = None
+    listed_as: str = ""  # the id as the Anthropic dialect shows it (what Claude Code's discovery sees)
 
 
 @dataclass(frozen=True)
@@ -437,7 +438,7 @@ def live_list(openai: Any, anthropic: Any, fetched_at: str) -> LiveList:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
             continue
         models.append(LiveModel(undisguise(entry["id"]), _positive(entry.get("max_input_tokens")),
-                                _positive(entry.get("max_tokens"))))
+                                _positive(entry.get("max_tokens")), entry["id"]))
     return LiveList(ids, tuple(models), fetched_at)
 
 

@@ -291,3 +291,32 @@ def test_the_json_report_has_a_knowledge_block(home, cli):
     assert block["sources"][0]["as_of"] == "2026-11-30" and block["sources"][0]["age_days"] >= 0
     without = json.loads(cli("--json", "--only", "env.mapping", env=home.cli_env()).stdout)
     assert "knowledge" not in without  # optional: only when the check that reports it ran
+
+
+# -- Claude Code's gateway discovery ---------------------------------------------------------
+
+def test_gateway_discovery_with_ids_it_keeps_is_a_note(home):
+    from claudex_doctor.knowledge.models import LiveList, LiveModel
+
+    home.env_values(CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY="1")
+    ctx = home.context()
+    ctx.publish("live_models", LiveList(("gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna"), tuple(
+        LiveModel(m, 372000, 128000, "claude-fable-5-dd-" + m[::-1]) for m in ("gpt-5.6-sol", "gpt-5.6-terra",
+                                                                              "gpt-5.6-luna")), "2026-12-01T12:00:00"))
+    from tests.homekit import run_checks
+    finding = run_checks(ctx, ["env.mapping"])["env.mapping"]
+    assert finding.status.value == "pass"
+    assert any("picker lists the proxy's 3 models" in d for d in finding.details)
+
+
+def test_gateway_discovery_with_plain_ids_finds_nothing(home):
+    from claudex_doctor.knowledge.models import LiveList, LiveModel
+    from tests.homekit import run_checks
+
+    home.env_values(CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY="1")
+    ctx = home.context()
+    ids = ("gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna")
+    ctx.publish("live_models", LiveList(ids, tuple(LiveModel(m, 372000, 128000, m) for m in ids), "2026-12-01T12:00"))
+    finding = run_checks(ctx, ["env.mapping"])["env.mapping"]
+    assert finding.status.value == "warn" and "no model id the proxy lists contains claude" in finding.summary
+    assert finding.reference == "references/models.md#gateway-discovery-finds-no-model"
