@@ -181,8 +181,10 @@ def env_mapping(ctx: StackContext):
                           [f"The backend answers 400 \"The '{mapped.name}' model requires a newer version of "
                            f"Codex\" (minimal client version per {needs.source.words()}).",
                            f"Map {alias} to {choice}, which {proxy_name} can serve, or upgrade CLIProxyAPI to a "
-                           f"version that presents Codex {needs.value} or newer (`claudex-doctor bootstrap "
-                           f"--force` installs the pinned one, {data['pinned_proxy']})."],
+                           f"version that presents Codex {needs.value} or newer"
+                           + (" (none is pinned yet)." if version == data["pinned_proxy"] else
+                              f" (`claudex-doctor bootstrap --force` installs the pinned {data['pinned_proxy']}, "
+                              "if it is new enough).")],
                           f"{REF}#model-needs-a-newer-proxy", _fix("safe", var, choice))
             continue
         pinned_client = _models.presented_client(data["pinned_proxy"])
