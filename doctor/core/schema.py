@@ -57,7 +57,8 @@ SOURCE = {
     "properties": {
         "kind": {"type": "string", "description": "proxy (the running proxy's GET /v1/models), codex_cache "
                                                   "(Codex's models_cache.json) or snapshot (the dated snapshot)"},
-        "used": {"type": "boolean", "description": "whether any verdict of this run rests on it"},
+        "used": {"type": "boolean", "description": "whether the run took facts from it (a source that could "
+                                                   "not be read is not listed; `notes` says why)"},
         "as_of": {"type": ["string", "null"], "description": "when the facts were read or fetched (ISO 8601)"},
         "age_days": {"type": ["number", "null"], "minimum": 0},
         "detail": {"type": "string"},
@@ -71,6 +72,7 @@ KNOWLEDGE = {
     "properties": {
         "snapshot": {"type": "string", "description": "the date of the snapshot shipped with the doctor"},
         "stale": {"type": "boolean"},
+        "notes": {"type": "array", "items": {"type": "string"}},
         "sources": {"type": "array", "items": SOURCE},
     },
 }
