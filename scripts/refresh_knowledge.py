@@ -61,6 +61,10 @@ class PortTaken(RefreshError):
     pass
 
 
+class Ambiguous(RefreshError):
+    pass
+
+
 # -- components ------------------------------------------------------------------------------
 
 def default_bin_dir(env: dict[str, str]) -> Path:
@@ -220,9 +224,11 @@ def list_models(proxy: Path, work: Path, plan: str) -> tuple[list[str], list[dic
         f'  disable-control-panel: true\nproxy-url: "{dead}"\n')
     (home / "auth" / "codex-current.json").write_text(json.dumps(crafted_credential(plan)))
     env = _clean_env(home, {"HTTPS_PROXY": dead, "HTTP_PROXY": dead, "https_proxy": dead, "http_proxy": dead})
-    process = subprocess.Popen([str(proxy), "-config", "config.yaml", "-local-model"], cwd=home, env=env,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    output = home / "proxy.out"
+    with open(output, "wb") as out:
+        process = subprocess.Popen([str(proxy), "-config", "config.yaml", "-local-model"], cwd=home, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     base = f"http://127.0.0.1:{port}/v1/models"
     headers = {"Authorization": f"Bearer {key}"}
     try:
@@ -233,7 +239,9 @@ def list_models(proxy: Path, work: Path, plan: str) -> tuple[list[str], list[dic
                                 "taken?)")
             try:
                 reply = httpx.get(base, headers=headers, timeout=2)
-                if reply.status_code == 200 and reply.json().get("data"):
+                # the credentials are (re)loaded with their plan when this line is printed
+                if reply.status_code == 200 and reply.json().get("data") and \
+                        b"clients and configuration updated" in output.read_bytes():
                     break
             except (httpx.HTTPError, ValueError):
                 pass
@@ -241,7 +249,7 @@ def list_models(proxy: Path, work: Path, plan: str) -> tuple[list[str], list[dic
                 raise RefreshError("the proxy listed no model within 30 s")
             time.sleep(0.05)
         # Right after start the credential may still be listed with the default tier's models before its
-        # plan is applied: read until both dialects give the same answer for half a second.
+        # plan is applied: read until both dialects give the same answer for a second.
         last, since = None, time.monotonic()
         while True:
             openai = [m["id"] for m in httpx.get(base, headers=headers, timeout=5).json()["data"]]
@@ -250,7 +258,7 @@ def list_models(proxy: Path, work: Path, plan: str) -> tuple[list[str], list[dic
             now = (sorted(openai), json.dumps(anthropic, sort_keys=True))
             if now != last:
                 last, since = now, time.monotonic()
-            elif time.monotonic() - since >= 0.5:
+            elif time.monotonic() - since >= 1.0:
                 if not _listens(process, port):  # another program took the port and answered
                     raise PortTaken(f"port {port} answered, but not by the proxy started for plan {plan!r}")
                 return openai, anthropic
@@ -270,6 +278,20 @@ def list_models(proxy: Path, work: Path, plan: str) -> tuple[list[str], list[dic
 
 
 def read_proxy(proxy: Path, work: Path) -> tuple[str, dict[str, Any]]:
+    """The proxy's facts; read again (at most three times) when the plans' lists do not tell the tiers apart,
+    which a proxy caught before its credential's plan was applied would cause."""
+    for attempt in range(3):
+        try:
+            return _read_proxy(proxy, work / f"read{attempt}")
+        except Ambiguous as exc:
+            print(f"retrying: {exc}", file=sys.stderr)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _read_proxy(proxy: Path, work: Path) -> tuple[str, dict[str, Any]]:
+    work.mkdir(parents=True, exist_ok=True)
     version = proxy_version(proxy, work)
     listed = {}
     for plan in PROBE_PLANS:
@@ -301,7 +323,7 @@ def read_proxy(proxy: Path, work: Path) -> tuple[str, dict[str, Any]]:
     for plan in PROBE_PLANS:
         same = [tier for tier in TIERS if signature[tier] == signature[plan]]
         if len(same) != 1:
-            raise RefreshError(f"plan {plan!r} lists what {same or 'no tier'} list(s): its tier is ambiguous")
+            raise Ambiguous(f"plan {plan!r} lists what {same or 'no tier'} list(s): its tier is ambiguous")
         plan_tiers[plan] = same[0]
     default = plan_tiers.pop("enterprise")
     return version, {"plan_tiers": plan_tiers, "default_tier": default, "disguise_prefix": prefix,
