@@ -13,6 +13,7 @@ from claudex_doctor.checks import (
     config,
     env,
     home,
+    knowledge,
     litellm,
     logs,
     network,
@@ -57,6 +58,7 @@ CHECKS: tuple[Check, ...] = (
     litellm.route_litellm,
     logs.logs_errors,
     quota.quota_codex,
+    knowledge.knowledge_freshness,
 )
 
 

@@ -145,8 +145,7 @@ def sibling(ctx: StackContext, benched: str) -> str | None:
         seen.add(name)
         if offered and name not in offered:
             continue  # a model the proxy does not list is benched too, or never served
-        item = models.entry(name)
-        if plan is not None and item is not None and plan not in item.get("plans", []):
+        if models.plan_includes(name, plan) is False:
             continue
         return name
     return None
@@ -182,11 +181,7 @@ def ask_sibling(ctx: StackContext, benched: str) -> Asked | None:
 def plan_serves(ctx: StackContext, model: str) -> bool | None:
     """Does the login's plan include `model`, by the dated catalog? None when the plan or model is unknown."""
     raw_plan, _ = stack.plan(ctx)
-    plan = models.normal_plan(raw_plan)
-    item = models.entry(model)
-    if plan is None or item is None:
-        return None
-    return plan in item.get("plans", [])
+    return models.plan_includes(model, models.normal_plan(raw_plan))
 
 
 def management_key(ctx: StackContext) -> str | None:

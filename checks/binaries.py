@@ -146,18 +146,30 @@ def bin_codex(ctx: StackContext):
     shown = display(path, ctx.paths.user_home)
     if not is_executable(path):
         return failed(f"{shown} is not executable", [], {"path": shown}, fix=install)
-    version = npm_version(path, "@openai/codex")
-    if version:
-        return passed(f"codex-cli {version} at {shown}", evidence={"path": shown, "version": version,
-                                                                   "version_from": "package.json"})
-    proc = _version(ctx, "codex", [str(path), "--version"])
-    if not proc.ok:
+    version, source, proc = codex_version(ctx)
+    if proc is not None and not proc.ok:
         return failed(f"{shown} does not run: {proc.error or f'exit {proc.returncode}'}",
                       [_first_line(proc.output)] if proc.output else [], {"path": shown}, fix=install)
-    match = re.search(r"(\d+\.\d+\.\d+)", proc.stdout)
-    version = match.group(1) if match else _first_line(proc.stdout)
     return passed(f"codex-cli {version} at {shown}", evidence={"path": shown, "version": version,
-                                                               "version_from": "codex --version"})
+                                                               "version_from": source})
+
+
+def codex_version(ctx: StackContext):
+    """(version, where it was read, the Proc when `codex --version` ran): npm's package.json when codex is
+    the npm package (a file read), else `codex --version`, once per run. (None, '', None) without codex."""
+    def compute():
+        path = ctx.which("codex")
+        if path is None or not is_executable(path):
+            return None, "", None
+        version = npm_version(path, "@openai/codex")
+        if version:
+            return version, "package.json", None
+        proc = _version(ctx, "codex", [str(path), "--version"])
+        if not proc.ok:
+            return None, "codex --version", proc
+        match = re.search(r"(\d+\.\d+\.\d+)", proc.stdout)
+        return (match.group(1) if match else _first_line(proc.stdout)), "codex --version", proc
+    return ctx.memo("codex_version", compute)
 
 
 def proxy_binary_state(ctx: StackContext) -> tuple[str, str, dict]:

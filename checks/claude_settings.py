@@ -5,7 +5,8 @@ claude.settings
     $CLAUDE_CONFIG_DIR/settings.json), the current project's .claude/settings.json
     and .claude/settings.local.json, and managed settings, for the variables the
     wrapper sets (base URL, token, API key, model mapping, window); a pinned
-    claude-* `model`; an `apiKeyHelper` (in any of them or ~/.claude.json);
+    claude-* `model`; a `modelOverrides` map that rewrites a model id the wrapper
+    maps (or a claude-* id); an `apiKeyHelper` (in any of them or ~/.claude.json);
     cloud-provider switches (CLAUDE_CODE_USE_*) in settings or the shell; and a
     /login-managed key (primaryApiKey in ~/.claude.json).
     Why it matters: a settings `env` block is applied over the shell environment,
@@ -160,8 +161,26 @@ def _check_file(ctx: StackContext, label: str, path: Path, problems: Problems, e
                       [f"In {shown}. Use an alias (opus, sonnet, haiku) so the wrapper's mapping applies."],
                       f"{REF}#settings-pin-a-claude-model",
                       Fix.manual(f"Remove \"model\" from {shown}, or set it to an alias", f"${{EDITOR:-vi}} {shown}"))
+    overrides = data.get("modelOverrides")
+    if isinstance(overrides, dict) and overrides:
+        mapped = set(ctx.env_file.data.values.get(v, "") for v in _models.claude_env()["model_variables"]) \
+            if ctx.env_file.ok else set()
+        pairs = [f"{k} -> {v}" for k, v in list(overrides.items())[:6] if isinstance(k, str)]
+        hits = [k for k in overrides if isinstance(k, str) and (k in mapped or k.lower().startswith("claude"))]
+        evidence["model_overrides"][shown] = pairs
+        if hits:
+            problems.warn(f"{label} sets modelOverrides for {', '.join(hits[:3])}: Claude Code may send the "
+                          "proxy another id than the env file maps",
+                          [f"In {shown}: {'; '.join(pairs)}.",
+                           _models.claude_env()["settings_model_keys"]["modelOverrides"],
+                           "The proxy then receives the override's id, which it may not serve (\"unknown provider "
+                           "for model\")."],
+                          f"{REF}#settings-model-overrides",
+                          Fix.manual(f"Remove \"modelOverrides\" from {shown} (the env file maps the aliases)",
+                                     f"${{EDITOR:-vi}} {shown}"))
     if "apiKeyHelper" in data:
         _api_key_helper(ctx, label, shown, data["apiKeyHelper"], problems, evidence)
+
 
 
 def _api_key_helper(ctx: StackContext, label: str, shown: str, helper, problems: Problems, evidence: dict) -> None:
@@ -240,7 +259,7 @@ def _login_key(ctx: StackContext, problems: Problems, evidence: dict) -> None:
        reference=f"{REF}#settings-override-the-wrapper", fixes=("manual",))
 def claude_settings(ctx: StackContext):
     problems = Problems()
-    evidence: dict = {"files": {}, "overrides": {}}
+    evidence: dict = {"files": {}, "overrides": {}, "model_overrides": {}}
     for label, path in settings_files(ctx):
         _check_file(ctx, label, path, problems, evidence)
     knowledge = _models.claude_env()

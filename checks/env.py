@@ -26,6 +26,7 @@ env.context_window
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING
 
@@ -34,10 +35,11 @@ from claudex_doctor.base.net import bare_host, binds_everywhere, is_loopback, sp
 from claudex_doctor.base.paths import DEFAULT_HOST, DEFAULT_PORT, display
 from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint
 from claudex_doctor.checks._findings import Problems, set_config_fix, set_env_fix
+from claudex_doctor.checks._knowledge import gather
 from claudex_doctor.checks._mapping import env_mapping  # registered from here: checks.env.env_mapping
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
-from claudex_doctor.core.model import Fix, failed, skipped
+from claudex_doctor.core.model import Fix, failed, skipped, warned
 from claudex_doctor.knowledge import models as _models
 
 if TYPE_CHECKING:
@@ -243,11 +245,14 @@ def _window_settings(ctx: StackContext, env) -> list[tuple[str, str, str]]:
     return out
 
 
-def _smallest(mapped: list, plan: str | None):
-    """(window, alias, Mapped) of the smallest known window among the mapped models, or None."""
-    sized = [(_models.window(m.name, plan), alias, m) for alias, m in mapped]
-    known = [(window, alias, m) for window, alias, m in sized if window]
-    return min(known, key=lambda s: s[0]) if known else None
+def _smallest(mapped: list, facts):
+    """(window Fact, alias, Mapped) of the smallest known window among the mapped models, or None."""
+    sized = []
+    for alias, m in mapped:
+        model = facts.model(m.name) if not m.error else None
+        if model is not None and model.window is not None:
+            sized.append((model.window, alias, m))
+    return min(sized, key=lambda s: s[0].value) if sized else None
 
 
 @check("env.context_window", "Context window", needs=("paths.home",), after=("env.mapping",),
@@ -257,33 +262,46 @@ def env_context_window(ctx: StackContext):
         return skipped("the env file cannot be read (see env.consistency)", blocked_by=("env.consistency",))
     env = ctx.env_file.data
     knowledge = _models.claude_env()
-    facts = knowledge["context_window"]
+    facts_cw = knowledge["context_window"]
     raw_plan, plan_source = stack.plan(ctx)
-    plan = _models.normal_plan(raw_plan)
+    facts = gather(ctx)
+    plan = facts.plan
+    now = ctx.now()
     mapped = [(alias, _models.parse(text)) for alias, text in stack.mapping(ctx).items()]
-    unknown = [f"{alias}: {m.raw}" for alias, m in mapped if _models.window(m.name, plan) is None]
-    evidence: dict = {"plan": plan, "plan_source": plan_source, "unknown_models": unknown}
-    low = _smallest(mapped, plan)
+    known = {m.name: facts.model(m.name) for _, m in mapped if not m.error}
+    unknown = [f"{alias}: {m.raw}" for alias, m in mapped if getattr(known.get(m.name), "window", None) is None]
+    evidence: dict = {"plan": plan or raw_plan, "plan_source": plan_source, "unknown_models": unknown}
+    low = _smallest(mapped, facts)
     if low is None:
         if not mapped:
             return skipped("no model is mapped in the env file (see env.mapping)", blocked_by=("env.mapping",))
-        return failed("the doctor knows the window of none of the mapped models",
-                      [f"Not in the catalog snapshot of {_models.catalog()['as_of']}: {', '.join(unknown)}.",
+        return warned("no source knows the window of any mapped model",
+                      [f"Not listed with a window by the running proxy, Codex's models_cache.json or the snapshot of "
+                       f"{_models.catalog()['as_of']}: {', '.join(unknown)}.",
                        "Look the window up and set CLAUDE_CODE_AUTO_COMPACT_WINDOW to the smallest."],
                       evidence, reference=f"{CW}#claude-code-guesses-the-window")
-    smallest, alias, model = low
+    fact, alias, model = low
+    smallest = fact.value
     # With the plan unknown, a value that fits the default plan (what the proxy assumes) is only a warning.
-    high = smallest if plan else _smallest(mapped, _models.catalog()["default_plan"])[0]
-    evidence.update({"smallest_window": smallest, "smallest_for": f"{alias}: {model.raw}"})
-    recommended = facts["recommended_variable"]
-    which = f"{smallest:,} tokens ({alias} -> {model.name}, {'plan ' + plan if plan else 'plan unknown'})"
+    default_plan = _models.catalog()["default_plan"]
+    high = smallest if plan else _smallest(mapped, dataclasses.replace(facts, plan=default_plan))[0].value
+    evidence.update({"smallest_window": smallest, "smallest_for": f"{alias}: {model.raw}",
+                     **fact.source.evidence(now)})
+    claimed = getattr(known.get(model.name), "claimed_window", None)
+    if claimed is not None:
+        evidence["claimed_window"] = {"value": claimed.value, **claimed.source.evidence(now)}
+    recommended = facts_cw["recommended_variable"]
+    which = (f"{smallest:,} tokens ({alias} -> {model.name}, {'plan ' + plan if plan else 'plan unknown'}) "
+             f"per {fact.source.words()}")
     problems = Problems()
+    if claimed is not None:
+        problems.note(f"{claimed.source.words().capitalize()} says {claimed.value:,} for {model.name}; "
+                      f"Codex caps it at {smallest:,}, and the smaller one is used.")
     if plan is None:
         problems.note("The ChatGPT plan is unknown, so the smallest window any plan gets was used "
-                      f"(on {_models.catalog()['default_plan']} it is {high:,}).")
+                      f"(on {default_plan} it is {high:,}).")
     if unknown:
-        problems.note(f"Windows unknown to the catalog ({_models.catalog()['as_of']}) were left out: "
-                      f"{', '.join(unknown)}.")
+        problems.note(f"Windows no source knows were left out: {', '.join(unknown)}.")
     settings = _window_settings(ctx, env)
     evidence["settings"] = {name: f"{value} ({source})" for name, value, source in settings}
     set_fix = set_env_fix(f"tell Claude Code the real window: {recommended} {smallest}", {recommended: str(smallest)})
@@ -296,10 +314,10 @@ def env_context_window(ctx: StackContext):
                           [f"Set it to {smallest} (smallest mapped window: {which})."],
                           f"{CW}#window-setting-unreadable", fix_this)
             continue
-        if name == recommended and size < facts["auto_compact_minimum"]:
+        if name == recommended and size < facts_cw["auto_compact_minimum"]:
             problems.warn(f"{name} is {value}, under Claude Code's minimum; it is raised to "
-                          f"{facts['auto_compact_minimum']:,}", [], f"{CW}#window-setting-unreadable", fix_this)
-            size = facts["auto_compact_minimum"]
+                          f"{facts_cw['auto_compact_minimum']:,}", [], f"{CW}#window-setting-unreadable", fix_this)
+            size = facts_cw["auto_compact_minimum"]
         effective.append(size)
         if size > smallest:
             why = ["Sessions grow past what the upstream accepts and fail with \"input exceeds the context window "
@@ -318,18 +336,25 @@ def env_context_window(ctx: StackContext):
         if source == "shell":
             problems.note(f"{name} comes from your shell, not from the env file: other shells may lack it.")
     if not settings:
-        switch = str(env.get(facts["disable_1m_variable"]) or ctx.env.get(facts["disable_1m_variable"]) or "")
-        assumed = facts["with_disable_1m"] if switch.strip().lower() in knowledge["truthy_values"] \
-            else facts["unknown_model_assumption"]
+        switch = str(env.get(facts_cw["disable_1m_variable"]) or ctx.env.get(facts_cw["disable_1m_variable"]) or "")
+        assumed = facts_cw["with_disable_1m"] if switch.strip().lower() in knowledge["truthy_values"] \
+            else facts_cw["unknown_model_assumption"]
         evidence["assumed_by_claude_code"] = assumed
         one_m = [a for a, m in mapped if m.one_m]
         if one_m:
             problems.note(f"{', '.join(one_m)} carries a [1m] suffix, which also tells Claude Code 1M tokens.")
+        enforcement = facts_cw["enforcement_off_variable"]
+        off = str(env.get(enforcement) or ctx.env.get(enforcement) or "").strip().lower() in knowledge["truthy_values"]
+        evidence["unknown_model_window_enforced"] = not off
         if assumed > smallest:
+            how = (f"{enforcement}=1 turns off the compaction within the assumed window, so Claude Code waits for "
+                   "the upstream's error." if off else
+                   "Claude Code compacts within the window it assumes for a model it does not know, which is "
+                   "larger than the real one.")
             problems.warn(f"Claude Code assumes {assumed:,} tokens but the smallest mapped window is {which}",
                           [f"Set {recommended} to {smallest} (or CLAUDE_CODE_MAX_CONTEXT_TOKENS) in the env file.",
-                           "Without it sessions grow until the upstream rejects them (\"input exceeds the context "
-                           "window\")."], f"{CW}#claude-code-guesses-the-window", set_fix)
+                           how, "Without it sessions grow until the upstream rejects them (\"input exceeds the "
+                           "context window\")."], f"{CW}#claude-code-guesses-the-window", set_fix)
         else:
             problems.note(f"Claude Code assumes {assumed:,} tokens (CLAUDE_CODE_DISABLE_1M_CONTEXT), under the real "
                           f"window; setting {recommended} to {smallest} would use all of it.")

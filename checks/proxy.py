@@ -7,9 +7,11 @@ proxy.health -- GET (and HEAD) /healthz answer {"status":"ok"} and GET / says "C
     Fix safety: `restart` (safe: it only ever stops the proxy this home started). Safe mode is
     repaired in config.yaml (see config.exposure); a foreign server is left to the user.
 proxy.models -- GET /v1/models with the local key, OpenAI format (real ids, not the disguised
-    ones Anthropic-style clients see): the base names of the mapped models are offered.
+    ones Anthropic-style clients see): the base names of the mapped models are offered. A second
+    GET with `anthropic-version` reads each model's window (max_input_tokens) and output limit.
     Why it matters: a model the proxy does not offer fails every request Claude Code makes with
-    it. The live list is published as `offered_models` for env.mapping.
+    it. The live list is published as `offered_models`, the windows as `live_models`, for
+    env.mapping and env.context_window, which trust them over the dated snapshot.
     Fix safety: `set-env` (safe) to a catalog replacement the proxy offers; `sync-auth` (safe)
     when no model is offered at all (no usable credential loaded).
 Both run with --offline: they are answered by the proxy itself and spend no Codex quota.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from claudex_doctor.checks._knowledge import LIVE_KEY
 from claudex_doctor.checks._live import SAFE_MODE_FIX, SYNC, evidence, http_failure, ref, slow, transport
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
@@ -96,6 +99,12 @@ def proxy_models(ctx: StackContext):
                       [f"Body starts: {reply.excerpt(120)!r}"], evidence(reply), ref("malformed-answer"))
     offered = [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
     ctx.publish("offered_models", offered)
+    if offered:
+        # The Anthropic dialect (what Claude Code sees) carries each model's window: the live facts
+        # env.mapping and env.context_window prefer over the snapshot. Its ids are disguised.
+        windows = client(ctx).get("/v1/models", cap=LOCAL_CAP, anthropic=True)
+        listed = windows.data.get("data") if windows.status == 200 and isinstance(windows.data, dict) else None
+        ctx.publish(LIVE_KEY, models.live_list(data, listed, ctx.now().isoformat(timespec="seconds")))
     if not offered:
         return failed("the proxy offers no models: it has no usable Codex credential loaded",
                       ["With a valid codex credential in its auth directory, CLIProxyAPI lists the plan's "

@@ -25,7 +25,7 @@ STANDARD_MAPPING = {
     "ANTHROPIC_DEFAULT_SONNET_MODEL": "gpt-5.6-terra(high)",
     "ANTHROPIC_DEFAULT_HAIKU_MODEL": "gpt-5.6-luna(low)",
 }
-TODAY = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+TODAY = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def canary(label: str = "") -> str:
@@ -135,11 +135,17 @@ class Home(ThrowawayHome):
     def context(self, env: dict | None = None, now: datetime = TODAY) -> StackContext:
         return FixedContext(self.paths, Options(deadline=10.0), env={**self.env, **(env or {})}, now=now)
 
-    def run(self, *ids: str, env: dict | None = None, offered: list[str] | None = None, now: datetime = TODAY):
-        """Run the given checks (and what they need); findings by id."""
+    def run(self, *ids: str, env: dict | None = None, offered: list[str] | None = None,
+            windows: dict[str, int] | None = None, now: datetime = TODAY):
+        """Run the given checks (and what they need); findings by id. `offered` stands for the running
+        proxy's OpenAI-dialect list, `windows` for the max_input_tokens its Anthropic dialect gives."""
+        from claudex_doctor.knowledge.models import LiveList, LiveModel
+
         ctx = self.context(env, now)
         if offered is not None:
             ctx.publish("offered_models", offered)
+            models = tuple(LiveModel(m, (windows or {}).get(m), 128000 if windows else None) for m in offered)
+            ctx.publish("live_models", LiveList(tuple(offered), models, now.isoformat(timespec="seconds")))
         return run_checks(ctx, ids)
 
     def one(self, check_id: str, **kwargs):

@@ -222,7 +222,7 @@ def test_a_broken_or_missing_binary_argument_is_refused_before_writing(setup, tm
     ("plus", "gpt-5.6-sol(xhigh)", "372000"),
     ("free", "gpt-5.6-terra(high)", "372000"),
     ("business", "gpt-5.6-sol(xhigh)", "372000"),  # alias of team
-    ("pro", "gpt-5.6-sol(xhigh)", "921000"),
+    ("pro", "gpt-5.6-sol(xhigh)", "872000"),  # the proxy says 921,000; Codex caps it
 ])
 def test_plan_option_picks_the_mapping_and_window(setup, plan, opus, window):
     paths, env, proxy = setup
@@ -237,7 +237,7 @@ def test_known_pro_plan_gets_the_larger_window(setup):
     paths, env, proxy = setup
     _codex_login(paths, "pro")
     bootstrap.apply(paths, binary=str(proxy), env=env)
-    assert envfile.parse(paths.env_file.read_text()).values["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == "921000"
+    assert envfile.parse(paths.env_file.read_text()).values["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == "872000"
 
 
 def test_plan_comes_from_the_codex_login(setup):

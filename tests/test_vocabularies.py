@@ -95,6 +95,9 @@ def _usage_source(member):
 def _usage_problem(member):
     from claudex_doctor.usage.statusline import PROBLEM_WORDS
     return PROBLEM_WORDS[member]
+def _fact_source(member):
+    from claudex_doctor.knowledge.models import SOURCE_WORDS, Source
+    return SOURCE_WORDS[member], Source(member, "2026-11-30").words()
 
 
 def _plain(member):
@@ -119,6 +122,7 @@ COVERAGE = {
     "claudex_doctor.usage.quota.Level": _quota_level,
     "claudex_doctor.usage.model.Source": _usage_source,
     "claudex_doctor.usage.fetch.Problem": _usage_problem,
+    "claudex_doctor.knowledge.models.FactSource": _fact_source,
 }
 
 

@@ -46,18 +46,19 @@ def resolve_plan(paths: Paths, plan: str | None, env: Mapping[str, str]) -> tupl
 
     catalog = models.catalog()
     default = catalog.get("default_plan", "pro")
+    tiers = sorted(catalog["recommended_mapping"])
     if plan:
         name = models.normal_plan(plan)
-        if name is None or name not in catalog["recommended_mapping"]:
-            raise PrimitiveError(f"unknown plan {plan!r}: choose one of {', '.join(sorted(catalog['recommended_mapping']))} "
-                                 f"(or {', '.join(sorted(catalog.get('plan_aliases', {})))})")
+        if name is None:
+            raise PrimitiveError(f"unknown plan {plan!r}: choose one of {', '.join(tiers)} "
+                                 "(or a ChatGPT plan id such as business, go or enterprise)")
         return name, "--plan"
     found, source = login_plan(StackFiles(paths))
     if found:
         name = models.normal_plan(found)
-        if name is not None and name in catalog["recommended_mapping"]:
+        if name is not None:
             return name, f"from {source}"
-        return default, f"default: plan {found!r} from {source} has no recommended mapping"
+        return default, f"default: plan {found!r} from {source} is in no catalog"
     return default, "default: no Codex login to read the plan from"
 
 

@@ -46,6 +46,7 @@ class Context(Memo):
         self.deadline_at = self.started + self.options.deadline
         Memo.__init__(self)
         self._published: dict[str, Any] = {}
+        self._blocks: dict[str, Any] = {}
         self._closers: list[Callable[[], None]] = []
         for name, value in self.env.items():
             if redact.is_secret_name(name):
@@ -67,6 +68,16 @@ class Context(Memo):
     def published(self, key: str, default: Any = None) -> Any:
         with self._guard:
             return self._published.get(key, default)
+
+    def report(self, key: str, value: Any) -> None:
+        """A check adds a top-level block to the run's report (e.g. `knowledge`: where facts came from).
+        The findings' own keys always win; the last value given for a key is the one reported."""
+        with self._guard:
+            self._blocks[key] = value
+
+    def reported(self) -> dict[str, Any]:
+        with self._guard:
+            return dict(self._blocks)
 
     def closing(self, close: Callable[[], None]) -> None:
         """Register something to release when the run is over (an HTTP client)."""

@@ -33,5 +33,6 @@ def diagnose(paths: Paths, options: Options, graph: Graph, observer: Observer | 
         duration_ms=int((time.monotonic() - start) * 1000),
         tool_version=__version__,
         strict=options.strict,
+        blocks=tuple(sorted(ctx.reported().items())),
     )
     return result, ctx

@@ -218,6 +218,7 @@ class RunResult:
     tool_version: str
     strict: bool = False
     fixes: tuple[FixOutcome, ...] | None = None
+    blocks: tuple[tuple[str, Any], ...] = ()  # top-level report blocks the checks added (`knowledge`)
 
     @property
     def status(self) -> Status:
@@ -252,4 +253,6 @@ class RunResult:
         }
         if self.fixes is not None:
             data["fixes"] = [f.to_dict() for f in self.fixes]
+        for key, value in self.blocks:
+            data.setdefault(key, value)
         return data

@@ -51,6 +51,32 @@ FIX_RESULT = {
     },
 }
 
+SOURCE = {
+    "type": "object",
+    "required": ["kind", "used"],
+    "properties": {
+        "kind": {"type": "string", "description": "proxy (the running proxy's GET /v1/models), codex_cache "
+                                                  "(Codex's models_cache.json) or snapshot (the dated snapshot)"},
+        "used": {"type": "boolean", "description": "whether the run took facts from it (a source that could "
+                                                   "not be read is not listed; `notes` says why)"},
+        "as_of": {"type": ["string", "null"], "description": "when the facts were read or fetched (ISO 8601)"},
+        "age_days": {"type": ["number", "null"], "minimum": 0},
+        "detail": {"type": "string"},
+    },
+}
+
+KNOWLEDGE = {
+    "type": "object",
+    "description": "where the run's model facts came from (optional: present when a check looked any up)",
+    "required": ["snapshot", "sources"],
+    "properties": {
+        "snapshot": {"type": "string", "description": "the date of the snapshot shipped with the doctor"},
+        "stale": {"type": "boolean"},
+        "notes": {"type": "array", "items": {"type": "string"}},
+        "sources": {"type": "array", "items": SOURCE},
+    },
+}
+
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://claudex-doctor.invalid/schema/findings-1.json",
@@ -71,5 +97,6 @@ SCHEMA = {
         "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
         "checks": {"type": "array", "items": CHECK},
         "fixes": {"type": "array", "items": FIX_RESULT},
+        "knowledge": KNOWLEDGE,
     },
 }

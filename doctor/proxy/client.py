@@ -288,11 +288,13 @@ class Probe:
             headers["anthropic-version"] = ANTHROPIC_VERSION
         return headers
 
-    def get(self, path: str, *, root: bool = False, auth: bool = True, cap: float | None = LOCAL_CAP) -> Reply:
-        """GET `path` on the origin (root=True: /healthz, /) or under the base URL. No anthropic-version:
-        /v1/models must answer with real ids, as it does for OpenAI-style clients."""
+    def get(self, path: str, *, root: bool = False, auth: bool = True, cap: float | None = LOCAL_CAP,
+            anthropic: bool = False) -> Reply:
+        """GET `path` on the origin (root=True: /healthz, /) or under the base URL. Without anthropic-version
+        /v1/models answers with real ids, as it does for OpenAI-style clients; with it (`anthropic`), with
+        the disguised ids Claude Code sees and each model's max_input_tokens and max_tokens."""
         return self.request("GET", (self.origin if root else self.base) + path,
-                            self._headers(auth=auth, anthropic=False), None, stream=False, cap=cap)
+                            self._headers(auth=auth, anthropic=anthropic), None, stream=False, cap=cap)
 
     def head(self, path: str, *, cap: float | None = LOCAL_CAP) -> Reply:
         return self.request("HEAD", self.origin + path, {}, None, stream=False, cap=cap)

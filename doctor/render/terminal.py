@@ -16,7 +16,7 @@ GROUPS = {
     "paths": "Runtime home", "home": "Runtime home", "bin": "Programs", "config": "Proxy config",
     "env": "Env file and models", "claude": "Claude Code", "auth": "Credentials", "port": "Proxy service",
     "proxy": "Proxy service", "probe": "Live probes", "wrapper": "claudex wrapper", "route": "Routing",
-    "logs": "Proxy log", "quota": "Codex quota",
+    "logs": "Proxy log", "quota": "Codex quota", "knowledge": "Model facts",
 }
 
 SYMBOLS = {

@@ -30,7 +30,7 @@ from claudex_doctor.proxy import client as probe_client
 from claudex_doctor.render import json as json_render
 from claudex_doctor.render import terminal
 from tests.conftest import free_port, run_cli, wait_listening
-from tests.fakes.gateway import DEFAULT_MODELS, FakeGateway, install_binary
+from tests.fakes.gateway import DEFAULT_MODELS, TODAYS_MODELS, FakeGateway, install_binary
 from tests.fakes.home import make_home
 
 KEY = "canary-local-key-7f3a9c2e5b"
@@ -51,7 +51,8 @@ class Live:
     def start(self, mode: str = "ok", api_keys=(KEY,), **home) -> FakeGateway:
         gw = FakeGateway(api_keys=api_keys, mode=mode, delay=home.pop("delay", 2.0),
                          reset_seconds=home.pop("reset_seconds", 3600),
-                         models=home.pop("models", DEFAULT_MODELS), log=home.pop("log", None)).start()
+                         models=home.pop("models", DEFAULT_MODELS), log=home.pop("log", None),
+                         windows=home.pop("windows", None)).start()
         self.gateways.append(gw)
         self.home(gw.port, **home)
         return gw
@@ -86,6 +87,34 @@ def live(tmp_path, user_home):
 
 def text(finding) -> str:
     return " ".join([finding.summary, *finding.details]).lower()
+
+
+# -- live model facts: the windows of the Anthropic dialect ------------------------------------
+
+MODEL_FACTS = ("proxy.health", "proxy.models", "env.mapping", "env.context_window", "knowledge.freshness")
+TODAY = {"opus": "gpt-6.2-sol(high)", "sonnet": "gpt-6.1-terra(medium)", "haiku": "gpt-6-luna(low)"}
+
+
+def test_todays_models_are_green_through_a_proxy_that_offers_them(live):
+    live.start(models=TODAYS_MODELS, mapping=TODAY, extra_env={"CLAUDE_CODE_AUTO_COMPACT_WINDOW": "272000"})
+    found = live.run(MODEL_FACTS, offline=True)
+    for check_id in MODEL_FACTS:
+        assert found[check_id].status is Status.PASS, found[check_id]
+    window = found["env.context_window"]
+    assert window.evidence["source"] == "proxy" and window.evidence["smallest_window"] == 272000
+    assert "per the running proxy" in window.summary
+    assert found["env.mapping"].evidence["source"] == "proxy"
+    assert [s["kind"] for s in found["knowledge.freshness"].evidence["sources"]] == ["proxy", "snapshot"]
+
+
+def test_a_live_window_under_the_compact_setting_fails_the_window_check(live):
+    live.start(windows={"gpt-5.6-luna": 200000},
+               mapping={"opus": "gpt-5.6-sol(xhigh)", "sonnet": "gpt-5.6-terra(high)", "haiku": "gpt-5.6-luna(low)"},
+               extra_env={"CLAUDE_CODE_AUTO_COMPACT_WINDOW": "372000"})
+    window = live.run(MODEL_FACTS, offline=True)["env.context_window"]
+    assert window.status is Status.FAIL
+    assert "200,000 tokens (haiku -> gpt-5.6-luna" in window.summary and "per the running proxy" in window.summary
+    assert window.fix.args == {"assignments": {"CLAUDE_CODE_AUTO_COMPACT_WINDOW": "200000"}}
 
 
 # -- the healthy path ----------------------------------------------------------------

@@ -181,3 +181,22 @@ def test_api_key_helper_in_claude_json_and_empty_ones(home):
     home.claude_file("~/.claude.json", {"apiKeyHelper": "  "})
     home.claude_file("~/.claude/settings.json", {"apiKeyHelper": None})
     assert home.one("claude.settings").status.value == "pass"
+
+
+def test_model_overrides_that_rewrite_a_mapped_id_are_named(tmp_path):
+    home = Home(tmp_path)
+    home.claude_file("~/.claude/settings.json", {"modelOverrides": {"gpt-5.6-sol(xhigh)": "arn:aws:bedrock:x",
+                                                                      "claude-opus-4-6": "arn:aws:bedrock:y"}})
+    finding = home.one("claude.settings")
+    assert finding.status.value == "warn" and "sets modelOverrides for gpt-5.6-sol(xhigh), claude-opus-4-6" \
+        in finding.summary
+    assert finding.reference == "references/claude-code.md#settings-model-overrides"
+    assert finding.fix.safety.value == "manual"
+    assert list(finding.evidence["model_overrides"].values()) == [["gpt-5.6-sol(xhigh) -> arn:aws:bedrock:x",
+                                                                   "claude-opus-4-6 -> arn:aws:bedrock:y"]]
+
+
+def test_model_overrides_of_other_ids_are_left_alone(tmp_path):
+    home = Home(tmp_path)
+    home.claude_file("~/.claude/settings.json", {"modelOverrides": {"some-provider-model": "x"}})
+    assert home.one("claude.settings").status.value == "pass"

@@ -24,7 +24,8 @@ Behaviour observed on CLIProxyAPI v7.2.140 and copied here: `GET|HEAD /healthz` 
 `GET /` -> {"message":"CLI Proxy API Server",...}, or an HTML page in safe mode (template keys
 your-api-key-N), where every /v1 route answers 403 unsafe_example_api_key; 401 {"error":"Missing
 API key"} / {"error":"Invalid API key"}; /v1/models in OpenAI format with real ids, or Anthropic
-format with disguised ids when `anthropic-version` is sent or the user agent is claude-cli;
+format with disguised ids, max_input_tokens (`windows`, default WINDOWS) and max_tokens when
+`anthropic-version` is sent or the user agent is claude-cli;
 `400 unknown provider for model X` for a model no credential serves; `?beta=true` is accepted.
 """
 
@@ -67,6 +68,14 @@ MODES = {
 
 DEFAULT_MODELS = ("gpt-5.3-codex-spark", "gpt-5.4-mini", "gpt-5.5", "gpt-5.6-sol", "codex-auto-review",
                   "gpt-5.4", "gpt-5.6-terra", "gpt-5.6-luna")
+# max_input_tokens the Anthropic dialect gives each model: CLIProxyAPI v7.2.140's plus tier, and, for a
+# proxy that serves today's Codex models (none is served yet), Codex 0.171.0's context_window.
+WINDOWS = {"gpt-5.3-codex-spark": 128000, "gpt-5.4-mini": 400000, "gpt-5.5": 272000, "gpt-5.6-sol": 372000,
+           "codex-auto-review": 272000, "gpt-5.4": 1050000, "gpt-5.6-terra": 372000, "gpt-5.6-luna": 372000,
+           "gpt-6.2-sol": 500000, "gpt-6.2-astra": 272000, "gpt-6.1-sol": 500000, "gpt-6.1-terra": 500000,
+           "gpt-6-astra": 272000, "gpt-6-sol": 272000, "gpt-6-luna": 272000}
+TODAYS_MODELS = ("gpt-6.2-sol", "gpt-6.2-astra", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6-astra", "gpt-6-sol",
+                 "gpt-6-luna", "gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna", "gpt-5.5")
 DISGUISE_PREFIX = "claude-fable-5-dd-"
 TEMPLATE_KEY = re.compile(r"^your-api-key-\d+$")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -113,12 +122,13 @@ class RecordedRequest:
 
 
 class _State:
-    def __init__(self, api_keys, mode, models, delay, reset_seconds, log) -> None:
+    def __init__(self, api_keys, mode, models, delay, reset_seconds, log, windows=None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown fake gateway mode {mode!r}; one of: {', '.join(MODES)}")
         self.api_keys = tuple(k for k in api_keys if isinstance(k, str))
         self.mode = mode
         self.models = tuple(models)
+        self.windows = {**WINDOWS, **(windows or {})}
         self.delay = float(delay)
         self.reset_seconds = int(reset_seconds)
         self.log = log
@@ -301,7 +311,9 @@ class _Handler(BaseHTTPRequestHandler):
         ua = self.headers.get("User-Agent", "")
         if self.headers.get("anthropic-version") or ua.startswith("claude-cli"):
             data = [{"id": disguise(m), "type": "model", "object": "model", "display_name": m,
-                     "created_at": "2026-03-05T00:00:00Z", "owned_by": "openai"} for m in models]
+                     "created_at": "2026-03-05T00:00:00Z", "owned_by": "openai", "max_tokens": 128000,
+                     **({"max_input_tokens": self.state.windows[m]} if m in self.state.windows else {})}
+                    for m in models]
             return self._send(200, {"data": data, "first_id": data[0]["id"] if data else "", "has_more": False,
                                     "last_id": data[-1]["id"] if data else ""})
         self._send(200, {"data": [{"id": m, "object": "model", "created": 1772668800, "owned_by": "openai"}
@@ -470,11 +482,12 @@ class FakeGateway:
     """A threaded fake CLIProxyAPI on loopback. `port=0` picks a free port."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_keys=("k",), mode: str = "ok", *,
-                 models=DEFAULT_MODELS, delay: float = 2.0, reset_seconds: int = 3600, log=None) -> None:
+                 models=DEFAULT_MODELS, delay: float = 2.0, reset_seconds: int = 3600, log=None,
+                 windows: dict[str, int] | None = None) -> None:
         if host not in LOOPBACK:
             raise ValueError("the in-process fake gateway binds loopback only")
         self.host = host
-        self._state = _State(api_keys, mode, models, delay, reset_seconds, log)
+        self._state = _State(api_keys, mode, models, delay, reset_seconds, log, windows)
         self._server = _Server((host, port), self._state)
         self._thread: threading.Thread | None = None
 
