@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from claudex_doctor.base import files
 from claudex_doctor.base.files import Problem, read_text
 from claudex_doctor.base.paths import display
 from claudex_doctor.base.shellscan import blank_comments, dequote, expand, segments
@@ -45,10 +46,7 @@ def _evaluate(word: str, values: dict[str, str], home: Path, user_home: Path) ->
 
 
 def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return a == b
+    return files.real_path(a) == files.real_path(b)
 
 
 def analyse(text: str, home: Path, user_home: Path) -> tuple[str, list[str]]:

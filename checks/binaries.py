@@ -62,7 +62,7 @@ def bin_claude(ctx: StackContext):
         return failed(f"{shown} ({source}) does not exist", [
             "Set CLAUDE_BIN in the env file to the output of `command -v claude`."], evidence, fix=install)
     wrapper = ctx.paths.wrapper
-    if wrapper.exists() and path.resolve() == wrapper.resolve():
+    if wrapper.exists() and files.real_path(path) == files.real_path(wrapper):
         return failed(f"{shown} is the claudex wrapper itself: it would exec itself forever", [], evidence,
                       reference=f"{REF}#claude-bin-is-the-wrapper",
                       fix=Fix.manual("Point CLAUDE_BIN at the real claude", "command -v -a claude"))
@@ -81,7 +81,7 @@ def npm_version(path: Path, package: str) -> str | None:
     """The version npm recorded for `package` when `path` is (a link to) that package's script."""
 
     try:
-        script = path.resolve()
+        script = files.real_path(path)
     except OSError:
         return None
     for folder in (script.parent, script.parent.parent):
@@ -118,7 +118,7 @@ def codex_native(path: Path) -> tuple[Path, dict[str, str]] | None:
     if key not in _CODEX_TRIPLES:
         return None
     triple, suffix = _CODEX_TRIPLES[key]
-    root = path.resolve().parent.parent  # <node_modules>/@openai/codex
+    root = files.real_path(path).parent.parent  # <node_modules>/@openai/codex
     for vendor in (root.parent / f"codex-{suffix}" / "vendor",
                    root / "node_modules" / "@openai" / f"codex-{suffix}" / "vendor",
                    root / "vendor"):
@@ -243,7 +243,7 @@ def go_version_file(go: Path) -> str | None:
     """The toolchain's version from GOROOT/VERSION (the go binary is GOROOT/bin/go): a file read, where
     `go version` would start the toolchain."""
     try:
-        root = go.resolve().parent.parent
+        root = files.real_path(go).parent.parent
     except (OSError, RuntimeError):
         return None
     loaded = files.read_head(root / "VERSION", 256)

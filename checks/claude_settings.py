@@ -64,10 +64,7 @@ def settings_files(ctx: StackContext) -> list[tuple[str, Path]]:
     candidates += [("managed settings", Path(path)) for path in knowledge["managed_paths"]]
     seen, out = set(), []
     for label, path in candidates:
-        try:
-            key = path.resolve()
-        except OSError:
-            key = path
+        key = files.real_path(path)
         if key in seen:
             continue
         seen.add(key)

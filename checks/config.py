@@ -30,6 +30,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from claudex_doctor.base import files
 from claudex_doctor.base.files import Problem
 from claudex_doctor.base.net import binds_everywhere, is_loopback, split_url
 from claudex_doctor.base.paths import DEFAULT_PORT, display
@@ -217,7 +218,7 @@ def _check_auth_dir(ctx: StackContext, data: dict, problems: Problems, evidence:
     else:
         resolved = p.home / text
         if state in ("none", "elsewhere"):
-            absolute = str((p.home / text).resolve() if (p.home / text).exists() else p.home / text)
+            absolute = str(files.real_path(p.home / text) if (p.home / text).exists() else p.home / text)
             problems.fail(f"auth-dir {text!r} is relative but run.sh does not cd into the home",
                           [why, "The proxy resolves a relative auth-dir against the directory it was started "
                                 "from, so it would look for credentials somewhere else (and find none)."],

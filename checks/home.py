@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from claudex_doctor.base import files
 from claudex_doctor.base.paths import HOME_NAME, LEGACY_HOME_NAME, display, resolve_home
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, warned
@@ -88,10 +89,7 @@ def _odd_service_entries(p) -> list[str]:
     import os
     import stat
 
-    try:
-        home = p.home.resolve()
-    except (OSError, RuntimeError):
-        home = p.home
+    home = files.real_path(p.home)
     odd = []
     for _label, path, kind in _service_entries(p):
         shown = display(path, p.user_home)

@@ -69,10 +69,10 @@ def log_sources(ctx: StackContext) -> list[Path]:
             except OSError:
                 continue
     ordered = [paths.log_file] if paths.log_file.is_file() else []
-    seen = {p.resolve() for p in ordered}
+    seen = {files.real_path(p) for p in ordered}
     for _, entry in sorted(found, key=lambda item: item[0], reverse=True):
-        if entry.resolve() not in seen:
-            seen.add(entry.resolve())
+        if files.real_path(entry) not in seen:
+            seen.add(files.real_path(entry))
             ordered.append(entry)
     return ordered[:MAX_FILES]
 

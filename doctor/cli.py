@@ -14,6 +14,7 @@ import importlib
 import os
 import signal
 import sys
+import typing
 from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -45,13 +46,29 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="machine-readable output on stdout")
 
 
+def _parser_class() -> type[argparse.ArgumentParser]:
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        """argparse, with its usage errors going out through the console, redacted: an argument can be a
+        key typed into the wrong place."""
+
+        def error(self, message: str) -> typing.NoReturn:
+            from claudex_doctor import console
+
+            _module("_common").register_stack_secrets(os.environ.get("CLAUDEX_GATEWAY_HOME"))
+            console.error(self.format_usage().rstrip())
+            console.error(f"{self.prog}: error: {message}")
+            raise SystemExit(2)
+
+    return Parser
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with `only`, the subcommands are just that one (a command named first needs no other:
     building all of them costs a few milliseconds, which the status line, run after every answer, feels)."""
-    import argparse
-
     doctor = _module("doctor")
-    parser = argparse.ArgumentParser(
+    parser = _parser_class()(
         prog="claudex-doctor",
         description="Diagnose and repair the local claudex stack: "
                     "Claude Code -> claudex wrapper -> CLIProxyAPI -> ChatGPT Codex.",
@@ -93,7 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return errors.EXIT_BROKEN
     args = parse(argv)
     module = _module(args.command or "doctor")
-    return errors.boundary(lambda: int(module.main(args) or 0))
+
+    def run() -> int:
+        try:
+            return int(module.main(args) or 0)
+        except errors.DoctorError:
+            # The message may echo what the user typed: learn the stack's secrets first, so a key pasted
+            # into the wrong place comes out as a fingerprint.
+            _module("_common").register_stack_secrets(args.home, args.wrapper)
+            raise
+
+    return errors.boundary(run)
 
 
 def _interrupted(signum: int, frame: object) -> None:

@@ -370,6 +370,15 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
+def real_path(path: Path | str) -> Path:
+    """Where `path` leads, links followed, never raising: a link loop or an unreadable folder on the way
+    gives the absolute path as written (Path.resolve raises RuntimeError on a loop before Python 3.13)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
 def file_mode(path: Path) -> int | None:
     try:
         return stat.S_IMODE(path.stat().st_mode)

@@ -81,37 +81,46 @@ class Secret:
         return hash(self._value)
 
 
+# A registered value longer than this is no real token: it is left to the shape rules (it is long and
+# random), so redaction never builds or scans for a multi-megabyte literal.
+MAX_SECRET_LEN = 64 * 1024
+
+
 class SecretRegistry:
-    """Literal secret values seen during this process; thread-safe."""
+    """Literal secret values seen during this process; thread-safe. Replacing them costs one linear
+    search of the text per secret (str.replace), never a pattern compiled from their contents."""
 
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
+        self._ordered: tuple[str, ...] | None = ()
 
     def add(self, value: Any) -> None:
         if not isinstance(value, str):
             return
         value = value.strip()
-        if len(value) < MIN_SECRET_LEN or value in PUBLIC_VALUES:
+        if len(value) < MIN_SECRET_LEN or len(value) > MAX_SECRET_LEN or value in PUBLIC_VALUES:
             return
         with self._lock:
             if value not in self._values:
                 self._values.add(value)
-                self._pattern = None
+                self._ordered = None
 
-    def pattern(self) -> re.Pattern[str] | None:
+    def ordered(self) -> tuple[str, ...]:
+        """The values, longest first, so a secret containing another is replaced whole."""
         with self._lock:
-            if self._pattern is None and self._values:
-                # Longest first so a secret containing another is replaced whole.
-                alternatives = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(v) for v in alternatives))
-            return self._pattern
+            if self._ordered is None:
+                self._ordered = tuple(sorted(self._values, key=len, reverse=True))
+            return self._ordered
+
+    def __contains__(self, value: object) -> bool:
+        with self._lock:
+            return isinstance(value, str) and value.strip() in self._values
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
-            self._pattern = None
+            self._ordered = ()
 
 
 REGISTRY = SecretRegistry()
@@ -155,13 +164,21 @@ def _mask(match_text: str) -> str:
     return f"[redacted {fingerprint(match_text)}]"
 
 
+# Header values that are secrets whatever their name says (Cookie, Authorization, x-...-key/-auth/-token):
+# the whole value to the end of the line (a cookie header is a list of secrets).
+_HEADER = re.compile(
+    r"""(?i)\b((?:set-)?cookie|proxy-authorization|authorization|x-[a-z0-9-]*?(?:key|auth|token|secret|session)"""
+    r"""[a-z0-9-]*)("?\s*:\s*"?)([^\r\n"]{4,})""")
+
+
 def redact_text(text: str) -> str:
-    """Mask every secret in `text`. Idempotent."""
+    """Mask every secret in `text`. Idempotent; linear in the text for each registered secret."""
     if not text:
         return text
-    pattern = REGISTRY.pattern()
-    if pattern is not None:
-        text = pattern.sub(lambda m: fingerprint(m.group(0)), text)
+    for secret in REGISTRY.ordered():
+        if secret in text:
+            text = text.replace(secret, fingerprint(secret))
+    text = _HEADER.sub(lambda m: m.group(1) + m.group(2) + _already_or_mask(m.group(3).strip()), text)
     text = _JWT.sub(lambda m: _mask(m.group(0)), text)
     text = _SK.sub(lambda m: _mask(m.group(0)), text)
     text = _REFRESH.sub(lambda m: _mask(m.group(0)), text)
@@ -173,7 +190,7 @@ def redact_text(text: str) -> str:
 
 
 def _already_or_mask(value: str) -> str:
-    if _ALREADY.fullmatch(value) or value.startswith("[redacted") or value in PUBLIC_VALUES:
+    if _ALREADY.fullmatch(value) or value.startswith("[redacted") or "[redacted " in value or value in PUBLIC_VALUES:
         return value
     if value.startswith("sha256:"):
         return value
@@ -187,10 +204,22 @@ def redact(value: Any) -> Any:
     if isinstance(value, Secret):
         return value.fingerprint
     if isinstance(value, dict):
-        return {redact_text(str(k)): redact(v) for k, v in value.items()}
+        return {redact_text(str(k)): _secret_value(str(k), v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [redact(v) for v in value]
     return value
+
+
+def _secret_value(key: str, value: Any) -> Any:
+    """A value under a secret-bearing name is masked even when no rule knows its shape (a cookie, a short
+    custom token), unless it is already a fingerprint or words rather than a value."""
+    if isinstance(value, str) and is_secret_name(key):
+        plain = value.strip()
+        if "cookie" in key.lower() and plain:
+            return _already_or_mask(plain)
+        if len(plain) >= MIN_SECRET_LEN and not any(ch.isspace() for ch in plain):
+            return _already_or_mask(plain)
+    return redact(value)
 
 
 def register_from(data: Any, secret_key: bool = False) -> None:

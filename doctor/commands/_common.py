@@ -43,6 +43,21 @@ def paths_for(args: argparse.Namespace) -> Paths:
     return resolve(home_option=getattr(args, "home", None), wrapper_option=getattr(args, "wrapper", None))
 
 
+def register_stack_secrets(home: str | None = None, wrapper: str | None = None) -> None:
+    """Learn the stack's secrets (keys, tokens) before a message that may echo what the user typed: a key
+    pasted into the wrong argument (`explain <key>`, `set-config port=<key>`) is then shown as a
+    fingerprint. Reads the files through the bounded readers; never fails."""
+    try:
+        from claudex_doctor.base.paths import resolve
+        from claudex_doctor.config.facts import StackFiles
+
+        files = StackFiles(resolve(home_option=home, wrapper_option=wrapper))
+        for loaded in (files.config, files.env_file, files.codex_auth, files.proxy_auth):
+            _ = loaded
+    except Exception:
+        pass
+
+
 def run_options(args: argparse.Namespace, *, only: tuple[str, ...] | None = None) -> Options:
     from claudex_doctor.core.context import Options
     return Options(deadline=args.deadline, offline=bool(getattr(args, "offline", False)),

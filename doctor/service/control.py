@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from claudex_doctor.base import atomic, journal
+from claudex_doctor.base import atomic, files, journal
 from claudex_doctor.base.files import Problem, is_executable
 from claudex_doctor.base.paths import display
 from claudex_doctor.base.proc import SPAWN_LOCK
@@ -205,7 +205,7 @@ def _launch(paths: Paths, argv: list[str], host: str, port: int, timeout: float,
         with SPAWN_LOCK:
             proc = subprocess.Popen(argv, cwd=paths.home, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
-                                    env={**os.environ, STARTED_BY: str(paths.home.resolve())})
+                                    env={**os.environ, STARTED_BY: str(files.real_path(paths.home))})
     except OSError as exc:
         raise PrimitiveError(f"cannot run {_d(paths, paths.launcher)}: {exc.strerror or exc}") from None
     finally:
