@@ -109,6 +109,7 @@ def report_primitive(name: str, args: argparse.Namespace, call: Callable[[], Pri
     try:
         result = call()
     except PrimitiveError as exc:
+        register_stack_secrets(getattr(args, "home", None), getattr(args, "wrapper", None))
         if getattr(args, "json", False):
             console.out_json(primitive_data(name, ok=False, refused=True, dry_run=dry_run, message=str(exc),
                                             changes=[], backups=[], details=exc.details, reference=exc.reference))
