@@ -68,6 +68,10 @@ def bin_claude(ctx: StackContext):
                       fix=Fix.manual("Point CLAUDE_BIN at the real claude", "command -v -a claude"))
     if not is_executable(path):
         return failed(f"{shown} is not executable", [], evidence, fix=Fix.manual("Make it executable", f"chmod +x {shown}"))
+    version = npm_version(path, "@anthropic-ai/claude-code", prefix=True)
+    if version:  # npm's record of the installed package: a file read where `claude --version` starts it
+        evidence.update(version=version, version_from="package.json")
+        return passed(f"Claude Code {version} at {shown}", evidence=evidence)
     proc = _version(ctx, "claude", [str(path), "--version"])
     if not proc.ok:
         return failed(f"{shown} does not run: {proc.error or f'exit {proc.returncode}'}",
@@ -77,20 +81,19 @@ def bin_claude(ctx: StackContext):
     return passed(f"Claude Code {evidence['version']} at {shown}", evidence=evidence)
 
 
-def npm_version(path: Path, package: str) -> str | None:
-    """The version npm recorded for `package` when `path` is (a link to) that package's script."""
-
-    try:
-        script = files.real_path(path)
-    except OSError:
-        return None
+def npm_version(path: Path, package: str, prefix: bool = False) -> str | None:
+    """The version npm recorded for `package` (or, with `prefix`, any package whose name starts so: the
+    platform packages that carry a native binary) when `path` is (a link to) that package's program."""
+    script = files.real_path(path)
     for folder in (script.parent, script.parent.parent):
         manifest = folder / "package.json"
         loaded = files.read_json(manifest, cap=files.SMALL_CAP)
         if not loaded.ok:
             continue
         data = loaded.data
-        if isinstance(data, dict) and data.get("name") == package and isinstance(data.get("version"), str):
+        name = data.get("name") if isinstance(data, dict) else None
+        if isinstance(name, str) and (name == package or prefix and name.startswith(package)) \
+                and isinstance(data.get("version"), str):
             return data["version"]
     return None
 
