@@ -20,12 +20,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from claudex_doctor.base import files, redact
+from claudex_doctor.base import redact
 from claudex_doctor.base.paths import display
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed, skipped, warned
 from claudex_doctor.knowledge import signatures
+from claudex_doctor.service import proxylog
 
 if TYPE_CHECKING:
     from claudex_doctor.checks._context import StackContext
@@ -46,7 +47,6 @@ _SECTION = re.compile(r"^===\s+([A-Z][A-Z0-9 ]*?)\s+===$")  # CLIProxyAPI's requ
 def log_sources(ctx: StackContext) -> list[Path]:
     """Candidate log files, the captured stdout/stderr first, then the newest file logs."""
     paths = ctx.paths
-    folders = [paths.logs_dir]
     data = stack.config_data(ctx) or {}
     configured = data.get("auth-dir")
     auth_dir = configured if isinstance(configured, str) and configured.strip() else "~/.cli-proxy-api"
@@ -55,38 +55,12 @@ def log_sources(ctx: StackContext) -> list[Path]:
         auth = paths.user_home / auth_dir.strip()[1:].lstrip("/")
     elif not auth.is_absolute():
         auth = paths.home / auth  # run.sh cds into the home before it starts the proxy
-    folders.append(auth / "logs")
-    found: list[tuple[float, Path]] = []
-    for folder in folders:
-        try:
-            entries = list(folder.glob("*.log"))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_file():
-                    found.append((entry.stat().st_mtime, entry))
-            except OSError:
-                continue
-    ordered = [paths.log_file] if paths.log_file.is_file() else []
-    seen = {files.real_path(p) for p in ordered}
-    for _, entry in sorted(found, key=lambda item: item[0], reverse=True):
-        if files.real_path(entry) not in seen:
-            seen.add(files.real_path(entry))
-            ordered.append(entry)
-    return ordered[:MAX_FILES]
+    return proxylog.log_files(paths, auth, MAX_FILES)
 
 
 def read_tail(path: Path, limit: int = TAIL_BYTES) -> tuple[str, int]:
-    """The last `limit` bytes of a file as text (whole lines only); raises OSError with the reason."""
-    loaded, size = files.read_tail(path, limit)
-    if not loaded.ok:
-        raise OSError(loaded.message)
-    raw: bytes = loaded.data
-    if size > len(raw):
-        cut = raw.find(b"\n")
-        raw = raw[cut + 1:] if cut >= 0 else b""
-    return raw.replace(b"\x00", b"").decode("utf-8", "replace"), len(raw)
+    """The last `limit` bytes of a file as text (whole lines only); raises OSError."""
+    return proxylog.tail_text(path, limit)
 
 
 def _stamp(line: str) -> datetime | None:

@@ -151,15 +151,7 @@ def backup(path: Path, backup_dir: Path | None = None, root: Path | None = None)
     mode = 0o700 if st.st_mode & 0o111 else 0o600
     target = target_dir / f"{path.name}.bak-{timestamp()}"
 
-    def copy(handle: BinaryIO) -> None:
-        with open(path, "rb") as source:
-            while True:
-                chunk = source.read(1 << 20)
-                if not chunk:
-                    break
-                handle.write(chunk)
-
-    _write_new(target, copy, mode)
+    _write_new(target, _copy_of(path), mode)
     return target
 
 
@@ -176,6 +168,11 @@ def write_atomic(path: Path, data: bytes | str, mode: int | None = None, keep_ba
 def install_file(source: Path, path: Path, mode: int | None = None, keep_backup: bool = True,
                  backup_dir: Path | None = None, root: Path | None = None) -> Path | None:
     """Replace `path` with a copy of `source` (a large binary, streamed) atomically, like write_atomic."""
+    return _replace(Path(path), _copy_of(Path(source)), mode, keep_backup, backup_dir, root, False)
+
+
+def _copy_of(source: Path) -> Callable[[BinaryIO], None]:
+    """A writer that streams `source` into the handle it is given."""
     def copy(handle: BinaryIO) -> None:
         with open(source, "rb") as src:
             while True:
@@ -183,7 +180,7 @@ def install_file(source: Path, path: Path, mode: int | None = None, keep_backup:
                 if not chunk:
                     break
                 handle.write(chunk)
-    return _replace(Path(path), copy, mode, keep_backup, backup_dir, root, False)
+    return copy
 
 
 def _replace(path: Path, write: Callable[[BinaryIO], object], mode: int | None, keep_backup: bool,

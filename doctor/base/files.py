@@ -138,23 +138,29 @@ def read_bytes(path: Path, cap: int = MAX_BYTES) -> Loaded:
                           message=f"{path.name} is {st.st_size:,} bytes, too large to be what it should "
                                   f"(at most {cap:,})",
                           mode=st.st_mode)
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            chunk = os.read(fd, min(_READ_CHUNK, cap + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > cap:  # it grew while being read, or lies about its size (/proc, a device behind a link)
-                return Loaded(path, problem=Problem.TOO_LARGE,
-                              message=f"{path.name} holds more than {cap:,} bytes, too large to be what it should",
-                              mode=st.st_mode)
-        return Loaded(path, data=b"".join(chunks), mode=st.st_mode)
+        data = _read_up_to(fd, cap + 1)
+        if len(data) > cap:  # it grew while being read, or lies about its size (/proc, a device behind a link)
+            return Loaded(path, problem=Problem.TOO_LARGE,
+                          message=f"{path.name} holds more than {cap:,} bytes, too large to be what it should",
+                          mode=st.st_mode)
+        return Loaded(path, data=data, mode=st.st_mode)
     except OSError as exc:
         return _os_problem(path, exc, st.st_mode if "st" in locals() else None)
     finally:
         os.close(fd)
+
+
+def _read_up_to(fd: int, cap: int) -> bytes:
+    """Read from `fd` until end of file or `cap` bytes."""
+    chunks: list[bytes] = []
+    total = 0
+    while total < cap:
+        chunk = os.read(fd, min(_READ_CHUNK, cap - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def read_head(path: Path, cap: int) -> Loaded:
@@ -165,15 +171,7 @@ def read_head(path: Path, cap: int) -> Loaded:
         return problem or Loaded(path, problem=Problem.UNREADABLE, message=f"{path.name} cannot be read")
     try:
         st = os.fstat(fd)
-        chunks: list[bytes] = []
-        total = 0
-        while total < cap:
-            chunk = os.read(fd, min(_READ_CHUNK, cap - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return Loaded(path, data=b"".join(chunks), mode=st.st_mode)
+        return Loaded(path, data=_read_up_to(fd, cap), mode=st.st_mode)
     except OSError as exc:
         return _os_problem(path, exc)
     finally:
@@ -191,15 +189,7 @@ def read_tail(path: Path, cap: int) -> tuple[Loaded, int]:
         st = os.fstat(fd)
         start = max(0, st.st_size - cap)
         os.lseek(fd, start, os.SEEK_SET)
-        chunks: list[bytes] = []
-        total = 0
-        while total < cap:
-            chunk = os.read(fd, min(_READ_CHUNK, cap - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return Loaded(path, data=b"".join(chunks), mode=st.st_mode), st.st_size
+        return Loaded(path, data=_read_up_to(fd, cap), mode=st.st_mode), st.st_size
     except OSError as exc:
         return _os_problem(path, exc), 0
     finally:

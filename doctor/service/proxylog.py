@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from claudex_doctor.base import atomic, files
+from claudex_doctor.base.paths import Paths
 
 MAX_TAIL_BYTES = 256 * 1024
 
@@ -70,3 +71,42 @@ def exit_reason(lines: list[str], port: int) -> str | None:
         if not line.startswith("====="):
             return f"its last words: {strip_prefix(line)[:280]}"
     return None
+
+
+def log_files(paths: Paths, auth_dir: Path | None = None, limit: int = 24) -> list[Path]:
+    """The proxy's log files, the captured stdout/stderr first, then the newest file logs and request dumps
+    (logs/ in the home and in the auth folder: `auth_dir`, else the home's ./auth), each file once."""
+    folders = [paths.logs_dir, (auth_dir or paths.auth_dir) / "logs"]
+    found: list[tuple[float, Path]] = []
+    for folder in folders:
+        try:
+            entries = list(folder.glob("*.log"))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_file():
+                    found.append((entry.stat().st_mtime, entry))
+            except OSError:
+                continue
+    ordered = [paths.log_file] if paths.log_file.is_file() else []
+    seen = {files.real_path(p) for p in ordered}
+    for _, entry in sorted(found, key=lambda item: item[0], reverse=True):
+        if files.real_path(entry) not in seen:
+            seen.add(files.real_path(entry))
+            ordered.append(entry)
+    return ordered[:limit]
+
+
+def tail_text(path: Path, limit: int) -> tuple[str, int]:
+    """The last `limit` bytes of a log as text, whole lines only (NULs dropped), and how many bytes that
+    was; raises OSError with the reason when the file cannot be read."""
+    loaded, size = files.read_tail(path, limit)
+    if not loaded.ok:
+        raise OSError(loaded.message)
+    raw: bytes = loaded.data
+    if size > len(raw):
+        cut = raw.find(b"\n")
+        raw = raw[cut + 1:] if cut >= 0 else b""
+    return raw.replace(b"\x00", b"").decode("utf-8", "replace"), len(raw)
+

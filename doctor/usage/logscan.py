@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from claudex_doctor.service import proxylog
 from claudex_doctor.usage.model import Reading, Source, parse_event, parse_headers, parse_limit_error
 
 if TYPE_CHECKING:
@@ -42,34 +43,7 @@ _NUMBER_FIELD = re.compile(r'"(resets_at|resets_in_seconds|plan_type)"\s*:\s*"?(
 
 def sources(paths: Paths) -> list[Path]:
     """The captured stdout/stderr first, then the newest file logs and request dumps."""
-    found: list[tuple[float, Path]] = []
-    for folder in (paths.logs_dir, paths.auth_dir / "logs"):
-        try:
-            entries = list(folder.glob("*.log"))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_file():
-                    found.append((entry.stat().st_mtime, entry))
-            except OSError:
-                continue
-    ordered = [paths.log_file] if paths.log_file.is_file() else []
-    ordered += [entry for _, entry in sorted(found, key=lambda item: item[0], reverse=True)]
-    return ordered[:MAX_FILES]
-
-
-def _tail(path: Path, limit: int) -> str:
-    with path.open("rb") as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        start = max(0, size - limit)
-        handle.seek(start)
-        raw = handle.read(limit)
-    if start > 0:
-        cut = raw.find(b"\n")
-        raw = raw[cut + 1:] if cut >= 0 else b""
-    return raw.replace(b"\x00", b"").decode("utf-8", "replace")
+    return proxylog.log_files(paths, limit=MAX_FILES)
 
 
 def _stamp(line: str) -> float | None:
@@ -181,7 +155,7 @@ def latest(paths: Paths) -> Reading | None:
         if total >= TOTAL_BYTES:
             break
         try:
-            text = _tail(path, min(TAIL_BYTES, TOTAL_BYTES - total))
+            text, _ = proxylog.tail_text(path, min(TAIL_BYTES, TOTAL_BYTES - total))
             mtime = path.stat().st_mtime
         except OSError:
             continue
