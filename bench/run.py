@@ -133,7 +133,7 @@ class Stack:
             "HOME": str(home), "CODEX_HOME": str(home / ".codex"),
             "CLAUDEX_GATEWAY_HOME": str(self.root / "gateway"), "CLAUDEX_WRAPPER": str(self.bin / "claudex"),
             "PATH": os.pathsep.join([str(self.bin), str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "LANG": "C.UTF-8", "NO_COLOR": "1",
+            "LANG": "C.UTF-8", "NO_COLOR": "1", "GOPROXY": "off",
             # The real proxy phones home at start through HTTPS_PROXY: point it at a refused loopback port.
             "HTTPS_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost",
         }

@@ -32,6 +32,7 @@ PRIMITIVES: dict[str, str] = {
     "statusline-install": "claudex_doctor.usage.settings:install",
     "service-install": "claudex_doctor.service.supervised:install",
     "service-uninstall": "claudex_doctor.service.supervised:uninstall",
+    "upgrade": "claudex_doctor.proxy.upgrade:apply",
 }
 
 
