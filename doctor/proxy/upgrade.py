@@ -10,8 +10,9 @@
    takes its name with one rename. Two binaries are kept: the current one and the one before it.
 4. Start the proxy and probe it: /healthz answers as this home's proxy, the binary reports the
    version it was built as, and (with a credential in the home) /v1/models lists a model.
-5. When the probe fails, roll back by itself: the previous binary takes the name again, the proxy is
-   started again, and the failed binary is removed; the result says what failed and that it rolled back.
+5. When the probe fails, roll back by itself: the previous binary takes the name again (and the one kept
+   before it its own), the proxy is started again, and the failed binary is removed; the result says
+   what failed and that it rolled back.
 A proxy that was not running before is stopped again after a good probe. Journaled; run under the home's
 lock (primitives.apply). `dry_run` says all of this and obtains nothing.
 """
@@ -152,12 +153,17 @@ def _swap_and_probe(paths: Paths, staged: Path, was_running: bool, timeout: floa
         if not stopped.ok:
             return PrimitiveResult(False, f"could not stop the proxy: {stopped.message}; nothing was changed",
                                    changes, details=details)
+    kept = paths.home / f".{PREVIOUS}.kept"  # the binary kept before this upgrade, until the probe says good
+    if os.path.lexists(previous_path(paths)):
+        os.replace(previous_path(paths), kept)
     _link_previous(paths)
     os.replace(staged, atomic.target_in(paths.binary, paths.home) if not paths.binary.is_symlink() else paths.binary)
     problem = _probe(paths, timeout, details.get("to"))
     if problem is None:
         if not was_running:
             control.stop(paths)
+        with contextlib.suppress(FileNotFoundError):
+            kept.unlink()  # two binaries are kept: the new one and the one before it
         message = f"upgraded CLIProxyAPI {details.get('from') or '(unknown)'} -> {details.get('to')}; the previous " \
                   f"binary is kept as {_d(paths, previous_path(paths))}"
         with contextlib.suppress(OSError):
@@ -177,6 +183,11 @@ def _swap_and_probe(paths: Paths, staged: Path, was_running: bool, timeout: floa
     except OSError:
         shutil.copy2(previous_path(paths), tmp)
     os.replace(tmp, paths.binary)
+    if os.path.lexists(kept):
+        os.replace(kept, previous_path(paths))  # everything as it was before the upgrade
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            previous_path(paths).unlink()  # there was none: the copy of the current binary goes
     with contextlib.suppress(FileNotFoundError):
         failed.unlink()
     restarted = control.start(paths, timeout=timeout) if was_running else None

@@ -88,7 +88,7 @@ def test_a_binary_that_fails_at_start_is_rolled_back_by_itself(home, tmp_path):
     assert not result.ok and result.details["rolled_back"], result
     assert "rolled back to v7.2.140" in result.message and "the previous binary runs again" in result.message
     assert result.details["reference"] == "references/binaries.md#upgrade-rolled-back"
-    assert paths.binary.read_bytes() == old
+    assert paths.binary.read_bytes() == old and not upgrade.previous_path(paths).exists()  # as before
     assert _owner(paths).state is OwnerState.OURS and control.health("127.0.0.1", _owner(paths).port)["ok"]
     assert not list(home.glob(".cli-proxy-api.*"))
     assert [e for e in _entries(paths) if e.get("primitive") == "upgrade"][-1]["status"] == "rolled back"
