@@ -126,6 +126,7 @@ def build_version(version: str, out: Path, env: Mapping[str, str], status=None) 
     go = _go(env)
     build_env = {**env, "CGO_ENABLED": "0"}
     failures: list[str] = []
+    outputs: list[str] = []  # each attempt's last lines: shown whole when every attempt failed
     with _scratch() as scratch:
         # 1. go install pkg@version into a throwaway GOBIN.
         if status:
@@ -138,6 +139,7 @@ def build_version(version: str, out: Path, env: Mapping[str, str], status=None) 
         if code == 0 and built.is_file():
             shutil.move(str(built), out)
             return f"go install {module}/cmd/server@{version}"
+        outputs += _lines(output, "go install")
         failures.append(f"go install: {_tail(output, 2)}")
 
         # 2. Download the pinned module and build it where it landed.
@@ -151,8 +153,10 @@ def build_version(version: str, out: Path, env: Mapping[str, str], status=None) 
                                 "./cmd/server"], cwd=module_dir, env=build_env, timeout=BUILD_TIMEOUT)
             if code == 0 and out.is_file():
                 return f"go mod download {module}@{version} + go build"
+            outputs += _lines(output, "go build of the downloaded module")
             failures.append(f"go build of the downloaded module: {_tail(output, 2)}")
         else:
+            outputs += _lines(output, "go mod download")
             failures.append(f"go mod download: {_json_error(output) or _tail(output, 2)}")
 
         # 3. Clone the upstream tag and build it.
@@ -160,7 +164,7 @@ def build_version(version: str, out: Path, env: Mapping[str, str], status=None) 
         if git is None:
             raise PrimitiveError(f"could not build CLIProxyAPI {version}: " + "; ".join(failures) +
                                  f"; and git is not on PATH for the clone-and-build fallback. Check your network "
-                                 f"or GOPROXY, install git, {ALTERNATIVES}")
+                                 f"or GOPROXY, install git, {ALTERNATIVES}", details={"build_output": outputs})
         if status:
             status(f"building CLIProxyAPI {version} (git clone + go build)…")
         checkout = scratch / "CLIProxyAPI"
@@ -171,11 +175,18 @@ def build_version(version: str, out: Path, env: Mapping[str, str], status=None) 
                                cwd=checkout, env=build_env, timeout=BUILD_TIMEOUT)
             if code == 0 and out.is_file():
                 return f"git clone {REPO_URL} ({version}) + go build"
+            outputs += _lines(output, "go build of the clone")
             failures.append(f"go build of the clone: {_tail(output, 2)}")
         else:
+            outputs += _lines(output, "git clone")
             failures.append(f"git clone: {_tail(output, 2)}")
     raise PrimitiveError(f"could not build CLIProxyAPI {version}: " + "; ".join(failures) +
-                         f". Check your network or GOPROXY, {ALTERNATIVES}")
+                         f". Check your network or GOPROXY, {ALTERNATIVES}", details={"build_output": outputs})
+
+
+def _lines(output: str, step: str, keep: int = 15) -> list[str]:
+    kept = [line.rstrip() for line in output.splitlines() if line.strip()][-keep:]
+    return [f"{step}:"] + [redact_text(line)[:300] for line in kept]
 
 
 def _module_dir(output: str) -> Path | None:

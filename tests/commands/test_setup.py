@@ -95,3 +95,14 @@ def test_no_login_stops_the_walk_and_the_next_run_resumes_to_a_working_stack(mac
     third = run_cli("setup", "--binary", str(machine["proxy"]), "--offline", "--json", env=machine["env"])
     steps = {s["step"]: s for s in json.loads(third.stdout)["steps"]}
     assert third.returncode == 0 and steps["sync-auth"]["status"] == "ok" and steps["start"]["status"] == "ok"
+
+
+def test_a_failed_go_build_shows_the_builds_own_output(machine):
+    _config(machine)
+    executable(machine["bin"] / "go", "#!/bin/sh\ncase \"$1\" in version) echo 'go version go1.26.8 linux/amd64'; "
+               "exit 0;; esac\necho 'go: example.com/x@v1: reading https://proxy.example/x: 403 Forbidden' >&2\n"
+               "echo 'build step exploded here' >&2\nexit 1\n")
+    out = run_cli("setup", env=machine["env"])
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "[2] bootstrap     FAILED" in out.stderr and "the build's output:" in out.stderr
+    assert "build step exploded here" in out.stderr and "setup --binary" not in out.stdout
