@@ -534,6 +534,14 @@ def restart(paths: Paths, *, dry_run: bool = False, timeout: float = 15.0, stop_
     """Stop (if ours runs) and start again, under one lock. Refuses like stop when a foreign process holds the port."""
     require(paths)
     ctx = _ctx(paths)
+    if dry_run and (found := supervised(paths)) is not None:
+        from claudex_doctor.service import supervisor
+
+        host, port = endpoint(ctx)
+        argv = supervisor.command(paths, "restart", found)
+        return PrimitiveResult(True, f"would restart the proxy through {found.manager}",
+                               [f"ask {found.manager} to restart {_service_name(paths, found)} (`{' '.join(argv[1:])}`)",
+                                _wait_words(timeout, _url(host, port, "/healthz"))], details={"port": port})
     if dry_run:
         stopped = _stop(paths, ctx, stop_timeout, dry_run=True)
         changes = list(stopped.changes)

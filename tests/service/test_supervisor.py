@@ -207,6 +207,8 @@ def test_install_hands_a_running_proxy_to_systemd_and_the_service_commands_follo
 
     started = apply("start", paths)
     assert started.ok and started.details.get("supervised_by"), started
+    dry = apply("restart", paths, dry_run=True)
+    assert dry.ok and dry.message == "would restart the proxy through systemd" and "--user restart" in dry.changes[0]
     restarted = apply("restart", paths)
     assert restarted.ok and restarted.details["pid"] != supervised_pid, restarted
     assert f"--user restart {supervisor.unit_name(paths)}" in _calls(fake_systemd)
