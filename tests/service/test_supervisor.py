@@ -230,6 +230,10 @@ def test_an_installed_unit_does_not_make_a_stranger_ours(home, fake_systemd, spa
     spawned.http_server(port, home.parent)
     owner = identify(paths, port)
     assert owner.state is OwnerState.FOREIGN and owner.supervisor is None
+    (unit_dir / supervisor.unit_name(paths)).unlink()
+    with pytest.raises(PrimitiveError, match="stop it first"):
+        apply("service-install", paths)
+    assert not (unit_dir / supervisor.unit_name(paths)).exists()
 
 
 # -- the lifecycle through launchd (forced on Linux) ----------------------------------------------
