@@ -33,6 +33,7 @@ CHECKS: tuple[Check, ...] = (
     binaries.bin_claude,
     binaries.bin_codex,
     binaries.bin_proxy,
+    binaries.bin_proxy_version,
     binaries.bin_go,
     binaries.bin_git,
     home.home_layout,

@@ -264,3 +264,76 @@ def bin_go(ctx: StackContext):
 @check("bin.git", "git", after=("bin.proxy",), reference=f"{REF}#toolchain-for-a-rebuild", fixes=("manual",))
 def bin_git(ctx: StackContext):
     return _toolchain(ctx, "git", ["--version"], r"(\d+\.\d+(?:\.\d+)?)")
+
+
+# -- the proxy's version ------------------------------------------------------------------------
+
+def _newest_served(ctx: StackContext, module: str):
+    """The newest CLIProxyAPI tag the Go module proxy serves (GOPROXY respected), once per run, bounded
+    by the run's deadline; None offline. A network call: the module proxy, not chatgpt.com."""
+    from claudex_doctor.proxy import versions
+
+    if ctx.options.offline:
+        return None
+    return ctx.memo(f"newest_served:{module}",
+                    lambda: versions.newest_served(module, ctx.env, timeout=max(0.2, min(4.0, ctx.remaining() - 0.5))))
+
+
+@check("bin.proxy_version", "CLIProxyAPI version", needs=("bin.proxy",), after=("bin.codex",),
+       reference=f"{REF}#proxy-older-than-the-pin", fixes=("upgrade",))
+def bin_proxy_version(ctx: StackContext):
+    """What it checks: the installed CLIProxyAPI's version against the known-good pin (knowledge/models.json
+    `pinned_proxy`) and, online, the newest tag the Go module proxy serves; what that version presents
+    upstream (the Codex client it claims to be) against the installed Codex CLI and today's models.
+    Why it matters: CLIProxyAPI releases often; an old one meets "please upgrade" or "Unknown parameter"
+    after Claude Code or Codex updates, and the backend refuses models newer than the client it presents.
+    Fix safety: `upgrade` (confirm): builds the version beside the current binary, swaps, probes, and
+    rolls back by itself when the probe fails."""
+    from claudex_doctor.knowledge import models as _models
+    from claudex_doctor.proxy import build, versions
+
+    _, _, found = proxy_binary_state(ctx)
+    installed = found.get("version")
+    pinned = _models.catalog()["pinned_proxy"]
+    evidence: dict = {"installed": installed, "pinned": pinned}
+    details: list[str] = []
+    presented = _models.presented_client(installed)
+    if presented:
+        evidence["presents_codex"] = presented
+        codex, _, _ = codex_version(ctx)
+        needs = sorted({m.get("minimal_client_version") for m in _models.catalog()["codex"]["models"]
+                        if m.get("minimal_client_version")}, key=lambda v: _models.version_tuple(v) or (0,))
+        newest_need = needs[-1] if needs else None
+        words = f"It presents itself upstream as Codex {presented}"
+        if codex:
+            words += f"; codex-cli here is {codex}"
+            evidence["codex_cli"] = codex
+        if newest_need and (_models.version_tuple(newest_need) or (0,)) > (_models.version_tuple(presented) or (0,)):
+            words += (f"; today's newest Codex models need {newest_need}, so through this proxy they are refused "
+                      "(env.mapping names any mapped one)")
+            evidence["newest_models_need"] = newest_need
+        details.append(words + ".")
+    served = _newest_served(ctx, build.module_for(installed if installed and versions.parse(installed) else pinned))
+    newest = None
+    if served is not None:
+        evidence["module_proxy"] = served.to_dict()
+        newest = served.newest
+        if served.problem:
+            details.append(f"The Go module proxy was asked which versions it serves: {served.problem}.")
+    have, pin = versions.parse(installed), versions.parse(pinned)
+    if have is None:
+        return warned(f"CLIProxyAPI reports no release version ({installed or 'none'}); the known-good pin is "
+                      f"{pinned}", details, evidence, reference=f"{REF}#proxy-older-than-the-pin",
+                      fix=Fix.confirm("upgrade", f"Install CLIProxyAPI {pinned} (the previous binary is kept)",
+                                      command=f"claudex-doctor upgrade --version {pinned}", version=pinned))
+    if pin is not None and have < pin:
+        return warned(f"CLIProxyAPI {installed} is older than the known-good {pinned}", details, evidence,
+                      reference=f"{REF}#proxy-older-than-the-pin",
+                      fix=Fix.confirm("upgrade", f"Upgrade to CLIProxyAPI {pinned} (probed; rolled back on failure)",
+                                      command=f"claudex-doctor upgrade --version {pinned}", version=pinned))
+    if newest and (versions.parse(newest) or (0, 0, 0)) > have:
+        details.insert(0, f"The Go module proxy serves {newest}; the doctor's knowledge is of {pinned}. "
+                          f"`claudex-doctor upgrade --version {newest}` tries it and rolls back if the probe fails.")
+        return passed(f"CLIProxyAPI {installed}; {newest} is served", details, evidence)
+    where = "the known-good pin" if installed == pinned else f"newer than the known-good {pinned}"
+    return passed(f"CLIProxyAPI {installed} ({where})", details, evidence)

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 from claudex_doctor import __version__
 
 # The commands in the order `--help` lists them; each is claudex_doctor.commands.<name with _ for ->.
-COMMANDS = ("checks", "schema", "explain", "report", "bootstrap", "sync-auth", "secure-auth", "probe", "status",
-            "start", "stop", "restart", "set-env", "set-config", "skill", "quota", "statusline")
+COMMANDS = ("setup", "checks", "schema", "explain", "report", "bootstrap", "sync-auth", "secure-auth", "probe",
+            "status", "start", "stop", "restart", "service", "upgrade", "set-env", "set-config", "skill", "quota",
+            "statusline")
 
 
 def _module(name: str) -> ModuleType:

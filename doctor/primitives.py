@@ -30,6 +30,9 @@ PRIMITIVES: dict[str, str] = {
     "set-env": "claudex_doctor.config.edit:set_env",
     "set-config": "claudex_doctor.config.edit:set_config",
     "statusline-install": "claudex_doctor.usage.settings:install",
+    "service-install": "claudex_doctor.service.supervised:install",
+    "service-uninstall": "claudex_doctor.service.supervised:uninstall",
+    "upgrade": "claudex_doctor.proxy.upgrade:apply",
 }
 
 

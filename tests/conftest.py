@@ -23,6 +23,9 @@ def isolated_env(tmp_path_factory, monkeypatch):
                 "OPENAI_API_KEY", "NO_COLOR", "FORCE_COLOR"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
+    # No module proxy is asked which CLIProxyAPI versions it serves (bin.proxy_version, online): tests stay
+    # on loopback. A test that wants the question sets GOPROXY to a loopback stand-in.
+    monkeypatch.setenv("GOPROXY", "off")
     from claudex_doctor.base import redact
     redact.REGISTRY.clear()
     yield home

@@ -17,7 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = {"doctor": "claudex_doctor", "checks": "claudex_doctor.checks", "knowledge": "claudex_doctor.knowledge",
          "references": "claudex_doctor.references"}
-STACK = ("config", "auth", "service", "proxy", "wrapper", "usage")
+STACK = ("config", "auth", "service", "proxy", "wrapper", "usage", "machine")
 
 
 def _modules() -> dict[str, Path]:

@@ -104,6 +104,22 @@ def _plain(member):
     return member.value
 
 
+def _system(member):
+    from claudex_doctor.base import platform
+    return platform.service_manager({"CLAUDEX_PLATFORM": member.value}) if member.value != "other" else None
+
+
+def _service_manager(member):
+    from pathlib import Path
+
+    from claudex_doctor.base.paths import resolve
+    from claudex_doctor.service import supervisor
+    paths = resolve(env={"HOME": "/nonexistent", "CLAUDEX_GATEWAY_HOME": "/nonexistent/gw"})
+    target = supervisor.service_file(paths, member)
+    assert (target is None) == (member.value == "none")
+    return target or Path()
+
+
 COVERAGE = {
     "claudex_doctor.core.model.Status": _status,
     "claudex_doctor.core.model.Safety": _safety,
@@ -123,6 +139,8 @@ COVERAGE = {
     "claudex_doctor.usage.model.Source": _usage_source,
     "claudex_doctor.usage.fetch.Problem": _usage_problem,
     "claudex_doctor.knowledge.models.FactSource": _fact_source,
+    "claudex_doctor.base.platform.System": _system,
+    "claudex_doctor.base.platform.ServiceManager": _service_manager,
 }
 
 

@@ -32,14 +32,14 @@ UNREADABLE_ALWAYS = (CredentialState.NOT_A_FILE, CredentialState.UNREADABLE)
 
 
 def apply(paths: Paths, *, dry_run: bool = False, reverse: bool = False, yes: bool = False,
-          force: bool = False) -> PrimitiveResult:
+          force: bool = False, keychain: bool = False) -> PrimitiveResult:
     if not paths.home.is_dir():
         raise PrimitiveError(f"there is no runtime home at {_show(paths, paths.home)}: create it first with "
                              "`claudex-doctor bootstrap`")
     now = datetime.now(timezone.utc)
     if reverse:
         return _reverse(paths, now, dry_run=dry_run, yes=yes, force=force)
-    return _forward(paths, now, dry_run=dry_run, force=force)
+    return _forward(paths, now, dry_run=dry_run, force=force, keychain=keychain)
 
 
 def _show(paths: Paths, path: Path) -> str:
@@ -61,11 +61,32 @@ def _side(tokens: codexauth.TokenSet | None) -> dict:
 
 # -- the Codex side as a source ------------------------------------------------------
 
-def _codex_source(paths: Paths) -> codexauth.CodexAuth:
+def _codex_source(paths: Paths, keychain: bool = False) -> codexauth.CodexAuth:
     """The Codex login, or a PrimitiveError that says exactly what to do instead."""
+    from claudex_doctor.base import platform
+
     shown = _show(paths, paths.codex_auth)
     store = codexauth.storage_mode(paths.codex_config)
     codex = codexauth.load_codex(paths.codex_auth)
+    if codex.state is CredentialState.MISSING and store.file_optional and platform.has_keychain():
+        if not keychain:
+            raise PrimitiveError(
+                f"Codex keeps its login in the macOS Keychain (cli_auth_credentials_store = {store.mode} in "
+                f"{_show(paths, paths.codex_config)}). `claudex-doctor sync-auth --keychain` reads it with "
+                "`security find-generic-password` (macOS may ask you to allow it); or set "
+                "cli_auth_credentials_store = \"file\" and run `codex login` again.")
+        from claudex_doctor.auth import keychain as _keychain
+
+        loaded = _keychain.read(paths.codex_home)
+        if not loaded.ok:
+            raise PrimitiveError(f"cannot read the Codex login from the Keychain: {loaded.message}. Run `codex login` "
+                                 "again, or set cli_auth_credentials_store = \"file\" in "
+                                 f"{_show(paths, paths.codex_config)}; nothing was changed")
+        codex = codexauth.read_codex(loaded)
+        if not codex.ok:
+            raise PrimitiveError(f"the Codex login in the Keychain cannot be used: {codex.message}; run `codex login` "
+                                 "again; nothing was changed")
+        return codex
     if codex.state is CredentialState.MISSING:
         if store.file_optional:
             raise PrimitiveError(
@@ -87,8 +108,8 @@ def _codex_source(paths: Paths) -> codexauth.CodexAuth:
 
 # -- forward: Codex -> proxy ----------------------------------------------------------
 
-def _forward(paths: Paths, now: datetime, *, dry_run: bool, force: bool) -> PrimitiveResult:
-    codex = _codex_source(paths)
+def _forward(paths: Paths, now: datetime, *, dry_run: bool, force: bool, keychain: bool = False) -> PrimitiveResult:
+    codex = _codex_source(paths, keychain)
     tokens = codex.tokens
     assert tokens is not None
     target = paths.proxy_auth

@@ -1,7 +1,9 @@
-"""`claudex-doctor skill install|show`: the Claude Code skill `claudex-gateway`.
+"""`claudex-doctor skill install|show`: the skill `claudex-gateway`, for Claude Code and the Codex CLI.
 
-install: write <claude config dir>/skills/claudex-gateway/SKILL.md; idempotent; an older
+install: write <claude config dir>/skills/claudex-gateway/SKILL.md and
+$CODEX_HOME/skills/claudex-gateway/SKILL.md (`--agent` picks one); idempotent; an older
 copy we wrote is updated (backup kept); a copy you edited is kept (exit 1) unless --force.
+--json: the Claude Code result's fields as before, and `codex` with the Codex CLI's.
 show: print the SKILL.md this version installs (--json: path, state, content).
 """
 
@@ -11,7 +13,7 @@ import argparse
 
 from claudex_doctor.commands._common import paths_for
 
-HELP = "install the Claude Code skill that teaches an agent to use this tool"
+HELP = "install the skill that teaches Claude Code and the Codex CLI to use this tool"
 
 MESSAGES = {  # SkillAction -> words
     "installed": "installed the claudex-gateway skill: {shown}",
@@ -30,6 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("install", "show"), help="install: write ~/.claude/skills/claudex-gateway/SKILL.md")
     parser.add_argument("--force", action="store_true", help="replace a SKILL.md you edited (a backup is kept)")
     parser.add_argument("--dry-run", action="store_true", help="say what install would do, write nothing")
+    parser.add_argument("--agent", choices=("all", "claude", "codex"), default="all",
+                        help="which agent's skills folder: Claude Code, the Codex CLI, or both (default)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -49,19 +53,33 @@ def main(args: argparse.Namespace) -> int:
         else:
             console.out(content, redact=False)  # shipped text, not the user's
         return 0
-    try:
-        result = install(paths, force=args.force, dry_run=args.dry_run)
-    except OSError as exc:
-        raise DoctorError(f"cannot write {shown}: {exc.strerror or exc}") from None
-    backup = display(result.backup, paths.user_home) if result.backup else None
+    agents = ("claude", "codex") if args.agent == "all" else (args.agent,)
+    results = {}
+    for agent in agents:
+        where = display(target(paths, agent), paths.user_home)
+        try:
+            results[agent] = (install(paths, force=args.force, dry_run=args.dry_run, agent=agent), where)
+        except OSError as exc:
+            raise DoctorError(f"cannot write {where}: {exc.strerror or exc}") from None
+    ok = all(result.ok for result, _ in results.values())
     if args.json:
-        console.out_json(result.to_dict(shown, backup))
-        return 0 if result.ok else 1
-    message = MESSAGES[result.action].format(shown=shown)
-    if result.ok:
-        console.line(message)
-    else:
-        console.error(message)
-    if backup:
-        console.line(f"backup of the previous file: {backup}")
-    return 0 if result.ok else 1
+        data: dict = {}
+        for agent, (result, where) in results.items():
+            backup = display(result.backup, paths.user_home) if result.backup else None
+            entry = {**result.to_dict(where, backup), "agent": agent}
+            if agent == agents[0]:
+                data.update(entry)
+            if agent != "claude":
+                data[agent] = entry
+        console.out_json(data)
+        return 0 if ok else 1
+    for agent, (result, where) in results.items():
+        name = {"claude": "Claude Code", "codex": "Codex CLI"}[agent]
+        message = f"{name}: " + MESSAGES[result.action].format(shown=where)
+        if result.ok:
+            console.line(message)
+        else:
+            console.error(message)
+        if result.backup:
+            console.line(f"backup of the previous file: {display(result.backup, paths.user_home)}")
+    return 0 if ok else 1

@@ -103,6 +103,10 @@ def render(data: dict, healthy: bool) -> str:
         got = health.get("error") or f"{health.get('status')} {health.get('body', '')[:60]}".strip()
         lines.append(f"  health   GET /healthz failed: {got}")
     lines.append(f"  log      {data['log']}")
+    service = data.get("supervisor") or {}
+    if service.get("installed"):
+        lines.append(f"  service  {service.get('manager')}: {service.get('state')}"
+                     + (f", pid {service['pid']}" if service.get("pid") else "") + f" ({service.get('path')})")
     lines += _quota_lines(data.get("quota") or {})
     lines.append("files")
     for entry in data["layout"]:

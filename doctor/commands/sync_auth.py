@@ -18,6 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reverse", action="store_true", help="copy the proxy's newer tokens back into ~/.codex/auth.json")
     parser.add_argument("--yes", "-y", action="store_true", help="confirm writing ~/.codex/auth.json (with --reverse)")
     parser.add_argument("--force", action="store_true", help="write even if the target looks newer (a backup is kept)")
+    parser.add_argument("--keychain", action="store_true",
+                        help="macOS: read a Codex login kept in the Keychain with `security` (you allow it)")
     parser.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
 
 
@@ -28,4 +30,4 @@ def main(args: argparse.Namespace) -> int:
         return None
 
     return apply_primitive("sync-auth", args, hint=confirm_hint, reverse=bool(args.reverse), yes=bool(args.yes),
-                           force=bool(args.force))
+                           force=bool(args.force), **({"keychain": True} if args.keychain else {}))

@@ -1,7 +1,11 @@
-"""The Claude Code skill `claudex-gateway`: how an agent should diagnose and repair this stack.
+"""The skill `claudex-gateway`: how an agent should diagnose and repair this stack.
 
 `install()` writes `<claude config dir>/skills/claudex-gateway/SKILL.md`
-(`~/.claude`, or `$CLAUDE_CONFIG_DIR`). The file ends with a marker that holds
+(`~/.claude`, or `$CLAUDE_CONFIG_DIR`) for Claude Code, and, with `agent="codex"`,
+`$CODEX_HOME/skills/claudex-gateway/SKILL.md` (`~/.codex/skills`) for the Codex CLI: the
+agent that still works when the gateway is down. Codex 0.171.0 reads user skills from
+`$CODEX_HOME/skills/<name>/SKILL.md` with the same front matter (name, description): its
+bundled skill-installer says so, and its binary names the root `codex-home-skills`. The file ends with a marker that holds
 the hash of what was written, so a later install can tell three cases apart:
 our file, unchanged since (replaced by the newer text, with a backup); a file
 the user edited, or one we did not write (kept unless `force`; replaced with a
@@ -144,8 +148,17 @@ def render() -> str:
     return f"{text}\n<!-- claudex-doctor skill {__version__}; sha256:{digest} -->\n"
 
 
-def target(paths: Paths) -> Path:
+AGENTS = ("claude", "codex")
+
+
+def target(paths: Paths, agent: str = "claude") -> Path:
+    if agent == "codex":
+        return paths.codex_home / "skills" / NAME / "SKILL.md"
     return paths.claude_config_dir / "skills" / NAME / "SKILL.md"
+
+
+def root(paths: Paths, agent: str = "claude") -> Path:
+    return paths.codex_home if agent == "codex" else paths.claude_config_dir
 
 
 def state(existing: str | None, wanted: str | None = None) -> str:
@@ -203,11 +216,12 @@ def read_existing(path: Path) -> str | None:
         return ""  # not text we wrote: treated as modified
 
 
-def install(paths: Paths, *, force: bool = False, dry_run: bool = False) -> SkillResult:
-    """Write the skill; idempotent; a user-edited file is kept unless `force` (then backed up)."""
+def install(paths: Paths, *, force: bool = False, dry_run: bool = False, agent: str = "claude") -> SkillResult:
+    """Write the skill for `agent` (claude | codex); idempotent; a user-edited file is kept unless `force`
+    (then backed up)."""
     from claudex_doctor.base.atomic import write_atomic
 
-    path = target(paths)
+    path = target(paths, agent)
     wanted = render()
     before = state(read_existing(path), wanted)
     if before == "current":
@@ -218,5 +232,5 @@ def install(paths: Paths, *, force: bool = False, dry_run: bool = False) -> Skil
                   "modified": ("replace", "replaced")}[before]
     if dry_run:
         return SkillResult(SkillAction(f"would-{verb}"), path, before)
-    backup = write_atomic(path, wanted, mode=0o644, keep_backup=before != "missing", root=paths.claude_config_dir)
+    backup = write_atomic(path, wanted, mode=0o644, keep_backup=before != "missing", root=root(paths, agent))
     return SkillResult(SkillAction(done), path, before, backup)

@@ -96,61 +96,97 @@ def build_from_source(source: Path, out: Path, env: Mapping[str, str], status=No
     return f"built from {source} with go build ./cmd/server"
 
 
+def module_for(version: str) -> str:
+    """The Go module path of a CLIProxyAPI version: major versions 2 and up carry a /vN suffix."""
+    major = version.lstrip("v").split(".", 1)[0]
+    return f"{REPO_URL.removeprefix('https://')}/v{major}" if major.isdigit() and int(major) >= 2 else \
+        REPO_URL.removeprefix("https://")
+
+
+def ldflags(version: str) -> str:
+    return f"-s -w -X main.Version={version}"
+
+
+def valid_version(version: str) -> bool:
+    import re
+    return bool(re.fullmatch(r"v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?", version))
+
+
 def build_pinned(out: Path, env: Mapping[str, str], status=None) -> str:
     """Build the pinned version into `out`; returns how it was obtained. Raises PrimitiveError naming what failed."""
+    return build_version(PINNED_VERSION, out, env, status)
+
+
+def build_version(version: str, out: Path, env: Mapping[str, str], status=None) -> str:
+    """Build CLIProxyAPI `version` (a tag such as v7.2.140) into `out`, the three ways the module docstring
+    names; returns how. Raises PrimitiveError naming what failed."""
+    if not valid_version(version):
+        raise PrimitiveError(f"{version!r} is not a CLIProxyAPI version (a tag such as {PINNED_VERSION})")
+    module, flags = module_for(version), ldflags(version)
     go = _go(env)
     build_env = {**env, "CGO_ENABLED": "0"}
     failures: list[str] = []
+    outputs: list[str] = []  # each attempt's last lines: shown whole when every attempt failed
     with _scratch() as scratch:
         # 1. go install pkg@version into a throwaway GOBIN.
         if status:
-            status(f"building CLIProxyAPI {PINNED_VERSION} (go install)…")
+            status(f"building CLIProxyAPI {version} (go install)…")
         gobin = scratch / "bin"
         gobin.mkdir()
-        code, output = run([go, "install", "-trimpath", "-ldflags", LDFLAGS, f"{MODULE}/cmd/server@{PINNED_VERSION}"],
+        code, output = run([go, "install", "-trimpath", "-ldflags", flags, f"{module}/cmd/server@{version}"],
                            cwd=scratch, env={**build_env, "GOBIN": str(gobin)}, timeout=BUILD_TIMEOUT)
         built = gobin / "server"
         if code == 0 and built.is_file():
             shutil.move(str(built), out)
-            return f"go install {MODULE}/cmd/server@{PINNED_VERSION}"
+            return f"go install {module}/cmd/server@{version}"
+        outputs += _lines(output, "go install")
         failures.append(f"go install: {_tail(output, 2)}")
 
         # 2. Download the pinned module and build it where it landed.
         if status:
-            status(f"building CLIProxyAPI {PINNED_VERSION} (go mod download + go build)…")
-        code, output = run([go, "mod", "download", "-json", f"{MODULE}@{PINNED_VERSION}"], cwd=scratch, env=build_env,
+            status(f"building CLIProxyAPI {version} (go mod download + go build)…")
+        code, output = run([go, "mod", "download", "-json", f"{module}@{version}"], cwd=scratch, env=build_env,
                            timeout=BUILD_TIMEOUT)
         module_dir = _module_dir(output)
         if code == 0 and module_dir:
-            code, output = run([go, "build", "-trimpath", "-buildvcs=false", "-ldflags", LDFLAGS, "-o", str(out),
+            code, output = run([go, "build", "-trimpath", "-buildvcs=false", "-ldflags", flags, "-o", str(out),
                                 "./cmd/server"], cwd=module_dir, env=build_env, timeout=BUILD_TIMEOUT)
             if code == 0 and out.is_file():
-                return f"go mod download {MODULE}@{PINNED_VERSION} + go build"
+                return f"go mod download {module}@{version} + go build"
+            outputs += _lines(output, "go build of the downloaded module")
             failures.append(f"go build of the downloaded module: {_tail(output, 2)}")
         else:
+            outputs += _lines(output, "go mod download")
             failures.append(f"go mod download: {_json_error(output) or _tail(output, 2)}")
 
         # 3. Clone the upstream tag and build it.
         git = which("git", env)
         if git is None:
-            raise PrimitiveError(f"could not build CLIProxyAPI {PINNED_VERSION}: " + "; ".join(failures) +
+            raise PrimitiveError(f"could not build CLIProxyAPI {version}: " + "; ".join(failures) +
                                  f"; and git is not on PATH for the clone-and-build fallback. Check your network "
-                                 f"or GOPROXY, install git, {ALTERNATIVES}")
+                                 f"or GOPROXY, install git, {ALTERNATIVES}", details={"build_output": outputs})
         if status:
-            status(f"building CLIProxyAPI {PINNED_VERSION} (git clone + go build)…")
+            status(f"building CLIProxyAPI {version} (git clone + go build)…")
         checkout = scratch / "CLIProxyAPI"
-        code, output = run([git, "clone", "--depth=1", "--branch", PINNED_VERSION, REPO_URL, str(checkout)],
+        code, output = run([git, "clone", "--depth=1", "--branch", version, REPO_URL, str(checkout)],
                            cwd=scratch, env={**env, "GIT_TERMINAL_PROMPT": "0"}, timeout=BUILD_TIMEOUT)
         if code == 0:
-            code, output = run([go, "build", "-trimpath", "-ldflags", LDFLAGS, "-o", str(out), "./cmd/server"],
+            code, output = run([go, "build", "-trimpath", "-ldflags", flags, "-o", str(out), "./cmd/server"],
                                cwd=checkout, env=build_env, timeout=BUILD_TIMEOUT)
             if code == 0 and out.is_file():
-                return f"git clone {REPO_URL} ({PINNED_VERSION}) + go build"
+                return f"git clone {REPO_URL} ({version}) + go build"
+            outputs += _lines(output, "go build of the clone")
             failures.append(f"go build of the clone: {_tail(output, 2)}")
         else:
+            outputs += _lines(output, "git clone")
             failures.append(f"git clone: {_tail(output, 2)}")
-    raise PrimitiveError(f"could not build CLIProxyAPI {PINNED_VERSION}: " + "; ".join(failures) +
-                         f". Check your network or GOPROXY, {ALTERNATIVES}")
+    raise PrimitiveError(f"could not build CLIProxyAPI {version}: " + "; ".join(failures) +
+                         f". Check your network or GOPROXY, {ALTERNATIVES}", details={"build_output": outputs})
+
+
+def _lines(output: str, step: str, keep: int = 15) -> list[str]:
+    kept = [line.rstrip() for line in output.splitlines() if line.strip()][-keep:]
+    return [f"{step}:"] + [redact_text(line)[:300] for line in kept]
 
 
 def _module_dir(output: str) -> Path | None:

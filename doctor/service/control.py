@@ -7,6 +7,10 @@ stop    end only the process the pidfile proves is ours (pid + start time + this
         SIGKILL, the whole process group start created. Refuses a foreign listener. "Not running" is success.
 restart stop, then start, under one lock.
 
+With a supervisor installed (`service install`: a systemd user unit, a launchd agent) and answering,
+start, stop and restart ask it instead (`systemctl --user start|stop|restart <unit>`, `launchctl
+kickstart|kill`), then wait the same way; the supervisor, not a pidfile, then proves the proxy is ours.
+
 Every step is planned first (`changes`), so `dry_run=True` describes exactly what would happen and
 touches nothing. Check-then-launch runs under an exclusive flock on the home's lock file, so two
 concurrent starts yield one proxy. See references/service.md.
@@ -177,6 +181,20 @@ def _start(paths: Paths, ctx, timeout: float, dry_run: bool = False, changes: li
                                details={**base, "pid": pid, "reference": REFERENCE + "proxy-running-but-not-listening"})
     if owner.pidfile.stale:
         changes.append(f"remove stale pidfile {_d(paths, paths.pidfile)} ({owner.pidfile.message})")
+    found = supervised(paths)
+    if found is not None:
+        from claudex_doctor.service import supervisor
+
+        argv = supervisor.command(paths, "start", found)
+        changes.append(f"ask {found.manager} to start {_service_name(paths, found)} (`{' '.join(argv[1:])}`)")
+        changes.append(_wait_words(timeout, url))
+        if dry_run:
+            return PrimitiveResult(True, f"would start the proxy on {host}:{port} through {found.manager}", changes,
+                                   details=base)
+        if owner.pidfile.stale:
+            remove_pidfile(paths)
+        return _through_supervisor(paths, argv, host, port, timeout, changes, base,
+                                   local_key(ctx) if paths.proxy_auth.exists() else None)
     argv = [str(paths.launcher)] if is_executable(paths.launcher) else ["/bin/sh", str(paths.launcher)]
     changes.append(f"launch {_d(paths, paths.launcher)} in the background "
                    f"(output appended to {_d(paths, paths.log_file)})")
@@ -249,6 +267,68 @@ def _launch(paths: Paths, argv: list[str], host: str, port: int, timeout: float,
     return PrimitiveResult(False, f"the proxy (pid {proc.pid}) is running but GET /healthz did not answer within "
                                   f"{timeout:g}s; it was left running: see {_d(paths, paths.log_file)}, or "
                                   "`claudex-doctor stop`", changes, details=details)
+
+
+def supervised(paths: Paths):
+    """The user service manager running this home's installed service, when it answers; else None
+    (no service installed: a file read, nothing runs)."""
+    from claudex_doctor.service import supervisor
+
+    if supervisor.installed_file(paths) is None:
+        return None
+    found = supervisor.detect()
+    return found if found.available else None
+
+
+def _service_name(paths: Paths, found) -> str:
+    from claudex_doctor.base.platform import ServiceManager
+    from claudex_doctor.service import supervisor
+
+    if found.manager is ServiceManager.SYSTEMD:
+        return f"the unit {supervisor.unit_name(paths)}"
+    return f"the agent {supervisor.label(paths)}"
+
+
+def _through_supervisor(paths: Paths, argv: list[str], host: str, port: int, timeout: float, changes: list[str],
+                        base: dict, key: str | None) -> PrimitiveResult:
+    """Ask the supervisor to start (or restart) the service, then wait like `start` until it answers."""
+    from claudex_doctor.service import supervisor
+
+    offset = _log_size(paths)
+    began = time.monotonic()
+    ok, said = supervisor.run(argv)
+    details = {**base, "supervisor": argv[0].rsplit("/", 1)[-1]}
+    if not ok:
+        details.update(reference=REFERENCE + "supervised-proxy-did-not-start")
+        return PrimitiveResult(False, f"`{' '.join(argv[1:])}` failed: {said or 'no output'}", changes,
+                               details=details)
+    deadline = began + timeout
+    while True:
+        if health(host, port, timeout=0.5).get("ok"):
+            owner = identify(paths, port, host)
+            if owner.state is OwnerState.OURS and owner.process is not None:
+                details["models_ready"] = _wait_models(host, port, key, min(3.0, max(0.0, deadline - time.monotonic())))
+                took = time.monotonic() - began
+                details.update(pid=owner.process.pid, started_in=round(took, 2), supervised_by=owner.supervisor)
+                return PrimitiveResult(True, f"started: pid {owner.process.pid} answers on {host}:{port} after "
+                                             f"{took:.1f}s ({owner.supervisor or 'supervised'})", changes,
+                                       details=details)
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(POLL)
+    tail = log_since(paths.log_file, offset) if offset is not None else []
+    details.update(log_tail=tail[-20:], reference=REFERENCE + "supervised-proxy-did-not-start")
+    state = supervisor.state(paths)
+    return PrimitiveResult(False, f"the supervisor started the service ({state.words}) but GET /healthz did not "
+                                  f"answer as this home's proxy within {timeout:g}s: see {_d(paths, paths.log_file)}",
+                           changes, details=details)
+
+
+def _log_size(paths: Paths) -> int | None:
+    try:
+        return paths.log_file.stat().st_size
+    except OSError:
+        return 0
 
 
 def _exited(paths: Paths, pid: int, code: int, offset: int, port: int, changes: list[str], details: dict) -> PrimitiveResult:
@@ -368,6 +448,9 @@ def _stop(paths: Paths, ctx, timeout: float, dry_run: bool = False) -> Primitive
     owner = identify(paths, port, host)
     changes: list[str] = []
     details = {"port": port, "owner": owner.state}
+    found = supervised(paths)
+    if found is not None:
+        return _stop_supervised(paths, owner, found, timeout, changes, details, dry_run)
     target = owner.running
     if target is None:
         if owner.state in (OwnerState.UNRECORDED, OwnerState.OTHER_HOME, OwnerState.FOREIGN, OwnerState.UNKNOWN):
@@ -397,6 +480,45 @@ def _stop(paths: Paths, ctx, timeout: float, dry_run: bool = False) -> Primitive
     return PrimitiveResult(True, f"{how}: pid {target.pid}{note}", changes, details=details)
 
 
+def _stop_supervised(paths: Paths, owner: Owner, found, timeout: float, changes: list[str], details: dict,
+                     dry_run: bool) -> PrimitiveResult:
+    """Stop through the supervisor (it would start a killed service again); wait until its process is gone."""
+    from claudex_doctor.service import supervisor
+
+    argv = supervisor.command(paths, "stop", found)
+    changes.append(f"ask {found.manager} to stop {_service_name(paths, found)} (`{' '.join(argv[1:])}`); it starts "
+                   "again at the next login (`claudex-doctor service uninstall` removes it)")
+    if owner.pidfile.state is not PidState.MISSING and owner.pidfile.stale:
+        changes.append(f"remove stale pidfile {_d(paths, paths.pidfile)} ({owner.pidfile.message})")
+    if dry_run:
+        return PrimitiveResult(True, f"would stop the proxy through {found.manager}", changes, details=details)
+    target = owner.running if owner.state is OwnerState.OURS else None
+    ok, said = supervisor.run(argv)
+    if not ok:
+        return PrimitiveResult(False, f"`{' '.join(argv[1:])}` failed: {said or 'no output'}", changes, details=details)
+    if target is not None:
+        import psutil
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                proc = psutil.Process(target.pid)
+                if proc.status() == psutil.STATUS_ZOMBIE or \
+                        abs(proc.create_time() - (target.create_time or 0)) > 0.05:
+                    break
+            except psutil.Error:
+                break
+            time.sleep(POLL)
+        details["pid"] = target.pid
+    if owner.pidfile.state is not PidState.MISSING and owner.pidfile.stale:
+        remove_pidfile(paths)
+    note = ""
+    if owner.state in (OwnerState.FOREIGN, OwnerState.OTHER_HOME, OwnerState.UNKNOWN):
+        note = f"; port {owner.port} is still held by {describe(owner)}, which was not touched"
+    what = f"pid {target.pid}" if target is not None else "the service"
+    return PrimitiveResult(True, f"stopped {what} through {found.manager}{note}", changes, details=details)
+
+
 # -- restart ------------------------------------------------------------------------
 
 def _url(host: str, port: int, path: str) -> str:
@@ -412,6 +534,14 @@ def restart(paths: Paths, *, dry_run: bool = False, timeout: float = 15.0, stop_
     """Stop (if ours runs) and start again, under one lock. Refuses like stop when a foreign process holds the port."""
     require(paths)
     ctx = _ctx(paths)
+    if dry_run and (found := supervised(paths)) is not None:
+        from claudex_doctor.service import supervisor
+
+        host, port = endpoint(ctx)
+        argv = supervisor.command(paths, "restart", found)
+        return PrimitiveResult(True, f"would restart the proxy through {found.manager}",
+                               [f"ask {found.manager} to restart {_service_name(paths, found)} (`{' '.join(argv[1:])}`)",
+                                _wait_words(timeout, _url(host, port, "/healthz"))], details={"port": port})
     if dry_run:
         stopped = _stop(paths, ctx, stop_timeout, dry_run=True)
         changes = list(stopped.changes)
@@ -420,6 +550,23 @@ def restart(paths: Paths, *, dry_run: bool = False, timeout: float = 15.0, stop_
                     f"{_d(paths, paths.log_file)})", f"record it in {_d(paths, paths.pidfile)}",
                     _wait_words(timeout, _url(host, port, "/healthz"))]
         return PrimitiveResult(True, "would restart the proxy", changes, details=stopped.details)
+    found = supervised(paths)
+    if found is not None:
+        from claudex_doctor.service import supervisor
+
+        host, port = endpoint(ctx)
+        argv = supervisor.command(paths, "restart", found)
+        with locked(paths, wait=timeout + stop_timeout + 10):
+            owner = identify(paths, port, host)
+            if owner.state in (OwnerState.FOREIGN, OwnerState.OTHER_HOME, OwnerState.UNKNOWN):
+                raise _refuse_start(paths, owner)
+            changes = [f"ask {found.manager} to restart {_service_name(paths, found)} (`{' '.join(argv[1:])}`)",
+                       _wait_words(timeout, _url(host, port, "/healthz"))]
+            result = _through_supervisor(paths, argv, host, port, timeout, changes,
+                                         {"port": port, "host": host, "log": _d(paths, paths.log_file)},
+                                         local_key(ctx) if paths.proxy_auth.exists() else None)
+        _journal(paths, "restart", result)
+        return result
     with locked(paths, wait=timeout + stop_timeout + 10):
         stopped = _stop(paths, ctx, stop_timeout)
         if not stopped.ok:
@@ -490,8 +637,16 @@ def status(paths: Paths) -> dict:
         "health": answer,
         "log": _d(paths, paths.log_file),
         "quota": _quota(paths),
+        "supervisor": _supervisor_state(paths),
     }
     return redact(data)
+
+
+def _supervisor_state(paths: Paths) -> dict:
+    """The installed service, if any (systemctl/launchctl run only when a service file exists)."""
+    from claudex_doctor.service import supervisor
+
+    return supervisor.state(paths).to_dict(paths.user_home)
 
 
 def _quota(paths: Paths) -> dict:

@@ -8,6 +8,10 @@ A listener counts as *this home's proxy* only when all three agree:
 3. its working directory, executable or command line refers to this home (exe names prove nothing:
    the proxy may be started through run.sh, or be a script in tests).
 
+A proxy run by this home's supervisor (`service install`: a systemd user unit or a launchd agent) is
+this home's too, without a pidfile: the supervisor proves it (the unit in the process's cgroup, or the
+main pid systemctl/launchctl reports), asked only when this home has a service file.
+
 Anything else on the port is *foreign* and is never touched. The cost is one pidfile read and one
 read of the socket table (`sockets.listen_table`), in which the pidfile's pid is looked at first;
 psutil is imported lazily.
@@ -270,6 +274,7 @@ class Owner:
     pidfile: PidRecord = field(default_factory=lambda: PidRecord(PidState.MISSING))
     visibility: Visibility = Visibility.FULL
     others: list[ProcInfo] = field(default_factory=list)  # more listening processes on the port
+    supervisor: str | None = None  # how the supervisor proves it is ours ("systemd unit ... (its cgroup)")
 
     @property
     def listening(self) -> bool:
@@ -287,6 +292,7 @@ class Owner:
             "other_home": display(self.other_home, user_home) if self.other_home else None,
             "pidfile": self.pidfile.to_dict(user_home), "visibility": self.visibility,
             "others": [o.to_dict(user_home) for o in self.others],
+            "supervisor": self.supervisor,
         }
 
 
@@ -371,6 +377,7 @@ def identify(paths: Paths, port: int, host: str | None = None, table: Any = _UNS
         visibility = Visibility.PARTIAL
     infos = [proc_info(pid) if pid is not None else None for pid in pids]
     verdicts: list[tuple[OwnerState, ProcInfo | None, Path | None]] = []
+    supervised: str | None = None
     for pid, info in zip(pids, infos, strict=True):
         if info is None:
             verdicts.append((OwnerState.UNKNOWN, ProcInfo(pid) if pid is not None else None, None))
@@ -379,6 +386,11 @@ def identify(paths: Paths, port: int, host: str | None = None, table: Any = _UNS
         elif _in_our_session(info, record, home):
             record.state, record.message = PidState.ALIVE, f"the launcher (pid {record.pid}) exited; its proxy runs on"
             running = info
+            verdicts.append((OwnerState.OURS, info, home))
+        elif (how := _supervised(paths, info)) is not None:
+            supervised = how
+            if running is None:
+                running = info
             verdicts.append((OwnerState.OURS, info, home))
         else:
             found = None
@@ -399,6 +411,8 @@ def identify(paths: Paths, port: int, host: str | None = None, table: Any = _UNS
     info = chosen or ProcInfo(0)  # an unknown listener without a pid: only its port is known
     if state is OwnerState.OURS:
         reason = f"this home's proxy (pid {info.pid}) listens on port {port}"
+        if supervised and (running is None or running.pid == info.pid):
+            reason += f", run by its {supervised}"
     elif state is OwnerState.UNRECORDED:
         reason = f"this home's proxy {info.label()} listens on port {port}, but claudex-doctor did not start it"
     elif state is OwnerState.OTHER_HOME:
@@ -410,4 +424,18 @@ def identify(paths: Paths, port: int, host: str | None = None, table: Any = _UNS
                   f"{' (pid ' + str(chosen.pid) + ')' if chosen else ''}: another user's process?")
     return Owner(port, state, reason, addresses=addresses, process=chosen, running=running,
                  other_home=where if state is OwnerState.OTHER_HOME else None, pidfile=record,
-                 visibility=visibility, others=others)
+                 visibility=visibility, others=others, supervisor=supervised if state is OwnerState.OURS else None)
+
+
+def _supervised(paths: Paths, info: ProcInfo) -> str | None:
+    """How this home's supervisor proves `info` is the proxy it runs (None: not supervised, or not by us).
+    The process must also carry the start marker the service gives it, or run this home's program."""
+    from claudex_doctor.service import supervisor
+
+    how = supervisor.supervises(paths, info.pid)
+    if how is None:
+        return None
+    home = _resolve(paths.home) or Path(paths.home)
+    if started_here(info.pid, home) or runs_our_program(info, home) or refers_to(info, home):
+        return how
+    return None

@@ -15,8 +15,10 @@ hundred processes. The doctor asks about one or two ports, so on Linux it does i
 A socket whose holder cannot be read (another user's process) keeps pid None, as with psutil.
 A socket held by several processes (a server's forked workers) names the first one found, where
 psutil lists each; the verdicts built on it (ours, foreign, another home's) do not change.
-Where neither is there (macOS, BSD), `psutil.net_connections` answers as before; when that
-is refused too, `listen_table()` returns None and callers fall back to connecting.
+Where neither is there (macOS, BSD: `base.platform` decides), `psutil.net_connections` answers;
+where that is refused (macOS without root refuses it), `lsof -nP -iTCP -sTCP:LISTEN -F pn` does,
+naming the pid of every listener this user may see; when that fails too, `listen_table()` returns
+None and callers fall back to connecting.
 """
 
 from __future__ import annotations
@@ -154,7 +156,11 @@ def _read_sock_diag(timeout: float = 1.0) -> list[Listening] | None:
 
 def read_listening() -> list[Listening] | None:
     """Every listening TCP socket with its inode, from netlink or else /proc/net; None where the
-    kernel offers neither (then psutil is asked)."""
+    kernel offers neither, or the platform is not Linux (then psutil is asked)."""
+    from claudex_doctor.base import platform
+
+    if not platform.uses_proc():
+        return None
     found = _read_sock_diag()
     return found if found is not None else _read_proc_net()
 
@@ -239,7 +245,53 @@ def listen_table(likely: Iterable[int | None] = ()) -> ListenTable | None:
 
     try:
         conns = psutil.net_connections(kind="tcp")
-    except (psutil.AccessDenied, PermissionError):
-        return None
+    except (psutil.AccessDenied, PermissionError, OSError):
+        found = read_lsof()
+        return ListenTable(found, likely=likely) if found is not None else None
     return ListenTable([Listening(c.laddr.port, c.laddr.ip, None, c.pid) for c in conns
                         if c.status == psutil.CONN_LISTEN and c.laddr])
+
+
+LSOF_TIMEOUT = 3.0
+
+
+def parse_lsof(text: str) -> list[Listening]:
+    """The listeners in `lsof -nP -iTCP -sTCP:LISTEN -F ptn` output: `p<pid>` starts a process, `f<fd>`
+    one of its files, `t<IPv4|IPv6>` that file's type, `n<address>:<port>` its address (`*` is every
+    address of the type, IPv6 addresses in brackets)."""
+    found: list[Listening] = []
+    pid: int | None = None
+    kind = ""
+    for line in text.splitlines():
+        tag, value = line[:1], line[1:]
+        if tag == "p":
+            pid = int(value) if value.isdigit() else None
+        elif tag == "f":
+            kind = ""
+        elif tag == "t":
+            kind = value
+        elif tag == "n" and pid is not None:
+            address, _, port = value.rpartition(":")
+            if "->" in value or not port.isdigit() or not address:
+                continue
+            address = address.strip("[]")
+            if address == "*":
+                address = "::" if kind == "IPv6" else "0.0.0.0"
+            found.append(Listening(int(port), address, None, pid))
+    return found
+
+
+def read_lsof() -> list[Listening] | None:
+    """The listening TCP sockets lsof can see, with their pids; None when lsof is missing or fails."""
+    import shutil
+
+    from claudex_doctor.base.proc import run_bounded
+
+    lsof = shutil.which("lsof") or next((p for p in ("/usr/sbin/lsof", "/usr/bin/lsof") if os.path.exists(p)), None)
+    if lsof is None:
+        return None
+    proc = run_bounded([lsof, "-nP", "-iTCP", "-sTCP:LISTEN", "-F", "ptn"], LSOF_TIMEOUT)
+    # lsof exits 1 when nothing matches: an empty table, not a failure.
+    if proc.error or proc.returncode not in (0, 1):
+        return None
+    return parse_lsof(proc.stdout)

@@ -6,6 +6,14 @@ env file and `exec "$CLAUDE_BIN" "$@"`, so claude gets every argument byte for
 byte and its own exit code and signals. The passthrough path is plain POSIX sh:
 no Python, no subshell, no command substitution.
 
+With `CLAUDEX_AUTOSTART=1` (in the env file, or the environment) the wrapper first
+looks at the pidfile `start` writes: when its pid is alive (a `kill -0`, shell
+builtins only, no program started) it goes straight on; when it is gone or there
+is none, it runs `claudex-doctor start` (which launches the proxy detached,
+records it, and waits until it answers, at most AUTOSTART_TIMEOUT seconds), then
+execs claude whatever came of it. That slow path is a shell function, so the
+path taken when the proxy is up stays free of Python and subshells.
+
 `CLAUDEX_CLAUDE_BIN`, when set and non-empty, wins over the env file's CLAUDE_BIN
 for that one run. It is how `wrapper.passthrough` runs the installed file,
 unedited, against a recording stand-in for claude.
@@ -28,6 +36,8 @@ from claudex_doctor.base import shellscan
 OVERRIDE_VAR = "CLAUDEX_CLAUDE_BIN"
 SERVICE_COMMANDS = ("status", "start", "stop", "restart")
 MARKER = "claudex-doctor wrapper v1"
+AUTOSTART_VAR = "CLAUDEX_AUTOSTART"
+AUTOSTART_TIMEOUT = 30
 REF = "references/wrapper.md"
 
 
@@ -59,8 +69,14 @@ def render(home: Path, env_file: Path, doctor: Sequence[str] | None = None) -> s
 # claude's own subcommands included (doctor, config, mcp, update, ...), reaches claude as is.
 # {OVERRIDE_VAR}, when set, is used instead of the env file's CLAUDE_BIN for that run
 # (claudex-doctor uses it to test this file with a recording stand-in).
+# {AUTOSTART_VAR}=1 in the env file: when the proxy's pidfile names no live process, start it
+# first (claudex-doctor start: detached, recorded, waited for) and then run claude.
 claudex_home={q(str(home))}
 claudex_env={q(str(env_file))}
+claudex_autostart() {{
+	{service} start --home "$claudex_home" --timeout {AUTOSTART_TIMEOUT} >&2 ||
+		printf 'claudex: the proxy did not start (see above); running claude anyway\\n' >&2
+}}
 case "${{1-}}" in
 {words})
 	claudex_command=$1
@@ -75,6 +91,29 @@ fi
 set -a
 . "$claudex_env"
 set +a
+if [ "${{{AUTOSTART_VAR}-}}" = 1 ]; then
+	claudex_up=
+	if [ -f "$claudex_home/cli-proxy-api.pid" ]; then
+		while IFS= read -r claudex_line; do
+			case $claudex_line in
+			*'"pid":'*)
+				claudex_pid=${{claudex_line#*'"pid":'}}
+				claudex_pid=${{claudex_pid#"${{claudex_pid%%[! ]*}}"}}
+				claudex_rest=${{claudex_pid#"${{claudex_pid%%[!0-9]*}}"}}
+				claudex_pid=${{claudex_pid%%[!0-9]*}}
+				case $claudex_pid,$claudex_rest in
+				,* | 0,* | 1,*) ;;
+				*,'' | *,,* | *,' '* | *,'}}'*)
+					kill -0 "$claudex_pid" 2>/dev/null && claudex_up=1
+					;;
+				esac
+				break
+				;;
+			esac
+		done < "$claudex_home/cli-proxy-api.pid"
+	fi
+	[ -n "$claudex_up" ] || claudex_autostart
+fi
 CLAUDE_BIN=${{{OVERRIDE_VAR}:-${{CLAUDE_BIN:-claude}}}}
 exec "$CLAUDE_BIN" "$@"
 """

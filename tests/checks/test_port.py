@@ -250,6 +250,7 @@ def _deny_table(monkeypatch):
         raise psutil.AccessDenied()
     monkeypatch.setattr(sockets, "read_listening", lambda: None)
     monkeypatch.setattr(psutil, "net_connections", denied)
+    monkeypatch.setattr(sockets, "read_lsof", lambda: None)  # and no lsof to fall back on
 
 
 def test_listener_of_an_invisible_owner_is_unknown(home, port, spawned, tmp_path, monkeypatch, table_path):

@@ -43,7 +43,7 @@ class Stack:
             "CLAUDEX_GATEWAY_HOME": str(self.home), "CLAUDEX_WRAPPER": str(self.wrapper),
             "PATH": os.pathsep.join([str(self.bin), str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin",
                                      "/bin"]),
-            "LANG": "C.UTF-8", "NO_COLOR": "1",
+            "LANG": "C.UTF-8", "NO_COLOR": "1", "GOPROXY": "off",
             # The proxy's own start-up calls and anything else outbound go to the fake, which refuses them.
             **upstream.proxy_env(),
         }

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = ("1. `--version` cold start", "2a. `--json --offline`, healthy stack", "5a. sum of check durations",
-        "5b. slowest check", "5c. wall (process)", "4. wrapper passthrough", "3a. verdict, gateway refused",
+        "5b. slowest check", "5c. wall (process)", "4. wrapper passthrough",
+        "4b. wrapper with CLAUDEX_AUTOSTART=1", "3a. verdict, gateway refused",
         "3b. verdict, gateway hung", "7a. `statusline` p50", "7b. `statusline` p99", "8. peer: `codex doctor --json`",
         "8. peer: `claude doctor`", "8. `claudex-doctor --json --offline`")
 MANUAL_ROWS = ("2b. manual checklist", "2c. ratio doctor / manual", "2d. floor")  # need curl as well

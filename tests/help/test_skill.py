@@ -109,3 +109,20 @@ def test_cli_install_show_and_exit_codes(cli, user_home):
     shown = cli("skill", "show")
     assert shown.returncode == 0 and shown.stdout == skill.render()
     assert json.loads(cli("skill", "show", "--json").stdout)["state"] == "current"
+
+
+def test_install_also_writes_the_codex_skill_under_codex_home(cli, user_home, tmp_path):
+    codex_home = tmp_path / "codex home"
+    proc = cli("skill", "install", "--json", env={"CODEX_HOME": str(codex_home)})
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["action"] == "installed" and data["agent"] == "claude"  # the Claude Code fields, as before
+    assert data["codex"]["action"] == "installed" and data["codex"]["path"].endswith("skills/claudex-gateway/SKILL.md")
+    written = codex_home / "skills" / "claudex-gateway" / "SKILL.md"
+    assert written.read_text() == skill.render() and _front_matter(written.read_text())["name"] == "claudex-gateway"
+    only = cli("skill", "install", "--agent", "codex", env={"CODEX_HOME": str(codex_home)})
+    assert only.returncode == 0 and only.stdout.startswith("Codex CLI: the claudex-gateway skill is up to date")
+    assert "Claude Code" not in only.stdout
+    written.write_text(written.read_text() + "my edit\n")
+    kept = cli("skill", "install", env={"CODEX_HOME": str(codex_home)})
+    assert kept.returncode == 1 and "Codex CLI: kept" in kept.stderr and written.read_text().endswith("my edit\n")

@@ -1,0 +1,106 @@
+"""The programs the stack needs, found on PATH, with the exact command that installs a missing one.
+
+    node, npm   Claude Code and the Codex CLI are npm packages (Node 18 or newer)
+    claude      Claude Code: `npm install -g @anthropic-ai/claude-code`
+    codex       the Codex CLI, which owns the ChatGPT login: `npm install -g @openai/codex`
+    go          builds CLIProxyAPI (Go 1.26 or newer); not needed with `--binary PATH`, or while the
+                home's binary works
+    git         only for `--source` checkouts and the clone-and-build fallback
+
+Install hints follow the platform (`base.platform`): Homebrew on macOS, the Debian/Ubuntu packages or
+the upstream download on Linux. Finding is a PATH lookup and, for node and go, one bounded version
+query; nothing is installed here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from claudex_doctor.base import platform
+from claudex_doctor.base.platform import System
+from claudex_doctor.base.proc import run_bounded
+
+NODE_MIN = (18, 0)
+GO_MIN = (1, 26)
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    why: str
+    path: str | None
+    version: str | None
+    ok: bool
+    problem: str | None
+    hint: str
+    required: bool
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "why": self.why, "path": self.path, "version": self.version, "ok": self.ok,
+                "problem": self.problem, "hint": self.hint, "required": self.required}
+
+
+def hints(system: System) -> dict[str, str]:
+    """The install command of each program, for this system."""
+    if system is System.DARWIN:
+        node, go, git = "brew install node", "brew install go", "xcode-select --install  # or: brew install git"
+    else:
+        node = "sudo apt-get install -y nodejs npm  # Debian/Ubuntu; Node 18+, else https://nodejs.org"
+        go = "install Go 1.26+ from https://go.dev/dl/ (distribution packages are often older)"
+        git = "sudo apt-get install -y git  # Debian/Ubuntu"
+    return {
+        "node": node, "npm": node, "go": go, "git": git,
+        "claude": "npm install -g @anthropic-ai/claude-code",
+        "codex": "npm install -g @openai/codex",
+    }
+
+
+def _version(argv: list[str], pattern: str, env: Mapping[str, str]) -> str | None:
+    proc = run_bounded(argv, 10.0, env={**env, "GOTELEMETRY": "off"})
+    match = re.search(pattern, proc.output) if proc.ok else None
+    return match.group(1) if match else None
+
+
+def _tuple(version: str | None) -> tuple[int, ...] | None:
+    if not version:
+        return None
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3]) or None
+
+
+def find(*, need_go: bool, need_git: bool = False, env: Mapping[str, str] | None = None) -> list[Tool]:
+    """Every program setup needs, found or not, in the order to install them."""
+    env = dict(os.environ if env is None else env)
+    system = platform.system(env)
+    hint = hints(system)
+    path = env.get("PATH", os.defpath)
+    tools: list[Tool] = []
+
+    def add(name: str, why: str, required: bool, version_argv: list[str] | None = None, pattern: str = "",
+            minimum: tuple[int, ...] | None = None) -> None:
+        found = shutil.which(name, path=path)
+        version = _version([found, *version_argv], pattern, env) if found and version_argv else None
+        problem = None if found else f"{name} is not on PATH"
+        if found and minimum and _tuple(version) is not None and (_tuple(version) or ()) < minimum:
+            problem = f"{name} {version} is older than {'.'.join(map(str, minimum))}"
+        tools.append(Tool(name, why, found, version, problem is None, problem, hint[name], required))
+
+    add("node", "runs Claude Code and the Codex CLI", True, ["--version"], r"v?(\d+\.\d+\.\d+)", NODE_MIN)
+    add("npm", "installs Claude Code and the Codex CLI", False)
+    add("claude", "Claude Code, which claudex starts", True)
+    add("codex", "the Codex CLI: `codex login` gives the ChatGPT login the proxy uses", True)
+    add("go", "builds CLIProxyAPI (not needed with --binary PATH)", need_go, ["version"], r"go(\d+\.\d+(?:\.\d+)?)",
+        GO_MIN)
+    if need_git:
+        add("git", "clones CLIProxyAPI for --source", True)
+    return tools
+
+
+def on_path(directory: Path, env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    wanted = os.path.realpath(directory)
+    return any(os.path.realpath(p) == wanted for p in env.get("PATH", "").split(os.pathsep) if p)

@@ -1,0 +1,223 @@
+"""The `upgrade` primitive: change the CLIProxyAPI binary with a way back.
+
+    apply(paths, *, dry_run=False, version=None, binary=None, timeout=20.0, env=None, status=None)
+
+1. Obtain the new binary beside the current one (`.cli-proxy-api.new` in the home): `binary` is copied,
+   `version` (a tag such as v7.2.140) is built with Go from the module proxy (`proxy.build`), neither
+   means the known-good pin. It must answer `-h` with a version line, else nothing changes.
+2. Stop this home's proxy if it runs (through its supervisor when one is installed).
+3. Swap: the current binary becomes `cli-proxy-api.previous` (a hard link, then a rename), the new one
+   takes its name with one rename. Two binaries are kept: the current one and the one before it.
+4. Start the proxy and probe it: /healthz answers as this home's proxy, the binary reports the
+   version it was built as, and (with a credential in the home) /v1/models lists a model.
+5. When the probe fails, roll back by itself: the previous binary takes the name again (and the one kept
+   before it its own), the proxy is started again, and the failed binary is removed; the result says
+   what failed and that it rolled back.
+A proxy that was not running before is stopped again after a good probe. Journaled; run under the home's
+lock (primitives.apply). `dry_run` says all of this and obtains nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from claudex_doctor.base import atomic, journal
+from claudex_doctor.base.paths import display
+from claudex_doctor.base.result import PrimitiveResult
+from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.proxy import build, versions
+
+if TYPE_CHECKING:
+    from claudex_doctor.base.paths import Paths
+
+PREVIOUS = "cli-proxy-api.previous"
+STAGED = ".cli-proxy-api.new"
+REFERENCE = "references/binaries.md#"
+
+
+def _d(paths: Paths, path) -> str:
+    return display(path, paths.user_home)
+
+
+def previous_path(paths: Paths) -> Path:
+    return paths.home / PREVIOUS
+
+
+def apply(paths: Paths, *, dry_run: bool = False, version: str | None = None, binary: str | os.PathLike | None = None,
+          timeout: float = 20.0, env: Mapping[str, str] | None = None, status=None) -> PrimitiveResult:
+    from claudex_doctor.service import control
+
+    env = dict(os.environ if env is None else env)
+    if version and binary:
+        raise PrimitiveError("give --version or --binary, not both")
+    control.require(paths)
+    current_state, current_line = build.probe(paths.binary)
+    current = versions.from_help(current_line) if current_state == "ok" else None
+    if binary:
+        given = Path(binary).expanduser().absolute()
+        state, line = build.probe(given)
+        if state != "ok":
+            raise PrimitiveError(f"--binary {given}: {line}; nothing was changed",
+                                 reference=REFERENCE + "upgrade-rolled-back")
+        wanted = versions.from_help(line)
+        source = f"copy of {given}"
+    else:
+        wanted = version or build.PINNED_VERSION
+        if not build.valid_version(wanted):
+            raise PrimitiveError(f"{wanted!r} is not a CLIProxyAPI version (a tag such as {build.PINNED_VERSION})")
+        source = f"CLIProxyAPI {wanted} built with Go from {build.module_for(wanted)}"
+        if build.which("go", env) is None:
+            raise PrimitiveError(f"go is not on PATH: building CLIProxyAPI {wanted} needs Go; install Go, or pass "
+                                 "--binary PATH (a cli-proxy-api you already have); nothing was changed")
+    owner = control.identify(paths, control.endpoint(control._ctx(paths))[1])
+    was_running = owner.running is not None or owner.state.value == "ours"
+    changes = [f"obtain the new binary beside the current one ({_d(paths, paths.home / STAGED)}): {source}",
+               f"check that it runs (`-h` prints its version{f', {wanted}' if wanted else ''})"]
+    if was_running:
+        changes.append("stop this home's proxy" + (f" ({owner.supervisor})" if owner.supervisor else ""))
+    changes += [f"keep the current binary{f' ({current})' if current else ''} as {_d(paths, previous_path(paths))} "
+                "(the one kept before it is replaced)",
+                f"put the new binary in place of {_d(paths, paths.binary)} with one rename",
+                f"start the proxy and probe it (health, version, models; up to {timeout:g}s)",
+                "on a failed probe: put the previous binary back and start it again"]
+    if not was_running:
+        changes.append("stop the proxy again after the probe (it was not running)")
+    details = {"from": current, "to": wanted, "was_running": was_running, "binary": _d(paths, paths.binary),
+               "previous": _d(paths, previous_path(paths))}
+    if dry_run:
+        return PrimitiveResult(True, f"would upgrade CLIProxyAPI {current or '(unknown version)'} -> "
+                                     f"{wanted or '(the given binary)'}", changes, details=details)
+
+    staged = paths.home / STAGED
+    with tempfile.TemporaryDirectory(prefix="claudex-upgrade-") as scratch:
+        built = Path(scratch) / "cli-proxy-api"
+        if binary:
+            shutil.copyfile(given, built)
+            how = f"copied from {given}"
+        else:
+            assert wanted is not None
+            how = build.build_version(wanted, built, env, status)
+        atomic.install_file(built, staged, 0o755, keep_backup=False, root=paths.home)
+    try:
+        state, line = build.probe(staged)
+        got = versions.from_help(line) if state == "ok" else None
+        if state != "ok":
+            raise PrimitiveError(f"the new binary does not run: {line}; nothing was changed",
+                                 reference=REFERENCE + "upgrade-rolled-back")
+        if wanted and got and got != wanted and not binary:
+            raise PrimitiveError(f"the binary built for {wanted} reports {got}; nothing was changed")
+        if current_state == "ok" and _same(staged, paths.binary):
+            return PrimitiveResult(True, f"already at {got or current}: the new binary is the same as the current one",
+                                   [], details={**details, "to": got})
+        details.update(to=got or wanted, how=how)
+        return _swap_and_probe(paths, staged, was_running, timeout, changes, details)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            staged.unlink()
+
+
+def _same(a: Path, b: Path) -> bool:
+    import filecmp
+    try:
+        return filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
+def _link_previous(paths: Paths) -> None:
+    """The current binary, also under the name cli-proxy-api.previous (replacing the older one atomically)."""
+    target = atomic.target_in(previous_path(paths), paths.home)
+    current = paths.binary  # a link is kept as the link it is
+    tmp = paths.home / f".{PREVIOUS}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        os.link(current, tmp, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(current, tmp)
+    os.replace(tmp, target)
+
+
+def _swap_and_probe(paths: Paths, staged: Path, was_running: bool, timeout: float, changes: list[str],
+                    details: dict) -> PrimitiveResult:
+    from claudex_doctor.service import control
+
+    if was_running:
+        stopped = control.stop(paths)
+        if not stopped.ok:
+            return PrimitiveResult(False, f"could not stop the proxy: {stopped.message}; nothing was changed",
+                                   changes, details=details)
+    kept = paths.home / f".{PREVIOUS}.kept"  # the binary kept before this upgrade, until the probe says good
+    if os.path.lexists(previous_path(paths)):
+        os.replace(previous_path(paths), kept)
+    _link_previous(paths)
+    os.replace(staged, atomic.target_in(paths.binary, paths.home) if not paths.binary.is_symlink() else paths.binary)
+    problem = _probe(paths, timeout, details.get("to"))
+    if problem is None:
+        if not was_running:
+            control.stop(paths)
+        with contextlib.suppress(FileNotFoundError):
+            kept.unlink()  # two binaries are kept: the new one and the one before it
+        message = f"upgraded CLIProxyAPI {details.get('from') or '(unknown)'} -> {details.get('to')}; the previous " \
+                  f"binary is kept as {_d(paths, previous_path(paths))}"
+        with contextlib.suppress(OSError):
+            journal.record(paths, "upgrade", "applied", message, changes, [], **{k: details.get(k)
+                                                                               for k in ("from", "to")})
+        return PrimitiveResult(True, message, changes, details=details)
+    # Roll back: the previous binary takes the name again; the failed one is removed.
+    with contextlib.suppress(Exception):
+        control.stop(paths)
+    failed = paths.home / ".cli-proxy-api.failed"
+    os.replace(paths.binary, failed)
+    tmp = paths.home / ".cli-proxy-api.rollback"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        os.link(previous_path(paths), tmp, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(previous_path(paths), tmp)
+    os.replace(tmp, paths.binary)
+    if os.path.lexists(kept):
+        os.replace(kept, previous_path(paths))  # everything as it was before the upgrade
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            previous_path(paths).unlink()  # there was none: the copy of the current binary goes
+    with contextlib.suppress(FileNotFoundError):
+        failed.unlink()
+    restarted = control.start(paths, timeout=timeout) if was_running else None
+    back = "" if restarted is None else (f"; the previous binary runs again ({restarted.message})" if restarted.ok
+                                         else f"; starting the previous binary failed too: {restarted.message}")
+    message = f"the upgrade to {details.get('to')} failed its probe ({problem}) and was rolled back to " \
+              f"{details.get('from') or 'the previous binary'}{back}"
+    details.update(rolled_back=True, probe=problem, reference=REFERENCE + "upgrade-rolled-back")
+    with contextlib.suppress(OSError):
+        journal.record(paths, "upgrade", "rolled back", message, changes, [],
+                       **{k: details.get(k) for k in ("from", "to", "probe")})
+    return PrimitiveResult(False, message, changes, details=details)
+
+
+def _probe(paths: Paths, timeout: float, expected: str | None) -> str | None:
+    """Start the new binary and look at it: None when it is good, else what failed, in a few words."""
+    from claudex_doctor.service import control
+
+    state, line = build.probe(paths.binary)
+    if state != "ok":
+        return f"it does not run: {line}"
+    got = versions.from_help(line)
+    if expected and got and got != expected:
+        return f"it reports {got}, not {expected}"
+    try:
+        started = control.start(paths, timeout=timeout)
+    except PrimitiveError as exc:
+        return str(exc)
+    if not started.ok:
+        return started.message
+    if started.details.get("models_ready") is False:
+        return "/v1/models lists no model with the home's credential"
+    return None

@@ -1,0 +1,113 @@
+"""CLIProxyAPI versions: reading one, comparing two, and asking the Go module proxy which it serves.
+
+The lookup speaks the module proxy protocol (`$GOPROXY/<module>/@v/list`, then `@latest`) over HTTPS
+with httpx, the way `go list -m -versions` would ask but without writing the Go module cache and without
+a Go toolchain. `GOPROXY` is respected (its comma- or pipe-separated list; `direct` and `off` are not
+proxies: `off` means do not ask), and so are HTTPS_PROXY and NO_PROXY. Bounded in time; never raises.
+It is a network call: callers skip it offline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_GOPROXY = "https://proxy.golang.org,direct"
+_VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
+
+
+def parse(text: str | None) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of a release tag such as v7.2.140; None for anything else (pre-releases too)."""
+    if not text:
+        return None
+    match = _VERSION.fullmatch(text.strip())
+    if not match or match.group(4):
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+def from_help(output: str) -> str | None:
+    """The version in `cli-proxy-api -h`'s first line: `CLIProxyAPI Version: v7.2.140, Commit: ...`."""
+    match = re.search(r"CLIProxyAPI Version:\s*([^,\s]+)", output)
+    return match.group(1) if match else None
+
+
+def escape_module(module: str) -> str:
+    """The module proxy's case encoding: each upper-case letter becomes `!` and its lower case."""
+    return re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), module)
+
+
+def proxies(env: Mapping[str, str] | None = None) -> list[str] | None:
+    """The module proxies GOPROXY lists, in order; None when GOPROXY is `off` (do not ask)."""
+    env = os.environ if env is None else env
+    value = env.get("GOPROXY") or DEFAULT_GOPROXY
+    urls: list[str] = []
+    for entry in re.split(r"[,|]", value):
+        entry = entry.strip()
+        if entry == "off":
+            return None if not urls else urls
+        if entry and entry != "direct" and re.match(r"https?://", entry):
+            urls.append(entry.rstrip("/"))
+    return urls
+
+
+@dataclass
+class Served:
+    """What the module proxy answered about one module."""
+
+    newest: str | None = None  # the newest release tag it serves (from the list, else @latest)
+    listed: list[str] = field(default_factory=list)
+    source: str = ""  # the URL that answered
+    problem: str | None = None  # why nothing could be learned
+
+    def to_dict(self) -> dict:
+        return {"newest": self.newest, "listed": len(self.listed), "source": self.source, "problem": self.problem}
+
+
+def newest_served(module: str, env: Mapping[str, str] | None = None, timeout: float = 5.0) -> Served:
+    """Ask each module proxy in GOPROXY for `module`'s versions; the first that answers wins."""
+    import time
+
+    import httpx
+
+    urls = proxies(env)
+    if urls is None:
+        return Served(problem="GOPROXY=off: the module proxy was not asked")
+    if not urls:
+        return Served(problem="GOPROXY names no module proxy (only direct): not asked")
+    give_up = time.monotonic() + timeout
+    problems: list[str] = []
+    path = escape_module(module)
+    for base in urls:
+        for suffix in ("/@v/list", "/@latest"):
+            left = give_up - time.monotonic()
+            if left <= 0:
+                problems.append(f"no answer within {timeout:g}s")
+                return Served(problem="; ".join(problems))
+            url = f"{base}/{path}{suffix}"
+            try:
+                with httpx.Client(timeout=min(left, 5.0), follow_redirects=True, trust_env=True) as client:
+                    response = client.get(url, headers={"User-Agent": "claudex-doctor"})
+            except httpx.HTTPError as exc:
+                problems.append(f"{base}: {type(exc).__name__}")
+                break
+            if response.status_code != 200:
+                problems.append(f"{url.split('//', 1)[-1]}: {response.status_code}")
+                continue
+            text = response.text[:1 << 20]
+            if suffix == "/@v/list":
+                listed = [line.strip() for line in text.splitlines() if parse(line.strip())]
+                if listed:
+                    newest = max(listed, key=lambda v: parse(v) or (0, 0, 0))
+                    return Served(newest, listed, url)
+                continue
+            try:
+                import json
+                version = json.loads(text).get("Version")
+            except (ValueError, AttributeError):
+                version = None
+            if isinstance(version, str) and parse(version):
+                return Served(version, [], url)
+    return Served(problem="; ".join(problems) or "no version served")
