@@ -136,8 +136,13 @@ def test_a_signal_sent_to_the_wrapper_reaches_claude(stack, tmp_path):
     env = {"PATH": "/usr/bin:/bin", "RECORD_DIR": str(stack["record"]), OVERRIDE_VAR: str(sleeper)}
     proc = subprocess.Popen([str(stack["wrapper"])], env=env)
     try:
-        for _ in range(200):
-            if (stack["record"] / "ready").exists():
+        # Wait until the wrapper's process IS claude (here: sleep, after the stand-in's own exec). A signal
+        # that lands while a shell is still between a builtin and its exec can be swallowed by the shell
+        # (dash catches SIGINT in scripts); that window is the shell's, not the wrapper contract's.
+        import psutil
+
+        for _ in range(500):
+            if (stack["record"] / "ready").exists() and psutil.Process(proc.pid).name() == "sleep":
                 break
             subprocess.run(["sleep", "0.02"])
         proc.send_signal(signal.SIGINT)
