@@ -134,7 +134,10 @@ def test_claude_killed_by_sigterm_shows_as_the_signal(stack, shell):
 def test_a_signal_sent_to_the_wrapper_reaches_claude(stack, tmp_path):
     sleeper = executable(tmp_path / "sleeper", "#!/bin/sh\necho ready > \"$RECORD_DIR/ready\"\nexec sleep 30\n")
     env = {"PATH": "/usr/bin:/bin", "RECORD_DIR": str(stack["record"]), OVERRIDE_VAR: str(sleeper)}
-    proc = subprocess.Popen([str(stack["wrapper"])], env=env)
+    # The child starts with SIGINT at its default, whatever this test run inherited: a run started in the
+    # background of a non-interactive shell ignores SIGINT, and an ignored signal is inherited across exec.
+    proc = subprocess.Popen([str(stack["wrapper"])], env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # Wait until the wrapper's process IS claude (here: sleep, after the stand-in's own exec). A signal
         # that lands while a shell is still between a builtin and its exec can be swallowed by the shell
