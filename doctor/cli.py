@@ -109,6 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if console.stdout_closed():  # started with stdout closed (`>&-`): nowhere to put the answer
         console.error("claudex-doctor: standard output is closed; nothing was done")
         return errors.EXIT_BROKEN
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        console.line(f"claudex-doctor {__version__}")  # the cold start scripts time: no parser to build
+        return errors.EXIT_OK
     args = parse(argv)
     module = _module(args.command or "doctor")
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from claudex_doctor import knowledge
 from claudex_doctor.base.vocab import Vocabulary
+from claudex_doctor.knowledge.modelstring import base_name, split  # noqa: F401  (the one parser, re-exported)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 _BUDGET = re.compile(r"^-?\d+$")
@@ -170,24 +171,6 @@ def budget_level(budget: int) -> str | None:
         if budget <= limit:
             return level
     return data.get("budget_above", "xhigh")
-
-
-def split(text: str) -> tuple[str, str | None, bool]:
-    """'gpt-5.5(high)[1m]' -> ('gpt-5.5', 'high', True): name, effort (None when absent), 1m suffix.
-    Syntax only; a string that does not read as model(effort) comes back whole as the name."""
-    name = text.strip()
-    one_m = False
-    if name.lower().endswith("[1m]"):
-        name, one_m = name[:-4], True
-    match = re.fullmatch(r"([^()]*)\(([^()]*)\)", name)
-    if match:
-        return match.group(1), match.group(2).strip(), one_m
-    return name, None, one_m
-
-
-def base_name(text: str) -> str:
-    """The model id a string routes to: 'gpt-5.5(high)' -> 'gpt-5.5'."""
-    return split(text)[0]
 
 
 def _known_id(model_id: str) -> bool:

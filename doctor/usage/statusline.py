@@ -135,7 +135,7 @@ def gateway(paths: Paths, env: Mapping[str, str]) -> tuple[str, int]:
 
 def model_words(status: Mapping[str, Any], env: Mapping[str, str], arrow: str = "→") -> str | None:
     """'opus→gpt-5.6-sol xhigh': the Claude model Claude Code reports and the Codex model it maps to."""
-    from claudex_doctor.knowledge.models import split
+    from claudex_doctor.knowledge.modelstring import split
 
     model = status.get("model")
     model = model if isinstance(model, Mapping) else {}
