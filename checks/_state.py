@@ -18,12 +18,12 @@ To tell a stale bench from a real limit the doctor reads, read-only:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from claudex_doctor.base import files
 from claudex_doctor.config import facts as stack
 from claudex_doctor.knowledge import models
 
@@ -53,7 +53,7 @@ class UpstreamError:
     def quoted(self) -> str:
         """The upstream's own words, short: the error message when the body is JSON."""
         try:
-            data: Any = json.loads(self.body)
+            data: Any = files.loads_json(self.body)
         except ValueError:
             return self.body[:160]
         if isinstance(data, dict):

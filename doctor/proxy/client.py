@@ -19,7 +19,6 @@ httpx is imported lazily, when the first probe runs.
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from claudex_doctor import __version__
-from claudex_doctor.base import redact
+from claudex_doctor.base import files, redact
 from claudex_doctor.base.vocab import Vocabulary
 from claudex_doctor.config import facts as stack
 from claudex_doctor.config.facts import Files
@@ -370,8 +369,8 @@ class Probe:
                 break
         reply.text = b"".join(chunks)[:MAX_BODY].decode("utf-8", "replace")
         try:
-            reply.data = json.loads(reply.text) if reply.text.strip() else None
-        except (ValueError, RecursionError):
+            reply.data = files.loads_json(reply.text) if reply.text.strip() else None
+        except ValueError:
             reply.data = None
 
     @staticmethod
@@ -393,7 +392,7 @@ class Probe:
                 if name or data_lines:
                     payload_text = "\n".join(data_lines)
                     try:
-                        payload: Any = json.loads(payload_text)
+                        payload: Any = files.loads_json(payload_text)
                     except ValueError:
                         payload = payload_text
                     if not name and isinstance(payload, dict):

@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from claudex_doctor.base import files
+
 DEFAULT_GOPROXY = "https://proxy.golang.org,direct"
 _VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
 
@@ -104,8 +106,7 @@ def newest_served(module: str, env: Mapping[str, str] | None = None, timeout: fl
                     return Served(newest, listed, url)
                 continue
             try:
-                import json
-                version = json.loads(text).get("Version")
+                version = files.loads_json(text).get("Version")
             except (ValueError, AttributeError):
                 version = None
             if isinstance(version, str) and parse(version):

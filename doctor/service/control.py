@@ -342,27 +342,25 @@ def _exited(paths: Paths, pid: int, code: int, offset: int, port: int, changes: 
 
 def health(host: str, port: int, timeout: float = 1.0) -> dict:
     """GET /healthz with short timeouts: {"ok", "status", "body"} or {"ok": False, "error"}."""
-    import json
 
     answer = _get(host, port, "/healthz", {}, timeout, 4096)
     if isinstance(answer, str):
         return {"ok": False, "error": answer}
     status, text = answer
     try:
-        ok = status == 200 and json.loads(text).get("status") == "ok"
+        ok = status == 200 and files.loads_json(text).get("status") == "ok"
     except (ValueError, AttributeError):
         ok = False
     return {"ok": ok, "status": status, "body": text[:200]}
 
 
 def _models_listed(host: str, port: int, key: str, timeout: float = 0.5) -> bool:
-    import json
 
     answer = _get(host, port, "/v1/models", {"Authorization": f"Bearer {key}"}, timeout, 1 << 20)
     if isinstance(answer, str) or answer[0] != 200:
         return False
     try:
-        data = json.loads(answer[1])
+        data = files.loads_json(answer[1])
     except ValueError:
         return False
     return bool(isinstance(data, dict) and data.get("data"))

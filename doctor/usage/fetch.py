@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from claudex_doctor.base import files
 from claudex_doctor.base.vocab import Vocabulary
 from claudex_doctor.usage.model import Reading, parse_usage
 
@@ -191,10 +192,8 @@ def request(login: Login, proxy: str | None, *, timeout: float, url: str = USAGE
 
 def _reason(body: bytes) -> str:
     """': token_expired' from an error body, when it names a code or a detail."""
-    import json
-
     try:
-        data = json.loads(body[:4096].decode("utf-8", "replace"))
+        data = files.loads_json(body[:4096].decode("utf-8", "replace"))
     except ValueError:
         return ""
     if not isinstance(data, dict):
