@@ -88,7 +88,7 @@ def target_in(path: Path, root: Path) -> Path:
         path = real
     else:
         parent = _real_root(path.parent)
-        if not _inside(parent, real_root) and parent != real_root:
+        if not _inside(parent, real_root):
             raise Refused(f"{path.parent} leads outside {root} (a linked folder); claudex-doctor does not write "
                           "there", path)
         path = parent / path.name
@@ -134,7 +134,7 @@ def ensure_dir(directory: Path, root: Path, private: bool = False) -> Path:
     if not stat.S_ISDIR(st.st_mode):
         raise Refused(f"{directory.name} should be a folder but is not; move it away first", directory)
     if private and stat.S_IMODE(st.st_mode) & 0o077:
-        os.chmod(directory, stat.S_IMODE(st.st_mode) & 0o700 | 0o700)
+        os.chmod(directory, 0o700)
     return directory
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from claudex_doctor.commands._common import paths_for, report_primitive
+from claudex_doctor.commands._common import apply_primitive, paths_for
 
 HELP = "one status line for Claude Code (gateway, model, quota, context); `install` adds it to settings.json"
 STDIN_LIMIT = 1 << 20
@@ -34,11 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     if args.action == "install":
-        from claudex_doctor.primitives import apply
-
-        paths = paths_for(args)
-        return report_primitive("statusline-install", args, lambda: apply(
-            "statusline-install", paths, dry_run=bool(getattr(args, "dry_run", False)), force=bool(args.force)))
+        return apply_primitive("statusline-install", args, force=bool(args.force))
     return show(args)
 
 
