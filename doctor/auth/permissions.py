@@ -19,7 +19,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from claudex_doctor.base import journal
+from claudex_doctor.base import atomic, journal
 from claudex_doctor.base.paths import display
 from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.errors import PrimitiveError
@@ -54,7 +54,8 @@ def exposure(path: Path) -> tuple[int, int | None] | None:
 def _plan(paths: Paths) -> list[tuple[Path, int, int]]:
     """(path, old mode, new mode) for every change, files and directories."""
     steps: list[tuple[Path, int, int]] = []
-    for target, directory_mode in ((paths.codex_auth, None), (paths.proxy_auth, 0o700)):
+    for target, directory_mode, root in ((paths.codex_auth, None, paths.codex_home),
+                                         (paths.proxy_auth, 0o700, paths.home)):
         try:
             info = os.lstat(target)
         except FileNotFoundError:
@@ -67,6 +68,10 @@ def _plan(paths: Paths) -> list[tuple[Path, int, int]]:
         if info.st_uid != os.getuid():
             raise PrimitiveError(f"{display(target, paths.user_home)} belongs to another user (uid {info.st_uid}): "
                                  "not changed")
+        try:
+            atomic.target_in(target, root)  # a folder on its path that links out of its root is not ours to change
+        except atomic.Refused as exc:
+            raise PrimitiveError(f"{display(target, paths.user_home)}: {exc.strerror}; not changed") from None
         folder = target.parent
         try:
             folder_mode = os.stat(folder).st_mode & 0o7777
@@ -106,15 +111,17 @@ def apply(paths: Paths, *, dry_run: bool = False, yes: bool = False) -> Primitiv
     if not yes:
         raise PrimitiveError("secure-auth changes the mode of the Codex CLI's own files: run again with --yes to "
                              "confirm (only permissions change, never content); nothing was changed")
+    applied: list[str] = []
     try:
-        for path, _, new in steps:
+        for (path, _, new), change in zip(steps, changes, strict=True):
             if path.is_symlink():
-                continue  # a directory swapped for a link since the plan: never follow it
+                continue  # a directory swapped for a link since the plan: never followed, never reported as done
             if path.is_dir():
                 os.chmod(path, new)
             else:
                 _chmod_file(path, new)
+            applied.append(change)
     except OSError as exc:
         raise PrimitiveError(f"could not change permissions: {exc.strerror or exc}") from None
-    journal.record(paths, "secure-auth", "applied", message, changes, ())
-    return PrimitiveResult(True, message, changes)
+    journal.record(paths, "secure-auth", "applied", message, applied, ())
+    return PrimitiveResult(True, message, applied)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 
 import pytest
 
@@ -102,3 +103,25 @@ def test_the_command(stack, cli):
     done = cli("secure-auth", "--yes", "--json", env=stack.env)
     assert done.returncode == 0 and json.loads(done.stdout)["primitive"] == "secure-auth"
     assert stack.codex_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_linked_auth_folder_out_of_the_home_is_refused_and_nothing_changes(tmp_path):
+    """auth/ -> a folder outside the home: the file there is not the stack's to change, and no change is
+    reported that was not made."""
+    from claudex_doctor.base import paths as paths_mod
+    from claudex_doctor.errors import PrimitiveError
+    from claudex_doctor.primitives import apply
+
+    home = tmp_path / "home"
+    home.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir(mode=0o755)
+    (outside / "codex-current.json").write_text("{}")
+    os.chmod(outside / "codex-current.json", 0o644)
+    (home / "auth").symlink_to(outside)
+    paths = paths_mod.resolve(env={"HOME": str(tmp_path / "u"), "CLAUDEX_GATEWAY_HOME": str(home),
+                                   "CODEX_HOME": str(tmp_path / "codex")})
+    with pytest.raises(PrimitiveError, match="outside"):
+        apply("secure-auth", paths, yes=True)
+    assert stat.S_IMODE((outside / "codex-current.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o755
