@@ -172,8 +172,8 @@ def _shown(text: str) -> str:
     """A pasted text as it may be echoed: one line, short, secrets masked (it may be a log line with a token)."""
     from claudex_doctor.base.redact import redact_text
 
-    line = " ".join(text.split())
-    return redact_text(line[:160] + ("…" if len(line) > 160 else ""))
+    line = redact_text(" ".join(text.split()))  # masked whole: a cut first could leave a token too short to match
+    return line[:160] + ("…" if len(line) > 160 else "")
 
 
 def _by_error_text(lib: Library, asked: str) -> Explanation | None:

@@ -221,6 +221,16 @@ def test_a_pasted_secret_is_never_echoed():
     assert token not in caught.value.message()
 
 
+def test_a_secret_cut_by_the_echo_limit_is_masked_before_the_cut():
+    """The echo keeps 160 characters: a token that straddles the cut must not leave a visible piece."""
+    token = "sk-CANARY" + "q4Wm8Zt2Lp6Rv0Ny3Kc7Hb1Jf5Gd9Xs"
+    asked = "z" * 145 + " " + token  # 14 characters of the token before the cut: too short to look like a key
+    with pytest.raises(UnknownTopic) as caught:
+        lookup(asked)
+    message = caught.value.message()
+    assert not any(token[i:i + 10] in message for i in range(len(token) - 9))
+
+
 def test_cli_explains_a_pasted_error_with_json_naming_mode_and_signature(cli, tmp_path):
     text = "API Error: 429 All credentials for model gpt-5.5 are cooling down via provider codex"
     proc = cli("explain", text, "--json", cwd=tmp_path)
