@@ -37,11 +37,11 @@ class Signature:
     data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     source: str = ""  # the public issue examples[0] is quoted from (owner/repo#number)
     mode: str | None = None  # the failure mode (knowledge/failure_modes.json) it names
+    # runs against the lower-cased line (see the module's docstring); set once, read for every line scanned
+    on_lowered: bool = field(default=False, init=False, compare=False, repr=False)
 
-    @property
-    def on_lowered(self) -> bool:
-        """Runs against the lower-cased line (see the module's docstring)."""
-        return not self.pattern.flags & re.IGNORECASE
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "on_lowered", not self.pattern.flags & re.IGNORECASE)
 
     def search(self, line: str, lowered: str | None = None) -> bool:
         if self.on_lowered:
