@@ -102,13 +102,10 @@ def for_text(text: str) -> TextMatch | None:
     pasted = text.strip()
     if not pasted:
         return None
-    for line in [pasted, *pasted.splitlines()]:
-        sig = signatures.match(line)
-        if sig is not None:
-            mode = by_id(sig.mode) if sig.mode else None
-            mode = mode or next(iter(for_signature(sig.id)), None)
-            if mode is not None:
-                return TextMatch(mode, sig)
+    sig = signatures.match(pasted)  # no pattern crosses a line, so the whole text finds what any line would
+    mode = by_id(sig.mode) if sig is not None and sig.mode else None
+    if mode is not None:
+        return TextMatch(mode, sig)
     wanted = _normal(pasted)
     if len(wanted) < MIN_QUOTE:
         return None
