@@ -72,6 +72,11 @@ def settings_files(ctx: StackContext) -> list[tuple[str, Path]]:
     return out
 
 
+def read_settings(ctx: StackContext, path: Path) -> files.Loaded:
+    """A settings file, read once per run whichever check asks first."""
+    return ctx.memo(f"claude_settings:{path}", lambda: read_json(path))
+
+
 def _norm_url(value: str) -> str:
     return value.strip().rstrip("/").lower()
 
@@ -128,7 +133,7 @@ def _check_env_block(ctx: StackContext, label: str, shown: str, block: dict, pro
 
 def _check_file(ctx: StackContext, label: str, path: Path, problems: Problems, evidence: dict) -> None:
     shown = display(path, ctx.paths.user_home)
-    loaded = read_json(path)
+    loaded = read_settings(ctx, path)
     if loaded.problem is Problem.MISSING:
         return
     if not loaded.ok:

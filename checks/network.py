@@ -22,7 +22,6 @@ import ipaddress
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from claudex_doctor.base.files import read_json
 from claudex_doctor.base.net import bare_host, is_loopback, split_url
 from claudex_doctor.base.paths import display
 from claudex_doctor.checks._findings import set_env_fix
@@ -82,11 +81,11 @@ def covers(no_proxy: str, host: str) -> bool:
 
 def _settings_env(ctx: StackContext) -> list[tuple[str, dict[str, str]]]:
     """(file shown, {variable: value}) of the proxy variables in each readable settings env block."""
-    from claudex_doctor.checks.claude_settings import settings_files
+    from claudex_doctor.checks.claude_settings import read_settings, settings_files
 
     out = []
     for _, path in settings_files(ctx):
-        loaded = read_json(path)
+        loaded = read_settings(ctx, path)
         if not loaded.ok or not isinstance(loaded.data, dict) or not isinstance(loaded.data.get("env"), dict):
             continue  # claude.settings names a broken file
         block = {k: v for k, v in loaded.data["env"].items()
