@@ -485,10 +485,11 @@ def codex_cache(data: Any) -> CodexCache | None:
 
 def read_codex_cache(path: Path) -> tuple[CodexCache | None, str]:
     """(the cache, '') or (None, why not; '' when there is no such file): read through base.files, never
-    raising."""
+    raising. Codex keeps each model's full instructions in it (60 to 90 KB a model with codex-cli 0.171.0,
+    0.9 MB for its 14 bundled models), so the cap is the large one, not the config files' 1 MiB."""
     from claudex_doctor.base import files
 
-    loaded = files.read_json(path)
+    loaded = files.read_json(path, cap=files.LARGE_CAP)
     if not loaded.ok:
         return None, "" if loaded.problem is files.Problem.MISSING else loaded.message
     cache = codex_cache(loaded.data)

@@ -40,7 +40,7 @@ KiB = 1024
 MiB = 1024 * KiB
 # Caps by what a file is: far above any real one, far below what would hurt to read or parse.
 CONFIG_CAP = 1 * MiB       # config.yaml, the env file, auth files, run.sh, the wrapper, settings.json
-LARGE_CAP = 8 * MiB        # ~/.claude.json (Claude Code keeps project history in it)
+LARGE_CAP = 8 * MiB        # ~/.claude.json (Claude Code keeps project history in it), Codex's models_cache.json
 SMALL_CAP = 64 * KiB       # the pidfile, a package manifest, /proc entries
 MAX_BYTES = CONFIG_CAP     # the default cap
 # No file the stack keeps nests deeper than a handful of levels; a parser given thousands of levels

@@ -153,6 +153,30 @@ def test_a_models_cache_that_is_a_fifo_is_no_source(home):
     assert home.one("env.mapping").status.value == "pass"
 
 
+def bundled_like(slug: str, window: int, max_window: int) -> dict:
+    """A models_cache.json entry the size Codex 0.171.0 writes (`codex debug models --bundled` prints 60 to
+    90 KB a model: the full base instructions and the per-personality messages ride along)."""
+    prompt = "You are Codex, an agent based on GPT-6. You and the user share a workspace. " * 400  # ~31 KB
+    return {**cached_model(slug, window, max_window), "base_instructions": prompt,
+            "model_messages": {"instructions_template": prompt + "{{ personality }}",
+                               "instructions_variables": {"personality_default": "", "personality_pragmatic": prompt[:8000]}},
+            "available_in_plans": ["free", "go", "plus", "pro", "team", "business"], "shell_type": "shell_command", "comp_hash": "0" * 64}
+
+
+def test_a_models_cache_of_realistic_size_is_read(home):
+    """16 models at ~60 KB each make a 1 MB file: more than the config files' cap, and an ordinary cache."""
+    entries = [bundled_like(f"gpt-6.{n}-filler", 272000, 872000) for n in range(15)]
+    models_cache(home, entries + [bundled_like("gpt-6.3-nova", 300000, 900000)])
+    assert (home.codex_home / "models_cache.json").stat().st_size > 1024 * 1024
+    home.env_values(ANTHROPIC_DEFAULT_HAIKU_MODEL="gpt-6.3-nova(low)", CLAUDE_CODE_AUTO_COMPACT_WINDOW="300000")
+    found = home.run("env.mapping", "env.context_window", "knowledge.freshness")
+    mapping = found["env.mapping"]
+    assert mapping.status.value == "pass", mapping
+    assert mapping.evidence["models"]["gpt-6.3-nova"]["known_to"] == ["codex_cache"]
+    assert found["env.context_window"].evidence["source"] == "codex_cache"
+    assert [s["kind"] for s in found["knowledge.freshness"].evidence["sources"]] == ["codex_cache", "snapshot"]
+
+
 # -- compatibility with the installed proxy -------------------------------------------------
 
 def test_a_model_above_the_proxys_client_version_is_named(home):
