@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 CACHE_NAME = "usage-cache.json"
 LOCK_NAME = "usage-refresh.lock"
 VERSION = 1
+MESSAGE_MAX = 300
 
 
 def cache_path(paths: Paths) -> Path:
@@ -86,22 +87,24 @@ def load(paths: Paths) -> Cached:
     problem = data.get("problem")
     return Cached(path, reading=Reading.from_dict(data.get("reading")), attempted_at=number(data.get("attempted_at")),
                   last_problem=problem if isinstance(problem, str) else None,
-                  last_message=message[:300] if isinstance(message, str) else None)
+                  last_message=message[:MESSAGE_MAX] if isinstance(message, str) else None)
 
 
 def store(paths: Paths, reading: Reading | None, *, attempted_at: float | None = None, problem: str | None = None,
           message: str | None = None) -> bool:
     """Write the cache (a failed attempt keeps the previous reading). False when there is no home to hold
-    it: the cache never creates the runtime home. Raises OSError when the write fails."""
+    it: the cache never creates the runtime home. Raises OSError when the write fails. The message is
+    redacted and cut here, whoever wrote it: the file outlives the process that knew its secrets."""
     if not paths.home.is_dir():
         return False
     from claudex_doctor.base.atomic import write_atomic
+    from claudex_doctor.base.redact import redact_text
 
     if reading is None:
         reading = load(paths).reading
     data = {"version": VERSION, "reading": reading.to_dict() if reading else None,
             "attempted_at": time.time() if attempted_at is None else attempted_at,
-            "problem": problem, "message": message}
+            "problem": problem, "message": redact_text(message)[:MESSAGE_MAX] if message else None}
     write_atomic(cache_path(paths), json.dumps(data, indent=1) + "\n", mode=0o600, keep_backup=False)
     return True
 

@@ -16,6 +16,7 @@ never follows a redirect and is bounded by `timeout` as a whole.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 USAGE_URL = "https://chatgpt.com/backend-api/wham/usage"
 MAX_BODY = 1 << 20
 EXPIRY_MARGIN = 30.0  # a token this close to its expiry is treated as expired
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # what a token or an id may hold to go into a header as it is
 
 
 class Problem(Vocabulary):
@@ -132,18 +135,28 @@ def request(login: Login, proxy: str | None, *, timeout: float, url: str = USAGE
 
     from claudex_doctor import __version__
     from claudex_doctor.base.files import TooComplex, loads_json
+    from claudex_doctor.base.redact import redact_text
 
     headers = {"Authorization": f"Bearer {login.access_token}", "Accept": "application/json",
                "User-Agent": f"claudex-doctor/{__version__}"}
     if login.account_id:
         headers["ChatGPT-Account-Id"] = login.account_id
+    for value, what in ((login.access_token, "access token"), (login.account_id, "account id")):
+        if value is not None and not _HEADER_SAFE.fullmatch(value):
+            # Never handed to the HTTP library: its refusal would quote the whole header value.
+            return Fetched(None, Problem.NO_LOGIN, f"the {what} in the {login.source} holds characters an HTTP "
+                           "header cannot carry (the file looks damaged; log in again)", login=login.source)
     timeout = max(0.1, timeout)
     started = time.monotonic()
     kwargs: dict[str, Any] = {}
+    shown = "the proxy-url"  # never the URL itself: it may hold a password, and a cut one hides it from redaction
     if proxy:
-        if not proxy.lower().startswith(("http://", "https://", "socks5://", "socks5h://")):
-            return Fetched(None, Problem.TRANSPORT, f"proxy-url {proxy[:60]!r} is not a proxy URL this client can use",
-                           login=login.source)
+        scheme = proxy.split("://", 1)[0].lower() if "://" in proxy else ""
+        if scheme.isalnum() and len(scheme) <= 10:
+            shown = f"a {scheme}:// proxy-url"
+        if scheme not in PROXY_SCHEMES:
+            return Fetched(None, Problem.TRANSPORT, f"{shown} is not a proxy URL this client can use "
+                           f"({', '.join(s + '://' for s in PROXY_SCHEMES)})", login=login.source)
         kwargs["proxy"] = proxy
     try:
         with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=True, **kwargs) as client:
@@ -158,9 +171,10 @@ def request(login: Login, proxy: str | None, *, timeout: float, url: str = USAGE
     except httpx.TimeoutException:
         return Fetched(None, Problem.TIMEOUT, f"chatgpt.com did not answer within {timeout:.1f}s", login=login.source)
     except ImportError as exc:  # a socks proxy without httpx's socks support
-        return Fetched(None, Problem.TRANSPORT, f"cannot use the proxy {proxy!r}: {exc}"[:200], login=login.source)
+        return Fetched(None, Problem.TRANSPORT, f"cannot use {shown}: {redact_text(str(exc))}"[:200],
+                       login=login.source)
     except (httpx.HTTPError, OSError, ValueError) as exc:
-        words = str(exc)[:160] or type(exc).__name__
+        words = redact_text(str(exc))[:160] or type(exc).__name__
         return Fetched(None, Problem.TRANSPORT, f"cannot reach chatgpt.com: {words}", login=login.source)
     if time.monotonic() - started > timeout:
         return Fetched(None, Problem.TIMEOUT, f"chatgpt.com did not answer within {timeout:.1f}s", login=login.source)

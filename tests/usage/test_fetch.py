@@ -4,6 +4,8 @@ never a refresh: no request reaches the fake auth.openai.com, whatever happens."
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
 
 import pytest
@@ -158,3 +160,55 @@ def test_read_caches_the_answer_and_an_error_keeps_the_last_reading(stack, upstr
     offline = read(paths, offline=True)
     assert offline.live is None and offline.reading == first.reading
     assert len(upstream.usage_requests()) == 2
+
+
+# -- secrets never reach the cache or the output ------------------------------------------------
+
+def _everything_shown(paths) -> str:
+    """The cache file and what `quota`, `quota --json` and `quota --offline` print."""
+    from tests.conftest import run_cli
+
+    shown = [(paths.home / "usage-cache.json").read_text()]
+    for args in (("quota",), ("quota", "--json"), ("quota", "--offline", "-v")):
+        proc = run_cli(*args, timeout=60)
+        shown += [proc.stdout, proc.stderr]
+    return "\n".join(shown)
+
+
+def test_a_token_an_http_header_cannot_carry_is_never_quoted(stack, upstream):
+    """An HTTP library refuses such a header by quoting it whole; the request is not even tried."""
+    paths, tokens = stack
+    tail = "CanaryTail" + secrets.token_hex(8)
+    damaged = dict(make_codex_auth_json(tokens))
+    damaged["tokens"] = dict(damaged["tokens"], access_token="canary-head-" + secrets.token_hex(6) + "\n" + tail)
+    write_json(paths.codex_auth, damaged)
+    got = read(paths, update_cache=True, timeout=10)
+    assert got.live.problem is Problem.NO_LOGIN and "cannot carry" in got.live.message
+    assert tail not in got.live.message
+    assert upstream.usage_requests() == []
+    shown = _everything_shown(paths)
+    assert tail not in shown and "canary-head-" not in shown
+
+
+@pytest.mark.parametrize("scheme", ["socks4", "socks5"])
+def test_a_proxy_password_is_never_quoted(stack, upstream, scheme):
+    """Only the proxy URL's scheme is named: a URL cut short hides its password from the redaction."""
+    paths, _ = stack
+    password = "CanaryProxyPw" + secrets.token_hex(16)
+    url = f"{scheme}://someone:{password}@127.0.0.1:9"
+    assert url.index("@") > 60
+    paths.config.write_text(f'proxy-url: "{url}"\n')
+    got = read(paths, update_cache=True, timeout=10)
+    assert got.live.problem is Problem.TRANSPORT and f"{scheme}://" in got.live.message
+    assert password[:20] not in got.live.message
+    shown = _everything_shown(paths)
+    assert password[:20] not in shown and "CanaryProxyPw" not in shown
+
+
+def test_the_cache_redacts_and_cuts_whatever_message_it_is_given(stack):
+    paths, tokens = stack
+    from claudex_doctor.usage import cache
+
+    cache.store(paths, None, problem="transport", message=f"proxy socks5://u:{tokens.refresh_token}@h said {'no ' * 300}")
+    written = json.loads((paths.home / "usage-cache.json").read_text())
+    assert tokens.refresh_token not in written["message"] and len(written["message"]) <= cache.MESSAGE_MAX
