@@ -11,7 +11,8 @@ endpoint is not asked again at every status line. A failed attempt keeps the pre
 
 `refresh_lock` is the one-refresh-at-a-time rule: an exclusive, non-blocking flock on
 `<home>/usage-refresh.lock`, held by the refresh process for its whole life (the lock goes with the
-process, so a crashed refresh never leaves it taken).
+process, so a crashed refresh never leaves it taken). The lock file's modification time is when a
+refresh was last started, so one that cannot write the cache is still started once per period.
 
 Reading never raises and imports nothing heavy (the status line reads this on every render).
 """
@@ -111,19 +112,39 @@ def store(paths: Paths, reading: Reading | None, *, attempted_at: float | None =
 
 def refresh_lock(paths: Paths) -> int | None:
     """An open descriptor holding the refresh lock, or None when a refresh already holds it (or there is
-    no home). The caller passes it on to the refresh process or closes it."""
+    no home). The caller passes it on to the refresh process or closes it. A lock file made here starts
+    with the time 0: no refresh was attempted yet (see `attempt_due`)."""
     import fcntl
 
+    path = lock_path(paths)
+    created = False
     try:
-        fd = os.open(lock_path(paths), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            created = True
+        except FileExistsError:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError:
         return None
     try:
+        if created:
+            os.utime(fd, (0, 0))
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
         return None
     return fd
+
+
+def attempt_due(fd: int, max_age: float, now: float) -> bool:
+    """Has no refresh been attempted for `max_age` seconds? The lock file's time is the last attempt
+    (`record_attempt`), so a cache that cannot be written does not make every status line start one."""
+    last = os.fstat(fd).st_mtime
+    return not 0 <= now - last < max_age
+
+
+def record_attempt(fd: int, now: float) -> None:
+    os.utime(fd, (now, now))
 
 
 def refreshing(paths: Paths) -> bool:

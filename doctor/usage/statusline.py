@@ -10,7 +10,8 @@
 
 `line()` reads files only: the network is never waited on. When the cache is older than
 `REFRESH_AFTER` seconds, `maybe_refresh()` starts ONE detached `claudex-doctor quota --refresh-cache`
-(the refresh lock, an flock handed to the child, keeps it to one) and the line shows what there is.
+(the refresh lock, an flock handed to the child, keeps it to one; the lock file's time, one per
+`REFRESH_AFTER` even when the cache cannot be written) and the line shows what there is.
 
 This module is the status line's whole import path: the standard library, `base`, `usage.model`,
 `usage.cache`, `service.pidfile`, `service.sockets` and `config.envfile`; never httpx, rich or
@@ -278,6 +279,7 @@ def line(paths: Paths | None, status: Mapping[str, Any], style: Style, now: floa
 def maybe_refresh(paths: Paths, now: float | None = None, max_age: float = REFRESH_AFTER) -> bool:
     """Start one detached refresh when the cache is older than `max_age`; True when one was started (or
     is running). Never waits, never raises."""
+    now = time.time() if now is None else now
     try:
         if not paths.home.is_dir() or not cache.load(paths).stale(max_age, now):
             return False
@@ -285,6 +287,9 @@ def maybe_refresh(paths: Paths, now: float | None = None, max_age: float = REFRE
         if fd is None:
             return True  # a refresh holds the lock right now
         try:
+            if not cache.attempt_due(fd, max_age, now):
+                return False  # one was started within max_age: its cache write failed, or it said nothing
+            cache.record_attempt(fd, now)
             os.set_inheritable(fd, True)
             argv = [sys.executable, "-m", "claudex_doctor", "quota", "--refresh-cache", "--home", str(paths.home)]
             devnull = os.devnull

@@ -232,3 +232,33 @@ def test_no_refresh_without_a_home(tmp_path, monkeypatch):
     monkeypatch.setenv("CLAUDEX_GATEWAY_HOME", str(tmp_path / "none"))
     assert maybe_refresh(resolve()) is False
     assert not (tmp_path / "none").exists()
+
+
+def lock_free(paths) -> bool:
+    fd = cache.refresh_lock(paths)
+    if fd is None:
+        return False
+    os.close(fd)
+    return True
+
+
+@pytest.mark.parametrize("blocked", ["directory", "link out of the home"])
+def test_a_cache_that_cannot_be_written_starts_one_refresh_per_period(home, upstream, tmp_path, blocked):
+    paths, _ = home
+    write_json(paths.codex_auth, make_codex_auth_json(upstream.issue_tokens()))
+    target = cache.cache_path(paths)
+    if blocked == "directory":
+        target.mkdir()
+    else:
+        target.symlink_to(tmp_path / "elsewhere.json")
+    env = {**dict(os.environ), **upstream.proxy_env()}
+    for _ in range(4):
+        assert run(input=b"{}", env=env).returncode == 0
+        assert wait_for(lambda: lock_free(paths))  # the refresh it may have started has ended
+    assert len(upstream.usage_requests()) == 1
+    assert cache.load(paths).reading is None and not (tmp_path / "elsewhere.json").exists()
+    # A period later, one more.
+    os.utime(cache.lock_path(paths), (time.time() - 120, time.time() - 120))
+    assert run(input=b"{}", env=env).returncode == 0
+    assert wait_for(lambda: len(upstream.usage_requests()) == 2) and wait_for(lambda: lock_free(paths))
+    assert len(upstream.usage_requests()) == 2
