@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from claudex_doctor.checks._findings import Problems, set_env_fix
 from claudex_doctor.checks._knowledge import gather
+from claudex_doctor.checks._state import SUSPENDED_REF, suspended
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import skipped
@@ -158,7 +159,15 @@ def env_mapping(ctx: StackContext):
                           ["It may be newer than every source; `claudex-doctor probe` asks the proxy with a real "
                            "request."], f"{REF}#model-no-source-knows")
             continue
-        if offered is False:
+        # The proxy drops a model it suspended from its list: state in the proxy, not the plan (proxy.models).
+        bench = suspended(ctx, [mapped.name]) if offered is False and source.kind is FactSource.PROXY else None
+        if bench:
+            err = bench[0]
+            problems.note(f"{label}: the running proxy leaves {mapped.name} out of GET /v1/models because it "
+                          f"suspended it after an upstream error ({err.when}: \"{err.quoted}\"); the plan "
+                          "includes it, so the mapping stays: see proxy.models for the restart that clears it "
+                          f"({SUSPENDED_REF}).")
+        elif offered is False:
             choice = replacement(alias)
             if source.kind is FactSource.PROXY:
                 why = f"The running proxy does not offer {mapped.name} (GET /v1/models)."

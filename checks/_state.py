@@ -19,6 +19,7 @@ To tell a stale bench from a real limit the doctor reads, read-only:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -182,6 +183,24 @@ def plan_serves(ctx: StackContext, model: str) -> bool | None:
     """Does the login's plan include `model`, by the dated catalog? None when the plan or model is unknown."""
     raw_plan, _ = stack.plan(ctx)
     return models.plan_includes(model, models.normal_plan(raw_plan))
+
+
+def suspended(ctx: StackContext, names: Iterable[str]) -> list[UpstreamError] | None:
+    """The upstream errors behind mapped models the proxy leaves out of /v1/models because it suspended them
+    (it drops a suspended model from the list), not because the plan lacks them: every one has a non-quota
+    upstream error in the log and the plan includes it (by the catalog). None when any of them is not such.
+    proxy.models and env.mapping both ask here, so they never give opposite advice on one missing model."""
+    errors, _ = history(ctx)
+    found = []
+    for model in sorted({models.base_name(m) for m in names}):
+        err = errors.get(model)
+        if err is None or err.kind == "quota" or plan_serves(ctx, model) is False:
+            return None
+        found.append(err)
+    return found or None
+
+
+SUSPENDED_REF = "references/proxy-state.md#model-suspended-by-the-proxy"
 
 
 def management_key(ctx: StackContext) -> str | None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from claudex_doctor.checks._knowledge import LIVE_KEY
 from claudex_doctor.checks._live import SAFE_MODE_FIX, SYNC, evidence, http_failure, ref, slow, transport
+from claudex_doctor.checks._state import SUSPENDED_REF, suspended
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, passed
@@ -122,7 +123,7 @@ def proxy_models(ctx: StackContext):
                     passed(f"the mapped models are offered: {', '.join(bases)} ({len(offered)} in all)", evidence=ev))
     suspended = _suspended(ctx, missing)
     if suspended is not None:
-        return failed(suspended[0], suspended[1], ev, "references/proxy-state.md#model-suspended-by-the-proxy",
+        return failed(suspended[0], suspended[1], ev, SUSPENDED_REF,
                       Fix.safe("restart", "Restart the proxy: its suspensions live in memory and go with it"))
     lines = [f"{alias} -> {model}: not offered" for alias, model in missing.items()]
     assignments = {}
@@ -142,18 +143,10 @@ def proxy_models(ctx: StackContext):
 
 
 def _suspended(ctx: StackContext, missing: dict[str, str]) -> tuple[str, list[str]] | None:
-    """A mapped model missing because the proxy suspended it (it drops a suspended model from /v1/models),
-    not because the plan lacks it: every missing model has an upstream error in the log and the plan
-    includes it (by the catalog)."""
-    from claudex_doctor.checks._state import history, plan_serves
-
-    errors, _ = history(ctx)
-    found = []
-    for model in sorted({models.base_name(m) for m in missing.values()}):
-        err = errors.get(model)
-        if err is None or err.kind == "quota" or plan_serves(ctx, model) is False:
-            return None
-        found.append(err)
+    """A mapped model missing because the proxy suspended it (see _state.suspended), in words."""
+    found = suspended(ctx, missing.values())
+    if found is None:
+        return None
     names = ", ".join(e.model for e in found)
     first = found[0]
     return (f"the proxy has suspended {names} after an upstream error ({first.when}: \"{first.quoted}\"), so "
@@ -161,4 +154,3 @@ def _suspended(ctx: StackContext, missing: dict[str, str]) -> tuple[str, list[st
             ["CLIProxyAPI drops a model it benched (after a 401, a 404, a 5xx or model_not_supported) from "
              "/v1/models until the bench ends: 30 min to 12 h. This is state in the proxy, not the plan: do not "
              "remap. If the model is still refused after the restart, the probe says so with chatgpt.com's words."])
-

@@ -88,3 +88,23 @@ def test_auth_sync_names_a_spent_token_on_both_sides(stack):
     assert found.reference == "references/auth.md#spent-refresh-token-on-both-sides"
     stack.write_proxy(json.loads(stack.proxy_file.read_text()))  # written after the failure: history
     assert stack.run("auth.sync")["auth.sync"].status is Status.PASS
+
+
+def test_a_suspended_model_gets_the_same_advice_from_proxy_models_and_env_mapping(tmp_path):
+    """The proxy left gpt-5.6-luna out of /v1/models after a 401 on it: a restart is the repair, not a remap."""
+    from tests.cfgkit import Home
+
+    home = Home(tmp_path)
+    home.env_values()
+    offered = ["gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.5"]  # no gpt-5.6-luna: suspended
+    (home.paths.home / "cli-proxy-api.log").write_text(
+        upstream_line(NOW - timedelta(minutes=5), "gpt-5.6-luna", UNAUTHORIZED) + "\n")
+    mapping = home.one("env.mapping", offered=offered)
+    assert mapping.status is Status.PASS and mapping.fix is None, mapping
+    note = next(d for d in mapping.details if "gpt-5.6-luna" in d)
+    assert "suspended" in note and "proxy.models" in note and "proxy-state.md#model-suspended-by-the-proxy" in note
+    # without the log line it is a model the account lacks: a failing mapping, no word of a suspension
+    (home.paths.home / "cli-proxy-api.log").write_text("")
+    unoffered = home.one("env.mapping", offered=offered)
+    assert unoffered.status is Status.FAIL and "not offered to this account" in unoffered.summary
+    assert not any("suspended" in d for d in unoffered.details)

@@ -321,6 +321,8 @@ def test_suspension_after_401s_on_one_model_is_stale_once_the_login_works(health
     # /v1/models leaves a suspended model out: that is state, not the plan, and is not remapped
     assert offered["status"] == "fail" and "suspended" in offered["summary"], offered
     assert offered["fix"]["primitive"] == "restart"
+    mapping = checks["env.mapping"]  # the same advice: the mapping stays, no remap is offered
+    assert mapping["status"] != "fail" and any("suspended" in d for d in mapping["details"]), mapping
     before = healthy.env_file_values()["ANTHROPIC_DEFAULT_HAIKU_MODEL"]
     code, checks, data = healthy.fix()
     assert _applied(data, "restart") and code == 0, failing(checks)
