@@ -8,10 +8,10 @@ writes anything; secrets only ever appear as fingerprints.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from claudex_doctor.base.redact import fingerprint
+from claudex_doctor.checks._state import MAX_RESET, later
 from claudex_doctor.config import facts as stack
 from claudex_doctor.core.model import Fix, Outcome, failed, skipped, warned
 from claudex_doctor.proxy.client import Failure
@@ -102,8 +102,9 @@ def _reset_seconds(reply) -> int | None:
     def find(value: Any) -> int | None:
         if isinstance(value, dict):
             for key in ("resets_in_seconds", "reset_after_seconds"):
-                if isinstance(value.get(key), (int, float)) and not isinstance(value.get(key), bool):
-                    return int(value[key])
+                number = value.get(key)
+                if isinstance(number, (int, float)) and not isinstance(number, bool) and 0 <= number <= MAX_RESET:
+                    return int(number)
             for item in value.values():
                 found = find(item)
                 if found is not None:
@@ -116,17 +117,21 @@ def _reset_seconds(reply) -> int | None:
             found = find(payload) if found is None else found
     for header in ("x-codex-primary-reset-after-seconds", "retry-after"):
         value = reply.headers.get(header, "").strip()
-        if found is None and value.isdigit():
+        if found is None and value.isdigit() and len(value) <= 12:
             found = int(value)
     return found
 
 
-_LOGGED_RESET = re.compile(r"usage_limit_reached.*?\"resets_in_seconds\":\s*(\d+)")
+_LOGGED_RESET = re.compile(r"usage_limit_reached.*?\"resets_in_seconds\":\s*(\d{1,12})\b")
 
 
 def _reset_from_log(ctx: StackContext):
     """When the quota resets, from the newest usage_limit_reached line in the proxy log: CLIProxyAPI
-    logs the upstream body (with resets_in_seconds) but gives the client only the message."""
+    logs the upstream body (with resets_in_seconds) but gives the client only the message. Read once a run."""
+    return ctx.memo("live:reset_from_log", lambda: _logged_reset(ctx))
+
+
+def _logged_reset(ctx: StackContext):
     from claudex_doctor.checks.logs import _stamp, log_sources, read_tail
 
     for path in log_sources(ctx):
@@ -138,7 +143,7 @@ def _reset_from_log(ctx: StackContext):
             match = _LOGGED_RESET.search(line)
             stamp = _stamp(line) if match else None
             if match is not None and stamp is not None:
-                return stamp + timedelta(seconds=int(match.group(1)))
+                return later(stamp, int(match.group(1)))
     return None
 
 
@@ -213,7 +218,7 @@ def http_failure(ctx: StackContext, reply, what: str, status: int | None = None)
     if status == 429 or _contains(text, "usage_limit_reached", "usage limit"):
         seconds = _reset_seconds(reply)
         when = ""
-        at = (ctx.now() + timedelta(seconds=seconds)) if seconds is not None else _reset_from_log(ctx)
+        at = later(ctx.now(), seconds) if seconds is not None else _reset_from_log(ctx)
         if at is not None:
             left = max(0, int((at - ctx.now()).total_seconds()))
             when = f"; it resets in {_duration(left)} (around {at.astimezone():%Y-%m-%d %H:%M %Z})"

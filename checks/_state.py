@@ -70,10 +70,21 @@ class UpstreamError:
         if match:
             from datetime import timezone
             return datetime.fromtimestamp(int(match.group(1)), timezone.utc)
-        match = re.search(r"\"resets_in_seconds\":\s*(\d+)", self.body)
+        match = re.search(r"\"resets_in_seconds\":\s*(\d{1,12})\b", self.body)
         if match and self.at is not None:
-            return self.at + timedelta(seconds=int(match.group(1)))
+            return later(self.at, int(match.group(1)))
         return None
+
+
+MAX_RESET = 400 * 24 * 3600  # no usage window is longer than a year; a larger number is not a reset time
+
+
+def later(at: datetime, seconds: float) -> datetime | None:
+    """`at` plus a reset delay some upstream or log line gave: None for one no window has (negative, huge,
+    not finite), never an OverflowError."""
+    if not 0 <= seconds <= MAX_RESET:  # False for NaN as well
+        return None
+    return at + timedelta(seconds=seconds)
 
 
 def classify(body: str) -> str:

@@ -108,3 +108,29 @@ def test_a_suspended_model_gets_the_same_advice_from_proxy_models_and_env_mappin
     unoffered = home.one("env.mapping", offered=offered)
     assert unoffered.status is Status.FAIL and "not offered to this account" in unoffered.summary
     assert not any("suspended" in d for d in unoffered.details)
+
+
+@pytest.mark.parametrize("seconds, reset", [
+    ("3600", NOW + timedelta(hours=1)),
+    ("0", NOW),
+    ("99999999999", None),           # three thousand years: no window is that long
+    ("9" * 40, None),                # would overflow a datetime
+])
+def test_a_logged_reset_delay_is_a_time_only_when_a_window_can_have_it(seconds, reset):
+    body = QUOTA.replace('"resets_in_seconds": 3600', f'"resets_in_seconds": {seconds}')
+    assert _state.UpstreamError("gpt-5.5", NOW, body, "quota").reset_at() == reset
+
+
+def test_a_reply_reset_delay_no_window_has_is_ignored():
+    from types import SimpleNamespace
+
+    from claudex_doctor.checks._live import _reset_seconds
+
+    def reply(data, headers=None):
+        return SimpleNamespace(data=data, events=[], headers=headers or {})
+
+    assert _reset_seconds(reply({"error": {"resets_in_seconds": 1800}})) == 1800
+    assert _reset_seconds(reply({"error": {"resets_in_seconds": float("inf")}})) is None
+    assert _reset_seconds(reply({"error": {"resets_in_seconds": 10 ** 30}})) is None
+    assert _reset_seconds(reply({}, {"retry-after": "9" * 40})) is None
+    assert _reset_seconds(reply({}, {"retry-after": "120"})) == 120
