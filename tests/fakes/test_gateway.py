@@ -124,7 +124,7 @@ def test_hang_and_slow_first_byte_are_released_by_stop(http):
     answer = http.get(f"{gw.url}/healthz")
     assert answer.json() == {"status": "ok"} and answer.elapsed.total_seconds() >= 0.35
     gw.stop()
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 10  # a hang the stop did not release would never end
 
 
 def test_safe_mode_with_template_keys(http):
