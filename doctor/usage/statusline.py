@@ -300,5 +300,5 @@ def maybe_refresh(paths: Paths, now: float | None = None, max_age: float = REFRE
         finally:
             os.close(fd)  # the child holds its own copy of the lock until it exits
         return True
-    except (OSError, ValueError):
+    except (OSError, ValueError, NotImplementedError):  # NotImplementedError: a platform without setsid spawn
         return False
