@@ -9,7 +9,7 @@ explanations carry fingerprints only. Import these through `claudex_doctor.auth.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -43,9 +43,10 @@ def iso(moment: datetime | None) -> str | None:
 class TokenSet:
     """One login's tokens, whichever file they came from, plus what the JWTs say about them."""
 
-    id_token: str | None
-    access_token: str | None
-    refresh_token: str | None
+    # never in a repr: a crash report or a debug line quoting the object must not carry them
+    id_token: str | None = field(repr=False)
+    access_token: str | None = field(repr=False)
+    refresh_token: str | None = field(repr=False)
     account_id: str | None
     last_refresh: datetime | None = None
     last_refresh_text: str | None = None  # as written (kept verbatim when converting)

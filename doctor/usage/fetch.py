@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -56,11 +56,11 @@ class Login:
     """The access token a request would use; `source` names the file for messages."""
 
     source: str
-    access_token: str = ""
+    access_token: str = field(default="", repr=False)  # never in a repr
     account_id: str | None = None
     expires_at: datetime | None = None
     plan: str | None = None
-    proxy_url: str | None = None
+    proxy_url: str | None = field(default=None, repr=False)  # may carry a password
 
 
 @dataclass(frozen=True)

@@ -383,3 +383,18 @@ def test_reverse_refuses_an_id_token_codex_would_reject(stack, old, new):
     stack.write_proxy(new.proxy_json(id_token=new.id_token.rsplit(".", 1)[0] + "."))
     with pytest.raises(PrimitiveError, match="empty part"):
         apply(stack.paths, reverse=True, yes=True)
+
+
+def test_a_token_set_or_a_usage_login_never_shows_its_secrets_in_a_repr():
+    """A crash report or a debug line may quote an object whole."""
+    import secrets
+
+    from claudex_doctor.auth.tokens import TokenSet
+    from claudex_doctor.usage.fetch import Login
+
+    canary = {k: f"canary-{k}-{secrets.token_hex(8)}" for k in ("id_token", "access_token", "refresh_token")}
+    shown = repr(TokenSet.build(dict(canary, account_id="acct-1")))
+    assert "acct-1" in shown and not any(v in shown for v in canary.values())
+    password = secrets.token_hex(8)
+    login = Login("the Codex login", access_token=canary["access_token"], proxy_url=f"http://u:{password}@127.0.0.1:3128")
+    assert canary["access_token"] not in repr(login) and password not in repr(login)
