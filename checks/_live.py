@@ -340,13 +340,13 @@ def _cooldown(ctx: StackContext, reply, ev: dict) -> Outcome | None:
     reset = err.reset_at() if err is not None and err.kind == "quota" else None
     reset = reset or _reset_from_log(ctx)
     now = ctx.now()
-    asked = ask_sibling(ctx, model)
+    reset_passed = reset is not None and reset <= now
+    asked = None if reset_passed else ask_sibling(ctx, model)  # a passed reset decides alone: no quota spent
     _asked_facts(ev, err, asked)
     said = f"chatgpt.com said at {err.when}: \"{err.quoted}\"" if err is not None else \
         "The upstream error that started it is not in the readable log."
     if reset is not None:
         ev["upstream_reset_at"] = reset.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-    reset_passed = reset is not None and reset <= now
     if (asked is not None and asked.answered) or reset_passed:
         why = []
         if reset_passed:
@@ -380,14 +380,16 @@ def _unavailable(ctx: StackContext, reply, ev: dict, status: int) -> Outcome | N
     err = errors.get(model)
     if ctx.published("offered_models") == [] and err is None:
         return None  # no credential loaded at all: proxy.models says so
-    asked = ask_sibling(ctx, model)
+    refused = err is not None and err.kind == "model_not_supported"
+    serves = plan_serves(ctx, model) if refused else None
+    # A model the plan lacks is decided by the catalog alone: no other model is asked (no quota spent).
+    asked = None if refused and serves is False else ask_sibling(ctx, model)
     _asked_facts(ev, err, asked)
     works = asked is not None and asked.answered
     other = asked.model if asked is not None else "another model"
     cause = f"after chatgpt.com said at {err.when}: \"{err.quoted}\"" if err is not None else \
         "(its cause is not in the readable log)"
-    if err is not None and err.kind == "model_not_supported":
-        serves = plan_serves(ctx, model)
+    if err is not None and refused:
         raw_plan, _ = stack.plan(ctx)
         if serves is False:
             return failed(f"{status}: {model} is not in the {raw_plan} plan: chatgpt.com refused it at {err.when} "

@@ -172,22 +172,28 @@ class Asked:
 
 
 def ask_sibling(ctx: StackContext, benched: str) -> Asked | None:
-    """One tiny request with another model (memoized per run); None when there is none or no time."""
-    def compute() -> Asked | None:
-        from claudex_doctor.proxy.client import client, message_body, message_problems
+    """One tiny request with another model; None when there is none or no time. Asked once a run per
+    sibling, whichever benched model it stands in for, and given at most a slow model's time: an answer
+    slower than that proves nothing either way."""
+    if ctx.options.offline:
+        return None  # --offline spends no quota
+    name = sibling(ctx, benched)
+    if name is None:
+        return None
 
-        if ctx.options.offline:
-            return None  # --offline spends no quota
-        name = sibling(ctx, benched)
-        if name is None or ctx.remaining() < 1.0:
+    def compute() -> Asked | None:
+        from claudex_doctor.proxy.client import SLOW_MODEL, client, message_body, message_problems
+
+        if ctx.remaining() < 1.0:
             return None
-        reply = client(ctx).post("/v1/messages", message_body(f"{name}({models.lowest_effort(name)})"))
+        reply = client(ctx).post("/v1/messages", message_body(f"{name}({models.lowest_effort(name)})"),
+                                 cap=SLOW_MODEL)
         if reply.error:
             return Asked(name, None, False, str(reply.error))
         ok = reply.ok and reply.data is not None and not message_problems(reply.data)
         said = "answered" if ok else f"HTTP {reply.status}: {reply.error_message() or reply.excerpt(100)}"
         return Asked(name, reply.status, ok, said)
-    return ctx.memo(f"proxy_state.sibling.{benched}", compute)
+    return ctx.memo(f"proxy_state.sibling.{name}", compute)
 
 
 def plan_serves(ctx: StackContext, model: str) -> bool | None:

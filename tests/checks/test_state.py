@@ -134,3 +134,68 @@ def test_a_reply_reset_delay_no_window_has_is_ignored():
     assert _reset_seconds(reply({"error": {"resets_in_seconds": 10 ** 30}})) is None
     assert _reset_seconds(reply({}, {"retry-after": "9" * 40})) is None
     assert _reset_seconds(reply({}, {"retry-after": "120"})) == 120
+
+
+# -- asking another model: only when its answer can change the verdict, once per model a run ----------
+
+class CooldownReply:
+    status = 429
+    headers: dict = {}
+    data = None
+    events: list = []
+
+    def __init__(self, model: str) -> None:
+        self.text = f'{{"error":{{"message":"All credentials for model {model} are cooling down via provider codex"}}}}'
+
+    def error_message(self) -> str:
+        return self.text
+
+
+def asking(monkeypatch) -> list[str]:
+    """Record the models ask_sibling would send a request for, answering as a working login would."""
+    asked: list[str] = []
+
+    class Refused:  # what the proxy answers when this model is benched too
+        error, ok, status, data = None, False, 429, None
+
+        def error_message(self) -> str:
+            return "cooling down"
+
+    def fake_post(self, path, body, **kwargs):
+        asked.append(body["model"])
+        return Refused()
+
+    from claudex_doctor.proxy import client
+
+    monkeypatch.setattr(client.Probe, "post", fake_post)
+    return asked
+
+
+def test_a_passed_reset_decides_a_stale_cooldown_without_asking_another_model(tmp_path, monkeypatch):
+    from claudex_doctor.checks._live import _cooldown
+    from tests.cfgkit import Home
+
+    home = Home(tmp_path)
+    home.env_values()
+    asked = asking(monkeypatch)
+    ctx = home.context()
+    past = QUOTA.replace('"resets_in_seconds": 3600', '"resets_in_seconds": 60')
+    (home.paths.home / "cli-proxy-api.log").write_text(upstream_line(ctx.now() - timedelta(hours=2), "gpt-5.5", past) + "\n")
+    ev: dict = {}
+    outcome = _cooldown(ctx, CooldownReply("gpt-5.5"), ev)
+    assert outcome is not None and outcome.summary.startswith("stale cooldown: the reset time passed"), outcome
+    assert asked == [] and "asked_other_model" not in ev
+
+
+def test_one_other_model_is_asked_once_a_run_whichever_model_it_stands_in_for(tmp_path, monkeypatch):
+    from tests.cfgkit import Home
+
+    home = Home(tmp_path)
+    home.env_values()
+    asked = asking(monkeypatch)
+    ctx = home.context()
+    other = _state.sibling(ctx, "gpt-5.5")
+    assert other is not None and _state.sibling(ctx, "gpt-5.4") == other  # both stand in for one model
+    first, second = _state.ask_sibling(ctx, "gpt-5.5"), _state.ask_sibling(ctx, "gpt-5.4")
+    assert first == second and first is not None and first.model == other and first.status == 429
+    assert len(asked) == 1 and asked[0].startswith(other)
