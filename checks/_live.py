@@ -373,8 +373,8 @@ def _unavailable(ctx: StackContext, reply, ev: dict, status: int) -> Outcome | N
     from claudex_doctor.checks._state import ask_sibling, benched_model, history, plan_serves
 
     model = benched_model(reply) or "?"
-    errors, reused_at = history(ctx)
-    spent = _spent_login(ctx, reused_at, ev)
+    errors, _ = history(ctx)
+    spent = _spent_login(ctx, ev)
     if spent is not None:
         return spent
     err = errors.get(model)
@@ -421,21 +421,15 @@ def _unavailable(ctx: StackContext, reply, ev: dict, status: int) -> Outcome | N
     return None
 
 
-def _spent_login(ctx: StackContext, reused_at, ev: dict) -> Outcome | None:
+def _spent_login(ctx: StackContext, ev: dict) -> Outcome | None:
     """The proxy's refresh failed with refresh_token_reused after its credential last changed."""
-    import os
-
     from claudex_doctor.auth import credentials as codexauth
     from claudex_doctor.checks._credentials import codex_state, proxy_state
+    from claudex_doctor.checks._state import reused_since
 
+    reused_at = reused_since(ctx, ctx.paths.proxy_auth)
     if reused_at is None:
         return None
-    try:
-        changed = os.stat(ctx.paths.proxy_auth).st_mtime
-    except OSError:
-        return None
-    if changed > reused_at.timestamp():
-        return None  # the credential was rewritten (sync-auth, a login) after the failure: history
     ev["refresh_token_reused_at"] = reused_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     codex, proxy = codex_state(ctx), proxy_state(ctx)
     when = f"{reused_at.astimezone():%H:%M:%S}"

@@ -29,6 +29,8 @@ from claudex_doctor.config import facts as stack
 from claudex_doctor.knowledge import models
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from claudex_doctor.checks._context import StackContext
 
 _UPSTREAM = re.compile(r"upstream execution failed: provider=\S+ model=(\S+) .*?\berr=(.*)$")
@@ -218,6 +220,21 @@ def suspended(ctx: StackContext, names: Iterable[str]) -> list[UpstreamError] | 
 
 
 SUSPENDED_REF = "references/proxy-state.md#model-suspended-by-the-proxy"
+
+
+def reused_since(ctx: StackContext, *paths: Path) -> datetime | None:
+    """When the proxy log shows refresh_token_reused after every one of `paths` last changed, its time;
+    None when there is none, or a file was rewritten since (sync-auth, a login: the failure is history)."""
+    import os
+
+    _, reused_at = history(ctx)
+    if reused_at is None:
+        return None
+    try:
+        latest = max(os.stat(path).st_mtime for path in paths)
+    except OSError:
+        return None
+    return None if latest > reused_at.timestamp() else reused_at
 
 
 def management_key(ctx: StackContext) -> str | None:

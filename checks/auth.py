@@ -413,18 +413,8 @@ def auth_sync(ctx: StackContext):
 
 def _spent_since_sync(ctx: StackContext) -> str | None:
     """When the proxy log shows refresh_token_reused after both credential files last changed, its time."""
-    import os
+    from claudex_doctor.checks._state import reused_since
 
-    from claudex_doctor.checks._state import history
-
-    _, reused_at = history(ctx)
-    if reused_at is None:
-        return None
-    try:
-        latest = max(os.stat(ctx.paths.proxy_auth).st_mtime, os.stat(ctx.paths.codex_auth).st_mtime)
-    except OSError:
-        return None
-    if latest > reused_at.timestamp():
-        return None
-    return reused_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    reused_at = reused_since(ctx, ctx.paths.proxy_auth, ctx.paths.codex_auth)
+    return reused_at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if reused_at is not None else None
 
