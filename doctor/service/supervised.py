@@ -140,14 +140,13 @@ def uninstall(paths: Paths, *, dry_run: bool = False) -> PrimitiveResult:
         changes.append(f"`{' '.join(reload[1:])}`")
     if dry_run:
         return PrimitiveResult(True, f"would uninstall {shown}", changes, details={"manager": found.manager})
+    atomic.removable(target, paths.user_home)  # refused (a named pipe, a folder) before anything is stopped
     if disable:
         ok, said = supervisor.run(disable)
         if not ok:
             return PrimitiveResult(False, f"`{' '.join(disable[1:])}` failed: {said}; {shown} was left in place",
                                    changes, details={"manager": found.manager})
-    saved = atomic.backup(target, paths.backups if paths.home.is_dir() else None,
-                          paths.home if paths.home.is_dir() else target.parent)
-    target.unlink()
+    saved = atomic.remove(target, paths.user_home, paths.backups if paths.home.is_dir() else None)
     if reload:
         supervisor.run(reload)
     message = f"uninstalled {shown}; `claudex-doctor start` runs the proxy until the next reboot"
