@@ -199,7 +199,7 @@ def remove(path: Path, root: Path, backup_dir: Path | None = None) -> Path | Non
         pass
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
-    _fsync_dir(real.parent)
+    fsync_dir(real.parent)
     return saved
 
 
@@ -301,7 +301,7 @@ def _write_new(target: Path, write: Callable[[BinaryIO], object], mode: int, rep
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def append(path: Path, data: bytes, mode: int = 0o600) -> int:
@@ -340,7 +340,9 @@ def open_append(path: Path, flags: int | None = None, mode: int = 0o600) -> int:
     return fd
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make the renames and removals in `directory` durable (best effort: a folder that cannot be opened
+    or synced is left as it is)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

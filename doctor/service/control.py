@@ -83,6 +83,13 @@ def describe(owner: Owner) -> str:
     return info.label()
 
 
+def held_by_another(owner: Owner) -> bool:
+    """The port is held by a process this home did not start (another program, another home's proxy, this
+    home's proxy started some other way, or one this user cannot see): a change that would replace the
+    proxy (service install, upgrade) refuses before it changes anything, naming it with describe()."""
+    return owner.state in (OwnerState.FOREIGN, OwnerState.OTHER_HOME, OwnerState.UNKNOWN, OwnerState.UNRECORDED)
+
+
 # -- preconditions and the lock -------------------------------------------------
 
 def require(paths: Paths) -> None:

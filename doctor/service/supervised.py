@@ -70,7 +70,7 @@ def install(paths: Paths, *, dry_run: bool = False, timeout: float = 20.0) -> Pr
     enable = supervisor.command(paths, "enable", found) if found.tool else None
     owner = control.identify(paths, control.endpoint(control._ctx(paths))[1])
     launched = owner.running is not None and owner.supervisor is None
-    if owner.state.value in ("foreign", "other_home", "unknown", "unrecorded") and not dry_run:
+    if control.held_by_another(owner) and not dry_run:
         raise PrimitiveError(f"port {owner.port} is held by {control.describe(owner)}, which the service could not "
                              "replace: stop it first (claudex-doctor status names it), then install the service; "
                              "nothing was written", reference=REFERENCE + "port-owned-by-another-process",
