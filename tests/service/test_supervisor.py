@@ -297,3 +297,24 @@ def test_uninstall_removes_a_linked_unit_file_as_the_link_it_is(home, fake_syste
     removed = apply("service-uninstall", paths)
     assert removed.ok and not removed.backups, removed
     assert not os.path.lexists(unit_dir / supervisor.unit_name(paths))
+
+
+def test_stop_through_the_supervisor_that_leaves_the_proxy_running_says_so(home, fake_systemd, monkeypatch):
+    paths = paths_of(home)
+    assert apply("service-install", paths, timeout=15).ok
+    pid = identify(paths, _port(home)).process.pid
+    real_run = supervisor.run
+
+    def stop_that_stops_nothing(argv, *args, **kwargs):
+        if "stop" in argv:
+            return True, ""  # the manager answers, the process lives on
+        return real_run(argv, *args, **kwargs)
+
+    monkeypatch.setattr(supervisor, "run", stop_that_stops_nothing)
+    stopped = apply("stop", paths, timeout=1)
+    assert not stopped.ok and "still running" in stopped.message and f"pid {pid}" in stopped.message, stopped
+    assert stopped.details["still_running"] and psutil.pid_exists(pid)
+    monkeypatch.setattr(supervisor, "run", real_run)
+    assert apply("stop", paths).ok
+    assert identify(paths, _port(home)).state is OwnerState.NONE
+    assert apply("service-uninstall", paths).ok
