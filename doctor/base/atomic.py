@@ -7,7 +7,9 @@ Where a write may land is a policy: every write names its `root` (the runtime ho
 files, the Codex home for auth.json, the Claude config folder for settings). A target that is a link
 is followed only when it resolves inside that root; a link out of it, a link loop, or something that is
 not a regular file in the way is refused with a `Refused` that says so, and nothing is written. Files
-holding secrets are written 0600 in a 0700 folder, and so are their backups.
+holding secrets are written 0600 in a 0700 folder, and so are their backups. A file is read (a backup, the
+source of install_file) only through `files.open_regular`: a named pipe or a device in its place is refused,
+never waited on or read without end. `remove` removes a file (after a backup) or a link as it is, nothing else.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
+from claudex_doctor.base import files
 from claudex_doctor.base.proc import SPAWN_LOCK
 
 
@@ -58,6 +61,15 @@ def _real_root(root: Path) -> Path:
         return root.absolute()
 
 
+def _parent_in(path: Path, root: Path, real_root: Path) -> Path:
+    """`path` with its folder resolved; Refused when that folder leads outside `root` (a linked folder)."""
+    parent = _real_root(path.parent)
+    if not _inside(parent, real_root):
+        raise Refused(f"{path.parent} leads outside {root} (a linked folder); claudex-doctor does not write "
+                      "there", path)
+    return parent / path.name
+
+
 def target_in(path: Path, root: Path) -> Path:
     """The file a write to `path` really changes: `path`, or where its link points when that is inside
     `root` (resolved). Raises Refused for a link out of `root`, a link loop, or a non-file in the way."""
@@ -87,11 +99,7 @@ def target_in(path: Path, root: Path) -> Path:
                           path) from None
         path = real
     else:
-        parent = _real_root(path.parent)
-        if not _inside(parent, real_root):
-            raise Refused(f"{path.parent} leads outside {root} (a linked folder); claudex-doctor does not write "
-                          "there", path)
-        path = parent / path.name
+        path = _parent_in(path, root, real_root)
     if st is not None and not stat.S_ISREG(st.st_mode):
         kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
         raise Refused(f"{path.name} is {kind}; move it away first (claudex-doctor replaces only files)", path)
@@ -142,17 +150,57 @@ def backup(path: Path, backup_dir: Path | None = None, root: Path | None = None)
     """Copy `path` (if it exists) to a timestamped backup: owner-only mode (0600, or 0700 for a program),
     written whole before it gets its name. Returns the backup path."""
     path = Path(path)
+    fd = _open_file(path)
+    if fd is None:
+        return None
     try:
-        st = os.stat(path)
+        root = Path(root) if root is not None else path.parent
+        target_dir = ensure_dir(backup_dir or path.parent, root, private=True)
+        mode = 0o700 if os.fstat(fd).st_mode & 0o111 else 0o600
+        target = target_dir / f"{path.name}.bak-{timestamp()}"
+        _write_new(target, _copy_from(fd), mode)
+    finally:
+        os.close(fd)
+    return target
+
+
+def removable(path: Path, root: Path) -> os.stat_result | None:
+    """What remove() would remove (its lstat), None when nothing is there; Refused as remove() would refuse.
+    Lets a caller refuse before it changes anything else."""
+    path = Path(path)
+    try:
+        st = os.lstat(path)
     except FileNotFoundError:
         return None
-    root = Path(root) if root is not None else path.parent
-    target_dir = ensure_dir(backup_dir or path.parent, root, private=True)
-    mode = 0o700 if st.st_mode & 0o111 else 0o600
-    target = target_dir / f"{path.name}.bak-{timestamp()}"
+    except OSError as exc:
+        raise Refused(f"{path.name} cannot be inspected: {exc.strerror or exc}", path) from None
+    _parent_in(path, root, _real_root(Path(root)))
+    if not (stat.S_ISLNK(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        raise Refused(f"{path.name} is {files.what_is(st.st_mode)}, not a regular file; move it away first "
+                      "(claudex-doctor removes only files and links)", path)
+    return st
 
-    _write_new(target, _copy_of(path), mode)
-    return target
+
+def remove(path: Path, root: Path, backup_dir: Path | None = None) -> Path | None:
+    """Remove `path`, whose folder must lead inside `root`: a regular file after a backup (in `backup_dir`,
+    else beside it), a symbolic link as it is (no backup; what it points at is untouched). Anything else
+    (a named pipe, a device, a folder) is refused. Returns the backup's path; None when nothing was there."""
+    path = Path(path)
+    st = removable(path, root)
+    if st is None:
+        return None
+    real = _parent_in(path, root, _real_root(Path(root)))
+    saved = None
+    if not stat.S_ISLNK(st.st_mode):
+        saved = backup(real, backup_dir, Path(backup_dir).parent if backup_dir else root)
+    try:
+        os.unlink(real)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+    fsync_dir(real.parent)
+    return saved
 
 
 def write_atomic(path: Path, data: bytes | str, mode: int | None = None, keep_backup: bool = True,
@@ -167,19 +215,40 @@ def write_atomic(path: Path, data: bytes | str, mode: int | None = None, keep_ba
 
 def install_file(source: Path, path: Path, mode: int | None = None, keep_backup: bool = True,
                  backup_dir: Path | None = None, root: Path | None = None) -> Path | None:
-    """Replace `path` with a copy of `source` (a large binary, streamed) atomically, like write_atomic."""
-    return _replace(Path(path), _copy_of(Path(source)), mode, keep_backup, backup_dir, root, False)
+    """Replace `path` with a copy of `source` (a large binary, streamed) atomically, like write_atomic.
+    A source that is not a regular file is refused before anything is written."""
+    source = Path(source)
+    fd = _open_file(source)
+    if fd is None:
+        raise FileNotFoundError(errno.ENOENT, f"{source.name} does not exist", str(source))
+    try:
+        return _replace(Path(path), _copy_from(fd), mode, keep_backup, backup_dir, root, False)
+    finally:
+        os.close(fd)
 
 
-def _copy_of(source: Path) -> Callable[[BinaryIO], None]:
-    """A writer that streams `source` into the handle it is given."""
+def _open_file(path: Path) -> int | None:
+    """A descriptor to read the regular file `path` (files.open_regular: a named pipe never blocks, a device
+    is never read), or None when it is missing; Refused, naming what it is, for anything else."""
+    fd, problem = files.open_regular(path)
+    if problem is not None:
+        if problem.problem is files.Problem.MISSING:
+            return None
+        raise Refused(problem.message, path)
+    assert fd is not None
+    return fd
+
+
+def _copy_from(fd: int) -> Callable[[BinaryIO], None]:
+    """A writer that streams the open file `fd` (from its start) into the handle it is given."""
     def copy(handle: BinaryIO) -> None:
-        with open(source, "rb") as src:
-            while True:
-                chunk = src.read(1 << 20)
-                if not chunk:
-                    break
-                handle.write(chunk)
+        offset = 0
+        while True:
+            chunk = os.pread(fd, 1 << 20, offset)
+            if not chunk:
+                break
+            handle.write(chunk)
+            offset += len(chunk)
     return copy
 
 
@@ -232,7 +301,7 @@ def _write_new(target: Path, write: Callable[[BinaryIO], object], mode: int, rep
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def append(path: Path, data: bytes, mode: int = 0o600) -> int:
@@ -271,7 +340,9 @@ def open_append(path: Path, flags: int | None = None, mode: int = 0o600) -> int:
     return fd
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make the renames and removals in `directory` durable (best effort: a folder that cannot be opened
+    or synced is left as it is)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

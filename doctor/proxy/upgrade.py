@@ -7,13 +7,16 @@
    means the known-good pin. It must answer `-h` with a version line, else nothing changes.
 2. Stop this home's proxy if it runs (through its supervisor when one is installed).
 3. Swap: the current binary becomes `cli-proxy-api.previous` (a hard link, then a rename), the new one
-   takes its name with one rename. Two binaries are kept: the current one and the one before it.
+   takes its name with one rename. Two binaries are kept: the current one and the one before it. A rename
+   that fails undoes the ones before it (the binaries stay as they were); the folder is synced after.
 4. Start the proxy and probe it: /healthz answers as this home's proxy, the binary reports the
    version it was built as, and (with a credential in the home) /v1/models lists a model.
 5. When the probe fails, roll back by itself: the previous binary takes the name again (and the one kept
    before it its own), the proxy is started again, and the failed binary is removed; the result says
    what failed and that it rolled back.
-A proxy that was not running before is stopped again after a good probe. Journaled; run under the home's
+A proxy that was not running before is stopped again after a good probe. When the port is held by a
+process this home did not start (another program, or this home's proxy started some other way), the
+upgrade refuses before it obtains anything: it could not stop that process, and a probe would reach it. Journaled; run under the home's
 lock (primitives.apply). `dry_run` says all of this and obtains nothing.
 """
 
@@ -23,7 +26,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,6 +79,12 @@ def apply(paths: Paths, *, dry_run: bool = False, version: str | None = None, bi
             raise PrimitiveError(f"go is not on PATH: building CLIProxyAPI {wanted} needs Go; install Go, or pass "
                                  "--binary PATH (a cli-proxy-api you already have); nothing was changed")
     owner = control.identify(paths, control.endpoint(control._ctx(paths))[1])
+    if control.held_by_another(owner) and not dry_run:
+        raise PrimitiveError(f"port {owner.port} is held by {control.describe(owner)}, which this home did not "
+                             "start: the upgrade could not stop it, and its probe would reach that process, not "
+                             "the new binary. Stop it first (claudex-doctor status names it), then upgrade; "
+                             "nothing was changed", reference="references/service.md#port-owned-by-another-process",
+                             details={"owner": owner.to_dict(paths.user_home)})
     was_running = owner.running is not None or owner.state.value == "ours"
     changes = [f"obtain the new binary beside the current one ({_d(paths, paths.home / STAGED)}): {source}",
                f"check that it runs (`-h` prints its version{f', {wanted}' if wanted else ''})"]
@@ -130,18 +139,65 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def _link_previous(paths: Paths) -> None:
-    """The current binary, also under the name cli-proxy-api.previous (replacing the older one atomically)."""
-    target = atomic.target_in(previous_path(paths), paths.home)
-    current = paths.binary  # a link is kept as the link it is
-    tmp = paths.home / f".{PREVIOUS}.tmp"
+def _put(source: Path, target: Path, tmp: Path) -> None:
+    """`source`, also under the name `target` (a hard link, else a copy, given the name with one rename);
+    a link is kept as the link it is. Nothing is left under `tmp`."""
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     try:
-        os.link(current, tmp, follow_symlinks=False)
-    except OSError:
-        shutil.copy2(current, tmp)
-    os.replace(tmp, target)
+        try:
+            os.link(source, tmp, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(source, tmp, follow_symlinks=False)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def _undone_on_failure(directory: Path) -> Iterator[list[Callable[[], object]]]:
+    """Steps append how to undo what they did; when a later one fails, those run newest first (each one
+    that fails is skipped) and the failure goes on. The folder is synced either way."""
+    undo: list[Callable[[], object]] = []
+    try:
+        yield undo
+    except BaseException:
+        for step in reversed(undo):
+            with contextlib.suppress(OSError):
+                step()
+        raise
+    finally:
+        atomic.fsync_dir(directory)
+
+
+def _swap(paths: Paths, staged: Path, kept: Path) -> None:
+    """The binary kept before becomes `kept`, the current one also cli-proxy-api.previous, and `staged`
+    takes the binary's name; a failed step puts back what the steps before it changed."""
+    previous = previous_path(paths)
+    binary = atomic.target_in(paths.binary, paths.home) if not paths.binary.is_symlink() else paths.binary
+    with _undone_on_failure(paths.home) as undo:
+        if os.path.lexists(previous):
+            os.replace(previous, kept)
+            undo.append(lambda: os.replace(kept, previous))
+        else:
+            undo.append(lambda: previous.unlink(missing_ok=True))
+        _put(paths.binary, atomic.target_in(previous, paths.home), paths.home / f".{PREVIOUS}.tmp")
+        os.replace(staged, binary)
+
+
+def _roll_back(paths: Paths, kept: Path) -> None:
+    """The previous binary takes the name again (one rename over the failed one, so a binary is always in
+    place), then the one kept before the upgrade its own name."""
+    try:
+        _put(previous_path(paths), paths.binary, paths.home / ".cli-proxy-api.rollback")
+        if os.path.lexists(kept):
+            os.replace(kept, previous_path(paths))  # everything as it was before the upgrade
+        else:
+            previous_path(paths).unlink(missing_ok=True)  # there was none: the copy of the current binary goes
+    finally:
+        atomic.fsync_dir(paths.home)
 
 
 def _swap_and_probe(paths: Paths, staged: Path, was_running: bool, timeout: float, changes: list[str],
@@ -154,10 +210,18 @@ def _swap_and_probe(paths: Paths, staged: Path, was_running: bool, timeout: floa
             return PrimitiveResult(False, f"could not stop the proxy: {stopped.message}; nothing was changed",
                                    changes, details=details)
     kept = paths.home / f".{PREVIOUS}.kept"  # the binary kept before this upgrade, until the probe says good
-    if os.path.lexists(previous_path(paths)):
-        os.replace(previous_path(paths), kept)
-    _link_previous(paths)
-    os.replace(staged, atomic.target_in(paths.binary, paths.home) if not paths.binary.is_symlink() else paths.binary)
+    try:
+        _swap(paths, staged, kept)
+    except OSError as exc:
+        restarted = control.start(paths, timeout=timeout) if was_running else None
+        back = "" if restarted is None else (f"; the proxy runs again ({restarted.message})" if restarted.ok
+                                             else f"; starting it again failed: {restarted.message}")
+        message = f"could not put the new binary in place ({exc.strerror or exc}); the binaries are as they " \
+                  f"were{back}"
+        with contextlib.suppress(OSError):
+            journal.record(paths, "upgrade", "failed", message, changes, [],
+                           **{k: details.get(k) for k in ("from", "to")})
+        return PrimitiveResult(False, message, changes, details=details)
     problem = _probe(paths, timeout, details.get("to"))
     if problem is None:
         if not was_running:
@@ -173,23 +237,7 @@ def _swap_and_probe(paths: Paths, staged: Path, was_running: bool, timeout: floa
     # Roll back: the previous binary takes the name again; the failed one is removed.
     with contextlib.suppress(Exception):
         control.stop(paths)
-    failed = paths.home / ".cli-proxy-api.failed"
-    os.replace(paths.binary, failed)
-    tmp = paths.home / ".cli-proxy-api.rollback"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
-        os.link(previous_path(paths), tmp, follow_symlinks=False)
-    except OSError:
-        shutil.copy2(previous_path(paths), tmp)
-    os.replace(tmp, paths.binary)
-    if os.path.lexists(kept):
-        os.replace(kept, previous_path(paths))  # everything as it was before the upgrade
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            previous_path(paths).unlink()  # there was none: the copy of the current binary goes
-    with contextlib.suppress(FileNotFoundError):
-        failed.unlink()
+    _roll_back(paths, kept)
     restarted = control.start(paths, timeout=timeout) if was_running else None
     back = "" if restarted is None else (f"; the previous binary runs again ({restarted.message})" if restarted.ok
                                          else f"; starting the previous binary failed too: {restarted.message}")
@@ -218,6 +266,8 @@ def _probe(paths: Paths, timeout: float, expected: str | None) -> str | None:
         return str(exc)
     if not started.ok:
         return started.message
+    if started.details.get("already_running"):  # an old process answers: no proof that the new binary runs
+        return f"the new binary was not started: {started.message}"
     if started.details.get("models_ready") is False:
         return "/v1/models lists no model with the home's credential"
     return None

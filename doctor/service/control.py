@@ -83,6 +83,13 @@ def describe(owner: Owner) -> str:
     return info.label()
 
 
+def held_by_another(owner: Owner) -> bool:
+    """The port is held by a process this home did not start (another program, another home's proxy, this
+    home's proxy started some other way, or one this user cannot see): a change that would replace the
+    proxy (service install, upgrade) refuses before it changes anything, naming it with describe()."""
+    return owner.state in (OwnerState.FOREIGN, OwnerState.OTHER_HOME, OwnerState.UNKNOWN, OwnerState.UNRECORDED)
+
+
 # -- preconditions and the lock -------------------------------------------------
 
 def require(paths: Paths) -> None:
@@ -495,19 +502,11 @@ def _stop_supervised(paths: Paths, owner: Owner, found, timeout: float, changes:
     if not ok:
         return PrimitiveResult(False, f"`{' '.join(argv[1:])}` failed: {said or 'no output'}", changes, details=details)
     if target is not None:
-        import psutil
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                proc = psutil.Process(target.pid)
-                if proc.status() == psutil.STATUS_ZOMBIE or \
-                        abs(proc.create_time() - (target.create_time or 0)) > 0.05:
-                    break
-            except psutil.Error:
-                break
-            time.sleep(POLL)
         details["pid"] = target.pid
+        if not _gone(target, timeout):
+            return PrimitiveResult(False, f"`{' '.join(argv[1:])}` answered, but the proxy is still running "
+                                          f"(pid {target.pid}) after {timeout:g}s; see `claudex-doctor status`",
+                                   changes, details={**details, "still_running": True})
     if owner.pidfile.state is not PidState.MISSING and owner.pidfile.stale:
         remove_pidfile(paths)
     note = ""
@@ -515,6 +514,23 @@ def _stop_supervised(paths: Paths, owner: Owner, found, timeout: float, changes:
         note = f"; port {owner.port} is still held by {describe(owner)}, which was not touched"
     what = f"pid {target.pid}" if target is not None else "the service"
     return PrimitiveResult(True, f"stopped {what} through {found.manager}{note}", changes, details=details)
+
+
+def _gone(target: ProcInfo, timeout: float) -> bool:
+    """Whether `target` has exited (or is a zombie, or its pid now names another process) within `timeout`."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            proc = psutil.Process(target.pid)
+            if proc.status() == psutil.STATUS_ZOMBIE or abs(proc.create_time() - (target.create_time or 0)) > 0.05:
+                return True
+        except psutil.Error:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL)
 
 
 # -- restart ------------------------------------------------------------------------

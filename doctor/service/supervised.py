@@ -70,7 +70,7 @@ def install(paths: Paths, *, dry_run: bool = False, timeout: float = 20.0) -> Pr
     enable = supervisor.command(paths, "enable", found) if found.tool else None
     owner = control.identify(paths, control.endpoint(control._ctx(paths))[1])
     launched = owner.running is not None and owner.supervisor is None
-    if owner.state.value in ("foreign", "other_home", "unknown", "unrecorded") and not dry_run:
+    if control.held_by_another(owner) and not dry_run:
         raise PrimitiveError(f"port {owner.port} is held by {control.describe(owner)}, which the service could not "
                              "replace: stop it first (claudex-doctor status names it), then install the service; "
                              "nothing was written", reference=REFERENCE + "port-owned-by-another-process",
@@ -140,14 +140,13 @@ def uninstall(paths: Paths, *, dry_run: bool = False) -> PrimitiveResult:
         changes.append(f"`{' '.join(reload[1:])}`")
     if dry_run:
         return PrimitiveResult(True, f"would uninstall {shown}", changes, details={"manager": found.manager})
+    atomic.removable(target, paths.user_home)  # refused (a named pipe, a folder) before anything is stopped
     if disable:
         ok, said = supervisor.run(disable)
         if not ok:
             return PrimitiveResult(False, f"`{' '.join(disable[1:])}` failed: {said}; {shown} was left in place",
                                    changes, details={"manager": found.manager})
-    saved = atomic.backup(target, paths.backups if paths.home.is_dir() else None,
-                          paths.home if paths.home.is_dir() else target.parent)
-    target.unlink()
+    saved = atomic.remove(target, paths.user_home, paths.backups if paths.home.is_dir() else None)
     if reload:
         supervisor.run(reload)
     message = f"uninstalled {shown}; `claudex-doctor start` runs the proxy until the next reboot"

@@ -3,18 +3,21 @@ probe fails; run against the fake CLIProxyAPI in throwaway homes (the real versi
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
+from claudex_doctor.base import atomic
 from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.primitives import apply
 from claudex_doctor.proxy import upgrade
 from claudex_doctor.service import control
 from claudex_doctor.service.owner import OwnerState, identify
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_listening
 from tests.homekit import executable
 from tests.service_home import leftover_children, made_home, paths_of
 
@@ -131,3 +134,118 @@ def test_a_version_without_go_is_refused_before_anything_happens(home, monkeypat
         apply("upgrade", paths, version="v7.2.140")
     with pytest.raises(PrimitiveError, match="is not a CLIProxyAPI version"):
         apply("upgrade", paths, version="latest; rm -rf /")
+
+
+# -- a port held by a process this home did not start ------------------------------------------------
+
+def _no_build(monkeypatch, tmp_path) -> list:
+    """A `go` on PATH, and a build that records being asked instead of building."""
+    executable(tmp_path / "go-bin" / "go", "#!/bin/sh\nexit 1\n")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'go-bin'}{os.pathsep}{os.environ['PATH']}")
+    asked: list = []
+    monkeypatch.setattr(upgrade.build, "build_version", lambda *a, **k: asked.append(a) or "built")
+    return asked
+
+
+def test_an_unrecorded_proxy_of_this_home_is_refused_before_anything_is_built(home, spawned, monkeypatch,
+                                                                                tmp_path):
+    paths = paths_of(home)
+    old = fake_version(paths.binary, "v7.2.140").read_bytes()
+    proc = spawned.popen([home / "run.sh"], cwd=home)
+    wait_listening(_owner(paths).port)
+    assert _owner(paths).state is OwnerState.UNRECORDED
+    asked = _no_build(monkeypatch, tmp_path)
+    with pytest.raises(PrimitiveError) as refused:
+        apply("upgrade", paths, version="v7.2.141", timeout=5)
+    assert f"pid {proc.pid}" in str(refused.value) and "did not start" in str(refused.value)
+    assert "nothing was changed" in str(refused.value)
+    assert refused.value.reference == "references/service.md#port-owned-by-another-process"
+    assert not asked and paths.binary.read_bytes() == old and not upgrade.previous_path(paths).exists()
+    assert proc.poll() is None and not list(home.glob(".cli-proxy-api*"))
+
+
+def test_a_foreign_listener_on_the_port_is_refused_before_anything_is_built(home, spawned, monkeypatch, tmp_path):
+    paths = paths_of(home)
+    old = fake_version(paths.binary, "v7.2.140").read_bytes()
+    server = spawned.http_server(_owner(paths).port, cwd=tmp_path)
+    asked = _no_build(monkeypatch, tmp_path)
+    with pytest.raises(PrimitiveError, match=f"pid {server.pid}.*nothing was changed"):
+        apply("upgrade", paths, version="v7.2.141", timeout=5)
+    new = fake_version(tmp_path / "new" / "cli-proxy-api", "v7.2.141")
+    with pytest.raises(PrimitiveError, match="did not start"):
+        apply("upgrade", paths, binary=str(new), timeout=5)
+    assert not asked and paths.binary.read_bytes() == old and not upgrade.previous_path(paths).exists()
+    assert server.poll() is None
+    assert apply("upgrade", paths, dry_run=True, binary=str(new)).ok  # a dry run still shows the plan
+
+
+def test_a_start_that_finds_a_process_already_answering_is_no_proof_and_rolls_back(home, monkeypatch, tmp_path):
+    paths = paths_of(home)
+    old = fake_version(paths.binary, "v7.2.140").read_bytes()
+    new = fake_version(tmp_path / "new" / "cli-proxy-api", "v7.2.141")
+    from claudex_doctor.base.result import PrimitiveResult
+
+    monkeypatch.setattr(control, "start", lambda paths, **kw: PrimitiveResult(
+        True, "already running: pid 4242 answers on 127.0.0.1", details={"pid": 4242, "already_running": True}))
+    result = apply("upgrade", paths, binary=str(new), timeout=5)
+    assert not result.ok and result.details["rolled_back"], result
+    assert "not started" in result.details["probe"] and "pid 4242" in result.details["probe"]
+    assert paths.binary.read_bytes() == old and not upgrade.previous_path(paths).exists()
+
+
+# -- the swap: all of it or none of it ----------------------------------------------------------------
+
+def _record_syncs(monkeypatch) -> list:
+    """The folders the upgrade itself syncs (atomic's own writes are not counted)."""
+    synced: list = []
+
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(atomic, name)
+
+        def fsync_dir(self, directory):
+            synced.append(Path(directory))
+            atomic.fsync_dir(directory)
+
+    monkeypatch.setattr(upgrade, "atomic", Recording())
+    return synced
+
+
+def test_a_swap_that_fails_half_way_puts_the_binaries_back(home, monkeypatch, tmp_path):
+    paths = paths_of(home)
+    first = fake_version(paths.binary, "v7.2.140").read_bytes()
+    second = fake_version(tmp_path / "second" / "cli-proxy-api", "v7.2.141")
+    assert apply("upgrade", paths, binary=str(second)).ok
+    assert control.start(paths, timeout=10).ok
+    third = fake_version(tmp_path / "third" / "cli-proxy-api", "v7.2.142")
+    real_replace = os.replace
+    synced = _record_syncs(monkeypatch)
+
+    def replace(src, dst, **kw):
+        if Path(src).name == upgrade.STAGED:
+            raise OSError(errno.EIO, "Input/output error", str(src))
+        return real_replace(src, dst, **kw)
+
+    monkeypatch.setattr(os, "replace", replace)
+    result = apply("upgrade", paths, binary=str(third), timeout=10)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert not result.ok and "could not put the new binary in place" in result.message, result
+    assert "the binaries are as they were" in result.message and "the proxy runs again" in result.message
+    assert paths.binary.read_bytes() == second.read_bytes()
+    assert upgrade.previous_path(paths).read_bytes() == first  # the one kept before is kept still
+    assert not list(home.glob(".cli-proxy-api*"))
+    assert paths.home in synced
+    assert _owner(paths).state is OwnerState.OURS
+    assert [e for e in _entries(paths) if e.get("primitive") == "upgrade"][-1]["status"] == "failed"
+    control.stop(paths)
+
+
+def test_the_swap_and_the_rollback_sync_the_home_folder(home, monkeypatch, tmp_path):
+    paths = paths_of(home)
+    fake_version(paths.binary, "v7.2.140")
+    synced = _record_syncs(monkeypatch)
+    assert apply("upgrade", paths, binary=str(fake_version(tmp_path / "a" / "cli-proxy-api", "v7.2.141"))).ok
+    assert synced.count(paths.home) == 1
+    bad = apply("upgrade", paths, binary=str(broken_at_start(tmp_path / "b" / "cli-proxy-api")), timeout=5)
+    assert not bad.ok and bad.details["rolled_back"]
+    assert synced.count(paths.home) == 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import plistlib
 import shutil
+import stat
 import subprocess
 
 import psutil
@@ -258,3 +259,62 @@ def test_launchd_agent_install_start_stop_uninstall(home, fake_launchd):
     removed = apply("service-uninstall", paths)
     assert removed.ok and not plist.exists()
     assert identify(paths, port).state is OwnerState.NONE
+
+
+def test_uninstall_refuses_a_fifo_in_the_unit_files_place_without_blocking(home, fake_systemd):
+    import threading
+
+    paths = paths_of(home)
+    unit_dir = paths.user_home / ".config" / "systemd" / "user"
+    unit_dir.mkdir(parents=True)
+    fifo = unit_dir / supervisor.unit_name(paths)
+    os.mkfifo(fifo)
+    outcome: list = []
+
+    def run():
+        try:
+            outcome.append(apply("service-uninstall", paths))
+        except BaseException as exc:  # noqa: BLE001
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)
+    if thread.is_alive():  # the safety net: release the reader so the test run ends; the assert below fails
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(30)
+    assert outcome and isinstance(outcome[0], PrimitiveError), outcome
+    assert "named pipe" in str(outcome[0]) or "not a regular file" in str(outcome[0]), outcome[0]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert not any(c.startswith("--user disable") for c in _calls(fake_systemd))  # nothing asked, nothing stopped
+
+
+def test_uninstall_removes_a_linked_unit_file_as_the_link_it_is(home, fake_systemd, tmp_path):
+    paths = paths_of(home)
+    unit_dir = paths.user_home / ".config" / "systemd" / "user"
+    unit_dir.mkdir(parents=True)
+    os.symlink("/dev/zero", unit_dir / supervisor.unit_name(paths))
+    removed = apply("service-uninstall", paths)
+    assert removed.ok and not removed.backups, removed
+    assert not os.path.lexists(unit_dir / supervisor.unit_name(paths))
+
+
+def test_stop_through_the_supervisor_that_leaves_the_proxy_running_says_so(home, fake_systemd, monkeypatch):
+    paths = paths_of(home)
+    assert apply("service-install", paths, timeout=15).ok
+    pid = identify(paths, _port(home)).process.pid
+    real_run = supervisor.run
+
+    def stop_that_stops_nothing(argv, *args, **kwargs):
+        if "stop" in argv:
+            return True, ""  # the manager answers, the process lives on
+        return real_run(argv, *args, **kwargs)
+
+    monkeypatch.setattr(supervisor, "run", stop_that_stops_nothing)
+    stopped = apply("stop", paths, timeout=1)
+    assert not stopped.ok and "still running" in stopped.message and f"pid {pid}" in stopped.message, stopped
+    assert stopped.details["still_running"] and psutil.pid_exists(pid)
+    monkeypatch.setattr(supervisor, "run", real_run)
+    assert apply("stop", paths).ok
+    assert identify(paths, _port(home)).state is OwnerState.NONE
+    assert apply("service-uninstall", paths).ok
