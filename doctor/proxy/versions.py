@@ -4,6 +4,8 @@ The lookup speaks the module proxy protocol (`$GOPROXY/<module>/@v/list`, then `
 with httpx, the way `go list -m -versions` would ask but without writing the Go module cache and without
 a Go toolchain. `GOPROXY` is respected (its comma- or pipe-separated list; `direct` and `off` are not
 proxies: `off` means do not ask), and so are HTTPS_PROXY and NO_PROXY. Bounded in time; never raises.
+A GOPROXY URL may carry `user:password@`: it is sent, never shown (problems and `source` name scheme, host
+and path only).
 It is a network call: callers skip it offline.
 """
 
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from claudex_doctor.base import files
+from claudex_doctor.base.net import without_userinfo
 
 DEFAULT_GOPROXY = "https://proxy.golang.org,direct"
 _VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
@@ -61,7 +64,7 @@ class Served:
 
     newest: str | None = None  # the newest release tag it serves (from the list, else @latest)
     listed: list[str] = field(default_factory=list)
-    source: str = ""  # the URL that answered
+    source: str = ""  # the URL that answered, without its userinfo (a GOPROXY may carry a password)
     problem: str | None = None  # why nothing could be learned
 
     def to_dict(self) -> dict:
@@ -93,22 +96,22 @@ def newest_served(module: str, env: Mapping[str, str] | None = None, timeout: fl
                 with httpx.Client(timeout=min(left, 5.0), follow_redirects=True, trust_env=True) as client:
                     response = client.get(url, headers={"User-Agent": "claudex-doctor"})
             except httpx.HTTPError as exc:
-                problems.append(f"{base}: {type(exc).__name__}")
+                problems.append(f"{without_userinfo(base)}: {type(exc).__name__}")
                 break
             if response.status_code != 200:
-                problems.append(f"{url.split('//', 1)[-1]}: {response.status_code}")
+                problems.append(f"{without_userinfo(url)}: {response.status_code}")
                 continue
             text = response.text[:1 << 20]
             if suffix == "/@v/list":
                 listed = [line.strip() for line in text.splitlines() if parse(line.strip())]
                 if listed:
                     newest = max(listed, key=lambda v: parse(v) or (0, 0, 0))
-                    return Served(newest, listed, url)
+                    return Served(newest, listed, without_userinfo(url))
                 continue
             try:
                 version = files.loads_json(text).get("Version")
             except (ValueError, AttributeError):
                 version = None
             if isinstance(version, str) and parse(version):
-                return Served(version, [], url)
+                return Served(version, [], without_userinfo(url))
     return Served(problem="; ".join(problems) or "no version served")
