@@ -170,3 +170,21 @@ def test_a_goproxy_password_is_sent_but_never_shown(tmp_path, module_proxy):
         handler.do_GET = original
     for output in outputs:
         assert password not in output and "someone" not in output, output
+
+
+@pytest.mark.parametrize("mode, named", [("drip-headers", "no whole answer within"),
+                                         ("drip-body", "no whole answer within"),
+                                         ("flood", "the answer passed 256 KiB")])
+def test_a_module_proxy_that_drips_or_floods_is_cut_off_with_a_named_problem(mode, named):
+    """httpx's timeouts bound each read, not the answer: a byte every 0.2 s passes all of them. The lookup
+    ends by its own deadline, and an endless answer is dropped at the cap, never read into memory whole."""
+    import time
+
+    from tests.fakes.trickle import serving
+
+    with serving(mode) as url:
+        started = time.monotonic()
+        served = versions.newest_served(MODULE, {"GOPROXY": url, "NO_PROXY": "127.0.0.1"}, timeout=1.5)
+        took = time.monotonic() - started
+    assert took < 2.5, took
+    assert served.newest is None and named in served.problem and url.split("//")[1] in served.problem
