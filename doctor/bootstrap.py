@@ -86,7 +86,7 @@ def apply(paths: Paths, *, dry_run: bool = False, force: bool = False, binary: s
         raise PrimitiveError("give --binary or --source, not both")
 
     settings = _settings(paths, env, plan, parts)
-    items = _plan_files(paths, settings, parts, force, doctor)
+    items = _plan_files(paths, settings, parts, force, doctor, env)
     binary_item, obtain = _plan_binary(paths, parts, force, binary, source, env) if "binary" in parts else (None, None)
     if binary_item:
         items.insert(len([i for i in items if i.part != "wrapper"]), binary_item)
@@ -209,7 +209,9 @@ def _env_port(url: str | None) -> int | None:
         return None
 
 
-def _plan_files(paths: Paths, settings: Settings, parts, force: bool, doctor) -> list[Item]:
+def _plan_files(paths: Paths, settings: Settings, parts, force: bool, doctor, env: Mapping[str, str]) -> list[Item]:
+    from claudex_doctor.base.platform import service_manager
+    from claudex_doctor.service.supervisor import service_file
     from claudex_doctor.wrapper.script import doctor_argv, render
 
     items: list[Item] = []
@@ -222,7 +224,8 @@ def _plan_files(paths: Paths, settings: Settings, parts, force: bool, doctor) ->
         "env": (paths.env_file, lambda: render_env(settings)),
         "launcher": (paths.launcher, lambda: render_launcher(settings)),
         "wrapper": (paths.wrapper, lambda: render(settings.home, paths.home.absolute() / paths.env_file.name,
-                                                  doctor or doctor_argv())),
+                                                  doctor or doctor_argv(),
+                                                  service_file(paths, service_manager(env), env))),
     }
     for part, (path, make) in rendered.items():
         if part in parts:

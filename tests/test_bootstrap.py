@@ -451,3 +451,19 @@ def test_progress_only_on_a_terminal(monkeypatch):
         assert not spinner.active  # a pipe or file: no spinner, no escape codes
         spinner.update("building")
     assert sys.stderr.getvalue() == ""
+
+
+@pytest.mark.parametrize("system, name", [("linux", "claudex-gateway-{id}.service"),
+                                          ("darwin", "claudex-doctor.gateway.{id}.plist")])
+def test_the_wrapper_knows_where_the_service_file_would_be(setup, system, name):
+    """A wrapper written before `service install` still knows the unit (agent) file: its path depends on
+    the home only, so the wrapper can skip its Python autostart once the manager runs the proxy."""
+    from claudex_doctor.service import supervisor
+
+    paths, env, _ = setup
+    env = {**env, "CLAUDEX_PLATFORM": system, "XDG_CONFIG_HOME": str(paths.user_home / "xdg config")}
+    bootstrap.apply(paths, only=("wrapper",), env=env)
+    text = paths.wrapper.read_text()
+    where = (paths.user_home / "xdg config" / "systemd" / "user" if system == "linux"
+             else paths.user_home / "Library" / "LaunchAgents") / name.format(id=supervisor.home_id(paths))
+    assert f"if [ -f '{where}' ]; then" in text

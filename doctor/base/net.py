@@ -51,3 +51,22 @@ def split_url(url: str) -> tuple[str, str, int | None, str] | None:
     if port is None:
         port = 443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None
     return parts.scheme.lower(), host.lower(), port, parts.path
+
+
+def without_userinfo(url: str) -> str:
+    """`url` as it may be shown: scheme://host[:port]/path, never its `user:password@` (a proxy URL's
+    userinfo is a credential) nor its query or fragment. A URL that cannot be read keeps its scheme and
+    what follows its authority's last `@`, cut the same way."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        scheme, netloc, path = parts.scheme, parts.netloc, parts.path
+    except ValueError:
+        scheme, _, rest = url.partition("://") if "://" in url else ("", "", url)
+        cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+        netloc, path = rest[:cut], rest[cut:].split("?", 1)[0].split("#", 1)[0]
+    if not netloc:  # no `//`: `user:password@host/path` reads as scheme `user`; cut to the last `@` all the same
+        head, slash, tail = path.partition("/")
+        path = head.rpartition("@")[2] + slash + tail
+        return f"{scheme}:{path}" if scheme else path
+    return f"{scheme}://{netloc.rpartition('@')[2]}{path}"

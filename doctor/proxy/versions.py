@@ -3,8 +3,9 @@
 The lookup speaks the module proxy protocol (`$GOPROXY/<module>/@v/list`, then `@latest`) over HTTPS
 with httpx, the way `go list -m -versions` would ask but without writing the Go module cache and without
 a Go toolchain. `GOPROXY` is respected (its comma- or pipe-separated list; `direct` and `off` are not
-proxies: `off` means do not ask), and so are HTTPS_PROXY and NO_PROXY. Bounded in time; never raises.
-It is a network call: callers skip it offline.
+proxies: `off` means do not ask), and so are HTTPS_PROXY and NO_PROXY. Bounded as a whole in time and in
+bytes (base.http); never raises. A GOPROXY URL may carry `user:password@`: it is sent, never shown
+(problems and `source` name scheme, host and path only). It is a network call: callers skip it offline.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from claudex_doctor.base import files
+from claudex_doctor.base.net import without_userinfo
 
 DEFAULT_GOPROXY = "https://proxy.golang.org,direct"
+MAX_ANSWER = 256 * 1024  # an @v/list of every tag a module ever had is a few KiB; @latest's JSON far less
 _VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
 
 
@@ -61,7 +64,7 @@ class Served:
 
     newest: str | None = None  # the newest release tag it serves (from the list, else @latest)
     listed: list[str] = field(default_factory=list)
-    source: str = ""  # the URL that answered
+    source: str = ""  # the URL that answered, without its userinfo (a GOPROXY may carry a password)
     problem: str | None = None  # why nothing could be learned
 
     def to_dict(self) -> dict:
@@ -69,10 +72,12 @@ class Served:
 
 
 def newest_served(module: str, env: Mapping[str, str] | None = None, timeout: float = 5.0) -> Served:
-    """Ask each module proxy in GOPROXY for `module`'s versions; the first that answers wins."""
+    """Ask each module proxy in GOPROXY for `module`'s versions; the first that answers wins. Each answer is
+    read to MAX_ANSWER bytes at most, and the whole lookup ends within `timeout` seconds, whatever the
+    servers do (a dripping answer is cut off at the deadline, an endless one at the cap)."""
     import time
 
-    import httpx
+    from claudex_doctor.base import http
 
     urls = proxies(env)
     if urls is None:
@@ -89,26 +94,32 @@ def newest_served(module: str, env: Mapping[str, str] | None = None, timeout: fl
                 problems.append(f"no answer within {timeout:g}s")
                 return Served(problem="; ".join(problems))
             url = f"{base}/{path}{suffix}"
-            try:
-                with httpx.Client(timeout=min(left, 5.0), follow_redirects=True, trust_env=True) as client:
-                    response = client.get(url, headers={"User-Agent": "claudex-doctor"})
-            except httpx.HTTPError as exc:
-                problems.append(f"{base}: {type(exc).__name__}")
+            budget = min(left, 5.0)
+            got = http.get(url, {"User-Agent": "claudex-doctor"}, timeout=budget, limit=MAX_ANSWER,
+                           trust_env=True, follow_redirects=True)
+            if got.timed_out:
+                problems.append(f"{without_userinfo(url)}: no whole answer within {budget:.1f}s")
                 break
-            if response.status_code != 200:
-                problems.append(f"{url.split('//', 1)[-1]}: {response.status_code}")
+            if got.error:
+                problems.append(f"{without_userinfo(base)}: {got.error}")
+                break
+            if got.status != 200:
+                problems.append(f"{without_userinfo(url)}: {got.status}")
                 continue
-            text = response.text[:1 << 20]
+            if got.truncated:
+                problems.append(f"{without_userinfo(url)}: the answer passed {MAX_ANSWER // 1024} KiB; not read")
+                continue
+            text = got.body.decode("utf-8", "replace")
             if suffix == "/@v/list":
                 listed = [line.strip() for line in text.splitlines() if parse(line.strip())]
                 if listed:
                     newest = max(listed, key=lambda v: parse(v) or (0, 0, 0))
-                    return Served(newest, listed, url)
+                    return Served(newest, listed, without_userinfo(url))
                 continue
             try:
                 version = files.loads_json(text).get("Version")
             except (ValueError, AttributeError):
                 version = None
             if isinstance(version, str) and parse(version):
-                return Served(version, [], url)
+                return Served(version, [], without_userinfo(url))
     return Served(problem="; ".join(problems) or "no version served")

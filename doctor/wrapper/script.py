@@ -12,7 +12,11 @@ builtins only, no program started) it goes straight on; when it is gone or there
 is none, it runs `claudex-doctor start` (which launches the proxy detached,
 records it, and waits until it answers, at most AUTOSTART_TIMEOUT seconds), then
 execs claude whatever came of it. That slow path is a shell function, so the
-path taken when the proxy is up stays free of Python and subshells.
+path taken when the proxy is up stays free of Python and subshells. A proxy run
+by the user service manager (`claudex-doctor service install`) has no pidfile:
+the wrapper carries the path of this home's unit (agent) file and, when that file
+exists (a `[ -f ]`, a builtin), leaves the starting to the manager and runs no
+Python at all.
 
 `CLAUDEX_CLAUDE_BIN`, when set and non-empty, wins over the env file's CLAUDE_BIN
 for that one run. It is how `wrapper.passthrough` runs the installed file,
@@ -50,12 +54,20 @@ def doctor_argv(executable: str | None = None) -> list[str]:
     return [str(exe), "-m", "claudex_doctor"]
 
 
-def render(home: Path, env_file: Path, doctor: Sequence[str] | None = None) -> str:
-    """The wrapper's text for this home. Deterministic: the same inputs give the same bytes."""
+def render(home: Path, env_file: Path, doctor: Sequence[str] | None = None,
+           service_file: Path | None = None) -> str:
+    """The wrapper's text for this home. Deterministic: the same inputs give the same bytes. `service_file`:
+    where `claudex-doctor service install` puts this home's systemd unit or launchd agent (None where there
+    is no user service manager)."""
     doctor = list(doctor or doctor_argv())
     from claudex_doctor.config.templates import sh_quote as q
 
     service = " ".join(q(part) for part in doctor)
+    supervised = "\t"
+    if service_file is not None:
+        supervised = (f'\tif [ -f {q(str(service_file))} ]; then\n'
+                      "\t\tclaudex_up=1 # the service manager starts and restarts the proxy: no pidfile\n"
+                      "\tel")
     words = "|".join(SERVICE_COMMANDS)
     return f"""#!/bin/sh
 # claudex: Claude Code through the local CLIProxyAPI gateway ({MARKER}).
@@ -70,7 +82,8 @@ def render(home: Path, env_file: Path, doctor: Sequence[str] | None = None) -> s
 # {OVERRIDE_VAR}, when set, is used instead of the env file's CLAUDE_BIN for that run
 # (claudex-doctor uses it to test this file with a recording stand-in).
 # {AUTOSTART_VAR}=1 in the env file: when the proxy's pidfile names no live process, start it
-# first (claudex-doctor start: detached, recorded, waited for) and then run claude.
+# first (claudex-doctor start: detached, recorded, waited for) and then run claude; not when the
+# service manager runs it (its unit or agent file is installed: `claudex-doctor service install`).
 claudex_home={q(str(home))}
 claudex_env={q(str(env_file))}
 claudex_autostart() {{
@@ -93,7 +106,7 @@ set -a
 set +a
 if [ "${{{AUTOSTART_VAR}-}}" = 1 ]; then
 	claudex_up=
-	if [ -f "$claudex_home/cli-proxy-api.pid" ]; then
+{supervised}if [ -f "$claudex_home/cli-proxy-api.pid" ]; then
 		while IFS= read -r claudex_line; do
 			case $claudex_line in
 			*'"pid":'*)

@@ -124,3 +124,67 @@ def test_online_a_newer_served_version_is_named(tmp_path, module_proxy):
 def test_a_proxy_without_a_release_version_is_a_warning(tmp_path):
     outcome = binaries.bin_proxy_version.run(_ctx(tmp_path, "dev", offline=True))
     assert outcome.status is Status.WARN and "no release version" in outcome.summary
+
+
+def test_a_goproxy_password_is_sent_but_never_shown(tmp_path, module_proxy):
+    """GOPROXY=https://user:password@host/ is how a private module proxy is reached: the password goes
+    in the request, never into a problem, the source, or the check's evidence."""
+    import base64
+    import secrets
+    import socket
+
+    password = "pw" + secrets.token_hex(12)
+    url, handler = module_proxy
+    with_login = url.replace("http://", f"http://someone:{password}@")
+    authorizations: list[str | None] = []
+    original = Handler.do_GET
+
+    def do_get(self):
+        authorizations.append(self.headers.get("Authorization"))
+        original(self)
+
+    handler.do_GET = do_get
+    try:
+        handler.answers = {f"{PATH}/@v/list": (200, "v7.2.140\nv7.2.150\n")}
+        env = {"GOPROXY": with_login, "NO_PROXY": "127.0.0.1"}
+        served = versions.newest_served(MODULE, env)
+        assert served.newest == "v7.2.150" and served.source == f"{url}{PATH}/@v/list"
+        assert authorizations[0] == "Basic " + base64.b64encode(f"someone:{password}".encode()).decode()
+        outputs = [json.dumps(served.to_dict())]
+        handler.answers = {}  # 404 for the list and @latest: each named in the problem
+        served = versions.newest_served(MODULE, env)
+        assert "404" in served.problem and url.split("//")[1] in served.problem
+        outputs.append(json.dumps(served.to_dict()))
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        served = versions.newest_served(MODULE, {"GOPROXY": f"http://someone:{password}@127.0.0.1:{port}",
+                                                 "NO_PROXY": "127.0.0.1"})
+        assert served.problem and f"127.0.0.1:{port}" in served.problem
+        outputs.append(json.dumps(served.to_dict()))
+        handler.answers = {f"{PATH}/@v/list": (200, "v7.2.140\nv7.2.150\n")}
+        outcome = binaries.bin_proxy_version.run(_ctx(tmp_path, "v7.2.140", offline=False, goproxy=with_login))
+        assert outcome.evidence["module_proxy"]["newest"] == "v7.2.150"
+        outputs.append(json.dumps([outcome.summary, outcome.details, outcome.evidence], default=str))
+    finally:
+        handler.do_GET = original
+    for output in outputs:
+        assert password not in output and "someone" not in output, output
+
+
+@pytest.mark.parametrize("mode, named", [("drip-headers", "no whole answer within"),
+                                         ("drip-body", "no whole answer within"),
+                                         ("flood", "the answer passed 256 KiB")])
+def test_a_module_proxy_that_drips_or_floods_is_cut_off_with_a_named_problem(mode, named):
+    """httpx's timeouts bound each read, not the answer: a byte every 0.2 s passes all of them. The lookup
+    ends by its own deadline, and an endless answer is dropped at the cap, never read into memory whole."""
+    import time
+
+    from tests.fakes.trickle import serving
+
+    with serving(mode) as url:
+        started = time.monotonic()
+        served = versions.newest_served(MODULE, {"GOPROXY": url, "NO_PROXY": "127.0.0.1"}, timeout=1.5)
+        took = time.monotonic() - started
+    assert took < 2.5, took
+    assert served.newest is None and named in served.problem and url.split("//")[1] in served.problem

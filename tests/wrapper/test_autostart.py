@@ -155,3 +155,27 @@ def test_when_the_proxy_cannot_start_claude_still_runs(stack):
     proc = _run(stack, ("w",))
     assert proc.returncode == 7 and _argv(stack) == ["w"]
     assert b"the proxy did not start" in proc.stderr
+
+
+def test_a_proxy_the_service_manager_runs_costs_no_python(stack, tmp_path):
+    """`claudex-doctor service install` leaves no pidfile: the manager starts the proxy. The wrapper tests
+    for the unit (agent) file with a shell builtin and runs no doctor while it is there; without it the
+    same wrapper falls back to the pidfile and starts the proxy itself."""
+    paths = paths_of(stack["home"])
+    unit = tmp_path / "it's a $HOME" / "systemd user" / "claudex-gateway-abcdef.service"
+    doctor = stack["wrapper"].parent / "claudex-doctor"
+    stack["wrapper"].write_text(render(stack["home"], stack["env_file"], [str(doctor)], unit))
+    unit.parent.mkdir(parents=True)
+    unit.write_text("[Service]\n")
+    assert not paths.pidfile.exists()
+    for shell in SHELLS:
+        proc = _run(stack, ("--resume", "a b"), shell)
+        assert proc.returncode == 7 and _argv(stack) == ["--resume", "a b"], proc.stderr
+        assert not _calls(stack), _calls(stack)
+    assert identify(paths, control.endpoint(control._ctx(paths))[1]).state is OwnerState.NONE
+
+    unit.unlink()
+    proc = _run(stack, ("x",))
+    assert proc.returncode == 7 and _argv(stack) == ["x"]
+    assert len(_calls(stack)) == 1 and _calls(stack)[0].startswith("start --home ")
+    control.stop(paths)

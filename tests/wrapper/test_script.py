@@ -205,10 +205,15 @@ def test_doctor_argv_prefers_the_console_script(tmp_path):
     assert Path(doctor_argv()[0]).is_absolute()
 
 
-def test_generated_wrapper_passes_its_own_analysis(tmp_path):
+@pytest.mark.parametrize("service_file", [None, "it's a $HOME/claudex-gateway-abcdef.service"])
+def test_generated_wrapper_passes_its_own_analysis(tmp_path, service_file):
     env_file = tmp_path / "h" / "claude-code-gpt54.env"
-    result = analyse(render(tmp_path / "h", env_file, [sys.executable, "-m", "claudex_doctor"]), env_file,
-                     {"HOME": str(tmp_path)}, env_text="A=1\n")
+    unit = tmp_path / service_file if service_file else None
+    text = render(tmp_path / "h", env_file, [sys.executable, "-m", "claudex_doctor"], unit)
+    if unit is not None:
+        quoted = "'" + str(unit).replace("'", "'\"'\"'") + "'"
+        assert f"if [ -f {quoted} ]; then" in text
+    result = analyse(text, env_file, {"HOME": str(tmp_path)}, env_text="A=1\n")
     assert result.issues == [] and result.generated and result.supports_override
     assert result.intercepted == list(SERVICE_COMMANDS) and result.sources == [str(env_file)]
 
