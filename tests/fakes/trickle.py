@@ -4,7 +4,8 @@
 
 Modes: `drip-headers` (the status line and headers a byte at a time), `drip-body` (headers, then a
 promised 1 MB body a byte every 0.2 s: within any per-read timeout, never done), `flood` (headers, then
-bytes as fast as the socket takes them, forever), `ok` (a small `v7.2.140` answer). Every request is
+bytes as fast as the socket takes them, forever), `events` (an event stream of pings that never ends),
+`ok` (a small `v7.2.140` answer). `port` 0 takes a free one; a given port stands in for the gateway's. Every request is
 answered the same way whatever its path. Each connection's thread ends when the server stops.
 """
 
@@ -16,14 +17,15 @@ import threading
 import time
 from collections.abc import Iterator
 
-MODES = ("drip-headers", "drip-body", "flood", "ok")
+MODES = ("drip-headers", "drip-body", "flood", "events", "ok")
 
 
 @contextlib.contextmanager
-def serving(mode: str) -> Iterator[str]:
+def serving(mode: str, port: int = 0) -> Iterator[str]:
     assert mode in MODES, mode
     server = socket.socket()
-    server.bind(("127.0.0.1", 0))
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
     server.listen(16)
     server.settimeout(0.2)
     stop = threading.Event()
@@ -39,6 +41,11 @@ def serving(mode: str) -> Iterator[str]:
                         break
                     conn.sendall(bytes([byte]))
                     time.sleep(0.2)
+            elif mode == "events":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+                while not stop.is_set():
+                    conn.sendall(b"event: ping\ndata: {}\n\n")
+                    time.sleep(0.05)
             else:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
                 block = b"v7.2.140\n" * (4096 if mode == "flood" else 0) or b"v"

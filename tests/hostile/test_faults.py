@@ -17,11 +17,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import psutil
 import pytest
 
 from tests.conftest import wait_listening
+from tests.fakes.trickle import serving
 from tests.homekit import snapshot
 from tests.hostile.kit import HANG, KEY, HostileHome
 
@@ -176,59 +175,14 @@ def test_restart_of_a_frozen_proxy_ends_with_a_running_proxy(home):
 
 # -- gateways that never finish ---------------------------------------------------------------------------
 
-def _serve(port: int, mode: str) -> threading.Thread:
-    """A server on `port` that accepts and then drips one byte a second, or streams events forever."""
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", port))
-    server.listen(16)
-    server.settimeout(0.5)
-    stop = threading.Event()
-
-    def talk(conn: socket.socket) -> None:
-        try:
-            conn.recv(4096)
-            if mode == "drip":
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
-                while not stop.is_set():
-                    conn.sendall(b"x")
-                    time.sleep(0.3)
-            else:
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
-                while not stop.is_set():
-                    conn.sendall(b"event: ping\ndata: {}\n\n")
-                    time.sleep(0.05)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            threading.Thread(target=talk, args=(conn,), daemon=True).start()
-        server.close()
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.stop = stop  # type: ignore[attr-defined]
-    thread.start()
-    return thread
-
-
-@pytest.mark.parametrize("mode", ["drip", "stream"])
+@pytest.mark.parametrize("mode", ["drip-body", "events"])
 @pytest.mark.parametrize("argv", [("status", "--json"), ("--fix", "--yes", "--offline", "--deadline", "4"),
                                   ("--json", "--offline", "--deadline", "4")])
 def test_a_gateway_that_never_finishes_does_not_hold_the_doctor(home, mode, argv):
-    server = _serve(home.port, mode)
-    wait_listening(home.port)
-    try:
+    with serving(mode, home.port):
+        wait_listening(home.port)
         ran = home.run(*argv, timeout=HANG)
-    finally:
-        server.stop.set()  # type: ignore[attr-defined]
-    assert ran.code is not None, f"{argv} hung on a gateway that {mode}s"
+    assert ran.code is not None, f"{argv} hung on a gateway that answers with {mode}"
     assert "Traceback" not in ran.text and "internal error" not in ran.text
 
 
