@@ -69,14 +69,16 @@ def _port(home) -> int:
 # -- the texts -------------------------------------------------------------------------------------
 
 def test_the_unit_runs_the_launcher_with_the_marker_and_restarts_on_failure(tmp_path):
-    odd = tmp_path / "my home %i"
+    odd = tmp_path / "my home %i $USER"
     odd.mkdir()
     paths = paths_of(odd)
     text = supervisor.render_unit(paths)
-    assert f'ExecStart="{tmp_path}/my home %%i/run.sh"' in text
-    assert f'Environment="CLAUDEX_DOCTOR_STARTED_HOME={tmp_path}/my home %%i"' in text
+    # % is a specifier everywhere; systemd expands $NAME in a command's arguments, never in the path of
+    # the command itself (the unit's one word): systemd-analyze verify below finds the launcher so
+    assert f'ExecStart="{tmp_path}/my home %%i $USER/run.sh"' in text
+    assert f'Environment="CLAUDEX_DOCTOR_STARTED_HOME={tmp_path}/my home %%i $USER"' in text
     assert "Restart=on-failure" in text and "WantedBy=default.target" in text
-    assert f"WorkingDirectory={tmp_path}/my home %%i\n" in text
+    assert f"WorkingDirectory={tmp_path}/my home %%i $USER\n" in text
     assert supervisor.render_unit(paths) == text  # deterministic
     assert supervisor.unit_name(paths).startswith("claudex-gateway-") and supervisor.unit_name(paths).endswith(".service")
     assert supervisor.unit_name(paths) != supervisor.unit_name(paths_of(tmp_path / "another"))
@@ -84,7 +86,7 @@ def test_the_unit_runs_the_launcher_with_the_marker_and_restarts_on_failure(tmp_
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed here")
 def test_systemd_analyze_verify_accepts_the_unit(tmp_path):
-    home = tmp_path / "gateway home%"
+    home = tmp_path / "gateway home% $USER"
     home.mkdir()
     (home / "run.sh").write_text("#!/bin/sh\nexit 0\n")
     (home / "run.sh").chmod(0o755)
