@@ -191,15 +191,15 @@ def env_mapping(ctx: StackContext):
                            f"Codex\" (minimal client version per {needs.source.words()}).",
                            f"Map {alias} to {choice}, which {proxy_name} can serve, or upgrade CLIProxyAPI to a "
                            f"version that presents Codex {needs.value} or newer"
-                           + (" (none is pinned yet)." if version == data["pinned_proxy"] else
-                              f" (`claudex-doctor bootstrap --force` installs the pinned {data['pinned_proxy']}, "
+                           + (" (none is pinned yet)." if version == _models.pinned_proxy() else
+                              f" (`claudex-doctor bootstrap --force` installs the pinned {_models.pinned_proxy()}, "
                               "if it is new enough).")],
                           f"{REF}#model-needs-a-newer-proxy", _fix("safe", var, choice))
             continue
-        pinned_client = _models.presented_client(data["pinned_proxy"])
+        pinned_client = _models.presented_client(_models.pinned_proxy())
         if needs is not None and client is None and pinned_client and _newer(needs.value, pinned_client):
             problems.note(f"{mapped.name} needs Codex {needs.value} upstream; the doctor does not know what "
-                          f"{proxy_name} presents ({data['pinned_proxy']} presents {pinned_client}, too old).")
+                          f"{proxy_name} presents ({_models.pinned_proxy()} presents {pinned_client}, too old).")
         _check_effort(problems, facts, label, var, mapped, model, version, proxy_name)
         if model.upgrade is not None:
             legacy.append(_legacy_words(facts, mapped, model.upgrade.value, var, version, client))

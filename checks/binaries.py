@@ -294,7 +294,7 @@ def bin_proxy_version(ctx: StackContext):
 
     _, _, found = proxy_binary_state(ctx)
     installed = found.get("version")
-    pinned = _models.catalog()["pinned_proxy"]
+    pinned = _models.pinned_proxy()
     evidence: dict = {"installed": installed, "pinned": pinned}
     details: list[str] = []
     presented = _models.presented_client(installed)

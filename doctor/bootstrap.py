@@ -287,7 +287,7 @@ def _plan_binary(paths: Paths, parts, force: bool, binary, source, env) -> tuple
             lambda out, status: proxybuild.build_from_source(checkout, out, env, status)
     if proxybuild.which("go", env) is None:
         proxybuild.build_pinned(target, env)  # raises the missing-go error before anything is written
-    return Item("binary", target, action, note=f"CLIProxyAPI {proxybuild.PINNED_VERSION} built with Go{why}"), \
+    return Item("binary", target, action, note=f"CLIProxyAPI {proxybuild.pinned_version()} built with Go{why}"), \
         lambda out, status: proxybuild.build_pinned(out, env, status)
 
 

@@ -36,6 +36,12 @@ def claude_env() -> dict:
     return knowledge.load("claude_env")
 
 
+def pinned_proxy() -> str:
+    """The CLIProxyAPI version the doctor installs and its facts were read from (`pinned_proxy`): THE pin;
+    doctor/proxy/build.py builds it and .ci/install-e2e installs it for the end-to-end tests."""
+    return catalog()["pinned_proxy"]
+
+
 def snapshot_date() -> date:
     return date.fromisoformat(catalog()["as_of"])
 
@@ -59,7 +65,7 @@ def proxy_data(version: str | None) -> tuple[str, dict]:
     proxies = catalog()["proxies"]
     if version and version in proxies:
         return version, proxies[version]
-    pinned = catalog()["pinned_proxy"]
+    pinned = pinned_proxy()
     return pinned, proxies[pinned]
 
 

@@ -21,13 +21,17 @@ from pathlib import Path
 
 from claudex_doctor.base.redact import redact_text
 from claudex_doctor.errors import PrimitiveError
+from claudex_doctor.knowledge import models
 
-PINNED_VERSION = "v7.2.140"
-MODULE = "github.com/router-for-me/CLIProxyAPI/v7"
 REPO_URL = "https://github.com/router-for-me/CLIProxyAPI"
-LDFLAGS = f"-s -w -X main.Version={PINNED_VERSION}"
 BUILD_TIMEOUT = 1800.0
 ALTERNATIVES = "or pass --binary PATH (a cli-proxy-api you already have) or --source DIR (a CLIProxyAPI checkout)"
+
+
+def pinned_version() -> str:
+    """The CLIProxyAPI version the doctor builds by default: knowledge/models.json's `pinned_proxy`, the
+    version its model facts were read from (one home, so the build and the checks cannot disagree)."""
+    return models.pinned_proxy()
 
 
 def which(name: str, env: Mapping[str, str]) -> str | None:
@@ -75,7 +79,7 @@ def _tail(text: str, lines: int = 3) -> str:
 def _go(env: Mapping[str, str]) -> str:
     go = which("go", env)
     if go is None:
-        raise PrimitiveError(f"go is not on PATH: building CLIProxyAPI {PINNED_VERSION} needs Go 1.26 or newer; "
+        raise PrimitiveError(f"go is not on PATH: building CLIProxyAPI {pinned_version()} needs Go 1.26 or newer; "
                              f"install Go, {ALTERNATIVES}")
     return go
 
@@ -108,20 +112,21 @@ def ldflags(version: str) -> str:
 
 
 def valid_version(version: str) -> bool:
-    import re
-    return bool(re.fullmatch(r"v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?", version))
+    """A CLIProxyAPI tag (v7.2.140, a pre-release such as v7.3.0-rc1 too): versions.is_tag."""
+    from claudex_doctor.proxy.versions import is_tag
+    return is_tag(version)
 
 
 def build_pinned(out: Path, env: Mapping[str, str], status=None) -> str:
     """Build the pinned version into `out`; returns how it was obtained. Raises PrimitiveError naming what failed."""
-    return build_version(PINNED_VERSION, out, env, status)
+    return build_version(pinned_version(), out, env, status)
 
 
 def build_version(version: str, out: Path, env: Mapping[str, str], status=None) -> str:
     """Build CLIProxyAPI `version` (a tag such as v7.2.140) into `out`, the three ways the module docstring
     names; returns how. Raises PrimitiveError naming what failed."""
     if not valid_version(version):
-        raise PrimitiveError(f"{version!r} is not a CLIProxyAPI version (a tag such as {PINNED_VERSION})")
+        raise PrimitiveError(f"{version!r} is not a CLIProxyAPI version (a tag such as {pinned_version()})")
     module, flags = module_for(version), ldflags(version)
     go = _go(env)
     build_env = {**env, "CGO_ENABLED": "0"}
@@ -147,7 +152,8 @@ def build_version(version: str, out: Path, env: Mapping[str, str], status=None) 
             status(f"building CLIProxyAPI {version} (go mod download + go build)…")
         code, output = run([go, "mod", "download", "-json", f"{module}@{version}"], cwd=scratch, env=build_env,
                            timeout=BUILD_TIMEOUT)
-        module_dir = _module_dir(output)
+        answer = _go_json(output)
+        module_dir = _module_dir(answer)
         if code == 0 and module_dir:
             code, output = run([go, "build", "-trimpath", "-buildvcs=false", "-ldflags", flags, "-o", str(out),
                                 "./cmd/server"], cwd=module_dir, env=build_env, timeout=BUILD_TIMEOUT)
@@ -157,7 +163,7 @@ def build_version(version: str, out: Path, env: Mapping[str, str], status=None) 
             failures.append(f"go build of the downloaded module: {_tail(output, 2)}")
         else:
             outputs += _lines(output, "go mod download")
-            failures.append(f"go mod download: {_json_error(output) or _tail(output, 2)}")
+            failures.append(f"go mod download: {_json_error(answer) or _tail(output, 2)}")
 
         # 3. Clone the upstream tag and build it.
         git = which("git", env)
@@ -189,22 +195,23 @@ def _lines(output: str, step: str, keep: int = 15) -> list[str]:
     return [f"{step}:"] + [redact_text(line)[:300] for line in kept]
 
 
-def _module_dir(output: str) -> Path | None:
+def _go_json(output: str) -> dict | None:
+    """The JSON object `go mod download -json` printed (after any log lines), None when there is none."""
     try:
         data = json.loads(output[output.find("{"):]) if "{" in output else None
     except ValueError:
         return None
+    return data if isinstance(data, dict) else None
+
+
+def _module_dir(data: dict | None) -> Path | None:
     if isinstance(data, dict) and isinstance(data.get("Dir"), str) and not data.get("Error"):
         path = Path(data["Dir"])
         return path if (path / "cmd" / "server").is_dir() else None
     return None
 
 
-def _json_error(output: str) -> str | None:
-    try:
-        data = json.loads(output[output.find("{"):]) if "{" in output else None
-    except ValueError:
-        return None
+def _json_error(data: dict | None) -> str | None:
     if isinstance(data, dict) and isinstance(data.get("Error"), str):
         return redact_text(data["Error"])[:300]
     return None

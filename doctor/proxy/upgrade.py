@@ -71,9 +71,9 @@ def apply(paths: Paths, *, dry_run: bool = False, version: str | None = None, bi
         wanted = versions.from_help(line)
         source = f"copy of {given}"
     else:
-        wanted = version or build.PINNED_VERSION
+        wanted = version or build.pinned_version()
         if not build.valid_version(wanted):
-            raise PrimitiveError(f"{wanted!r} is not a CLIProxyAPI version (a tag such as {build.PINNED_VERSION})")
+            raise PrimitiveError(f"{wanted!r} is not a CLIProxyAPI version (a tag such as {build.pinned_version()})")
         source = f"CLIProxyAPI {wanted} built with Go from {build.module_for(wanted)}"
         if build.which("go", env) is None:
             raise PrimitiveError(f"go is not on PATH: building CLIProxyAPI {wanted} needs Go; install Go, or pass "

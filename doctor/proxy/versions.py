@@ -23,6 +23,11 @@ MAX_ANSWER = 256 * 1024  # an @v/list of every tag a module ever had is a few Ki
 _VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
 
 
+def is_tag(text: str) -> bool:
+    """Whether `text` is a version tag as written (v7.2.140, or a pre-release such as v7.3.0-rc1)."""
+    return bool(_VERSION.fullmatch(text))
+
+
 def parse(text: str | None) -> tuple[int, int, int] | None:
     """(major, minor, patch) of a release tag such as v7.2.140; None for anything else (pre-releases too)."""
     if not text:
