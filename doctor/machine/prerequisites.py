@@ -1,9 +1,9 @@
 """The programs the stack needs, found on PATH, with the exact command that installs a missing one.
 
-    node, npm   Claude Code and the Codex CLI are npm packages (Node 18 or newer)
+    node, npm   Claude Code and the Codex CLI are npm packages (Node 22 or newer: Claude Code's engines)
     claude      Claude Code: `npm install -g @anthropic-ai/claude-code`
     codex       the Codex CLI, which owns the ChatGPT login: `npm install -g @openai/codex`
-    go          builds CLIProxyAPI (Go 1.26 or newer); not needed with `--binary PATH`, or while the
+    go          builds CLIProxyAPI (Go 1.26 or newer: the pinned version's go.mod); not needed with `--binary PATH`, or while the
                 home's binary works
     git         only for `--source` checkouts and the clone-and-build fallback
 
@@ -25,7 +25,11 @@ from claudex_doctor.base import platform
 from claudex_doctor.base.platform import System
 from claudex_doctor.base.proc import run_bounded
 
-NODE_MIN = (18, 0)
+# Where each minimum comes from (tests/e2e/test_knowledge_pins.py reads both from the pinned components):
+# Node: Claude Code 2.1.332's package.json `engines` (node >=22.0.0, as of 2026-11-30; the pinned Codex CLI
+#   0.171.0 asks >=16); npm runs its postinstall with node.
+# Go: the pinned CLIProxyAPI v7.2.140's go.mod `go 1.26.0` directive (as of 2026-11-30).
+NODE_MIN = (22, 0)
 GO_MIN = (1, 26)
 
 
@@ -50,7 +54,7 @@ def hints(system: System) -> dict[str, str]:
     if system is System.DARWIN:
         node, go, git = "brew install node", "brew install go", "xcode-select --install  # or: brew install git"
     else:
-        node = "sudo apt-get install -y nodejs npm  # Debian/Ubuntu; Node 18+, else https://nodejs.org"
+        node = "sudo apt-get install -y nodejs npm  # Debian/Ubuntu; Node 22+, else https://nodejs.org"
         go = "install Go 1.26+ from https://go.dev/dl/ (distribution packages are often older)"
         git = "sudo apt-get install -y git  # Debian/Ubuntu"
     return {

@@ -77,9 +77,12 @@ def _tail(text: str, lines: int = 3) -> str:
 
 
 def _go(env: Mapping[str, str]) -> str:
+    from claudex_doctor.machine.prerequisites import GO_MIN
+
     go = which("go", env)
     if go is None:
-        raise PrimitiveError(f"go is not on PATH: building CLIProxyAPI {pinned_version()} needs Go 1.26 or newer; "
+        raise PrimitiveError(f"go is not on PATH: building CLIProxyAPI {pinned_version()} needs Go "
+                             f"{'.'.join(map(str, GO_MIN))} or newer; "
                              f"install Go, {ALTERNATIVES}")
     return go
 

@@ -29,11 +29,7 @@ def machine(tmp_path, user_home):
     bin_dir = tmp_path / "bin"
     executable(bin_dir / "claude", "#!/bin/sh\necho '2.1.332 (Claude Code)'\n")
     executable(bin_dir / "codex", "#!/bin/sh\necho 'codex-cli 0.171.0'\n")
-    node = shutil.which("node")
-    if node:
-        os.symlink(node, bin_dir / "node")
-    else:
-        executable(bin_dir / "node", "#!/bin/sh\necho v20.0.0\n")
+    executable(bin_dir / "node", "#!/bin/sh\necho v22.12.0\n")  # new enough whatever node this machine has
     proxy = tmp_path / "dist" / "cli-proxy-api"
     proxy.parent.mkdir()
     install_binary(proxy)

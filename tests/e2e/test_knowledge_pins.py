@@ -157,3 +157,30 @@ def test_the_doctor_names_ultra_and_todays_models_on_the_pinned_proxy(proxy, pro
     # and a request with that mapping really fails the way the finding says
     response = proxy.post("/v1/messages", dict(PONG, model="gpt-6.2-sol(high)"))
     assert response.status_code == 400 and "unknown provider for model gpt-6.2-sol" in response.text
+
+
+def test_the_minimum_node_and_go_are_the_pinned_components(proxy_bin):
+    """prerequisites.NODE_MIN is the pinned Claude Code's package.json `engines`; GO_MIN is the pinned
+    CLIProxyAPI's go.mod `go` directive (read from the Go module cache .ci/install-e2e filled)."""
+    import json
+    import shutil
+
+    from claudex_doctor.machine.prerequisites import GO_MIN, NODE_MIN
+    from claudex_doctor.proxy import build
+
+    claude = (bin_dir() / "claude").resolve()  # .../node_modules/@anthropic-ai/claude-code-<platform>/claude
+    package = json.loads((claude.parent.parent / "claude-code" / "package.json").read_text())
+    wanted = re.fullmatch(r">=\s*(\d+)\.(\d+)(?:\.\d+)?", package["engines"]["node"])
+    assert wanted and (int(wanted.group(1)), int(wanted.group(2))) == NODE_MIN, package["engines"]
+
+    go = shutil.which("go", path=ENV_AT_IMPORT.get("PATH"))
+    if go is None:
+        pytest.skip("go is not installed")
+    version = build.pinned_version()
+    env = {**ENV_AT_IMPORT, "GOPROXY": "off", "GOFLAGS": "-mod=mod", "GOTELEMETRY": "off"}
+    proc = subprocess.run([go, "mod", "download", "-json", f"{build.module_for(version)}@{version}"],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=str(bin_dir()))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    go_mod = Path(json.loads(proc.stdout)["GoMod"]).read_text()
+    directive = re.search(r"^go (\d+)\.(\d+)", go_mod, re.MULTILINE)
+    assert directive and (int(directive.group(1)), int(directive.group(2))) == GO_MIN
