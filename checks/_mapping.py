@@ -146,7 +146,7 @@ def env_mapping(ctx: StackContext):
         if model is not None:
             evidence["models"][mapped.name] = model.evidence(now)
         if offered is None:
-            if mapped.name.lower().startswith("claude"):
+            if _models.model_key(mapped.name).startswith("claude"):
                 choice = replacement(alias)
                 problems.fail(f"{label}: {mapped.name} is not offered to this account",
                               ["Claude model names cannot be served with a ChatGPT Codex login."],
@@ -259,7 +259,7 @@ def _legacy_words(facts, mapped, target: str, var: str, version: str | None, cli
     successor = facts.model(target)
     needs = successor.minimal_client_version.value if successor and successor.minimal_client_version else None
     live_ids = facts.live_ids
-    offered = live_ids is not None and target in live_ids
+    offered = live_ids is not None and _models.model_key(target) in live_ids
     new_enough = needs is None or (client is not None and not _newer(needs, client))
     head = f"{mapped.name} is a legacy model in Codex's catalog (its successor is {target})"
     if offered and new_enough:

@@ -142,7 +142,8 @@ def benched_model(reply) -> str | None:
 
 
 def _chat_model(name: str) -> bool:
-    return name.startswith("gpt-") and not any(word in name for word in _NOT_CHAT)
+    key = models.model_key(name)
+    return key.startswith("gpt-") and not any(word in key for word in _NOT_CHAT)
 
 
 def sibling(ctx: StackContext, benched: str) -> str | None:
@@ -154,10 +155,11 @@ def sibling(ctx: StackContext, benched: str) -> str | None:
     candidates = [models.base_name(m) for m in stack.mapping(ctx).values()] + list(offered)
     seen: set[str] = set()
     for name in candidates:
-        if name in seen or name == benched or not _chat_model(name):
+        if models.model_key(name) in seen or models.model_key(name) == models.model_key(benched) \
+                or not _chat_model(name):
             continue
-        seen.add(name)
-        if offered and name not in offered:
+        seen.add(models.model_key(name))
+        if offered and not models.offers(offered, name):
             continue  # a model the proxy does not list is benched too, or never served
         if models.plan_includes(name, plan) is False:
             continue

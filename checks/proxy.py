@@ -114,7 +114,7 @@ def proxy_models(ctx: StackContext):
                       SYNC)
     mapping = stack.mapping(ctx)
     ev = evidence(reply, offered=offered, mapping=mapping)
-    missing = {alias: model for alias, model in mapping.items() if models.base_name(model) not in offered}
+    missing = {alias: model for alias, model in mapping.items() if not models.offers(offered, model)}
     if not mapping:
         return passed(f"{len(offered)} models offered (the env file maps no model to compare)", evidence=ev)
     if not missing:

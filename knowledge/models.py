@@ -21,7 +21,12 @@ from typing import Any
 
 from claudex_doctor import knowledge
 from claudex_doctor.base.vocab import Vocabulary
-from claudex_doctor.knowledge.modelstring import base_name, split  # noqa: F401  (the one parser, re-exported)
+from claudex_doctor.knowledge.modelstring import (  # noqa: F401  (the one parser and key, re-exported)
+    base_name,
+    model_key,
+    offers,
+    split,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 _BUDGET = re.compile(r"^-?\d+$")
@@ -56,7 +61,7 @@ def version_tuple(text: str | None) -> tuple[int, int, int] | None:
 
 def codex_entry(model_id: str) -> dict | None:
     """Codex's catalog entry (the snapshot's), or None."""
-    wanted = model_id.lower()
+    wanted = model_key(model_id)
     return next((m for m in catalog()["codex"]["models"] if m["id"] == wanted), None)
 
 
@@ -74,7 +79,7 @@ def known_proxy(version: str | None) -> bool:
 
 
 def proxy_model(model_id: str, version: str | None = None) -> dict | None:
-    wanted = model_id.lower()
+    wanted = model_key(model_id)
     return next((m for m in proxy_data(version)[1]["models"] if m["id"] == wanted), None)
 
 
@@ -125,7 +130,7 @@ def plan_includes(model_id: str, plan: str | None, version: str | None = None) -
 
 
 def retirement(model_id: str) -> tuple[date, str] | None:
-    wanted = model_id.lower()
+    wanted = model_key(model_id)
     for item in catalog().get("retired", []):
         if item["id"] == wanted:
             return date.fromisoformat(item["on"]), item["replacement"]
@@ -263,7 +268,7 @@ def current_mapping_works(offered: set[str] | None, proxy_version: str | None, p
     for text in mapping.values():
         name = base_name(text)
         needs = version_tuple((codex_entry(name) or {}).get("minimal_client_version"))
-        if name not in offered or (needs is not None and needs > client):
+        if not offers(offered, name) or (needs is not None and needs > client):
             return False
     return True
 
@@ -301,7 +306,7 @@ def replacement(model: str, offered: list[str] | set[str]) -> str | None:
     base, effort, _ = split(model)
     retired = retirement(base)
     target = retired[1] if retired else None
-    if target in offered:
+    if target is not None and offers(offered, target):
         return f"{target}({effort})" if effort else target
     return None
 
@@ -418,8 +423,8 @@ class LiveList:
     fetched_at: str
 
     def get(self, model_id: str) -> LiveModel | None:
-        wanted = model_id.lower()
-        return next((m for m in self.models if m.id.lower() == wanted), None)
+        wanted = model_key(model_id)
+        return next((m for m in self.models if model_key(m.id) == wanted), None)
 
 
 def undisguise(model_id: str, prefix: str | None = None) -> str:
@@ -463,8 +468,8 @@ class CodexCache:
     models: tuple[CacheModel, ...]
 
     def get(self, model_id: str) -> CacheModel | None:
-        wanted = model_id.lower()
-        return next((m for m in self.models if m.id.lower() == wanted), None)
+        wanted = model_key(model_id)
+        return next((m for m in self.models if model_key(m.id) == wanted), None)
 
 
 def codex_cache(data: Any) -> CodexCache | None:
@@ -480,7 +485,7 @@ def codex_cache(data: Any) -> CodexCache | None:
                         if isinstance(level, dict) and isinstance(level.get("effort"), str))
         upgrade = item.get("upgrade")
         target = upgrade.get("model") if isinstance(upgrade, dict) else None
-        models.append(CacheModel(item["slug"].lower(), _positive(item.get("context_window")),
+        models.append(CacheModel(model_key(item["slug"]), _positive(item.get("context_window")),
                                  _positive(item.get("max_context_window")), efforts,
                                  target if isinstance(target, str) and target else None))
     fetched = data.get("fetched_at")
@@ -536,7 +541,7 @@ class Knowledge:
         """The ids the running proxy offers; None when it was not read or listed none."""
         if self.live is None or not self.live.ids:
             return None
-        return {i.lower() for i in self.live.ids}
+        return {model_key(i) for i in self.live.ids}
 
     def proxy_facts(self) -> tuple[str, dict]:
         return proxy_data(self.proxy_version)
@@ -546,7 +551,7 @@ class Knowledge:
 
     # one model ------------------------------------------------------------
     def model(self, model_id: str) -> ModelFacts | None:
-        wanted = base_name(model_id).lower()
+        wanted = model_key(model_id)
         live = self.live.get(wanted) if self.live is not None else None
         live_listed = live is not None or (self.live_ids is not None and wanted in self.live_ids)
         cached = self.cache.get(wanted) if self.cache is not None else None
@@ -620,7 +625,7 @@ class Knowledge:
     def offered(self, model_id: str) -> tuple[bool | None, Source]:
         """Whether this account can use the model through the proxy: (True/False, source), or None when
         no source knows the model."""
-        wanted = base_name(model_id).lower()
+        wanted = model_key(model_id)
         live_ids = self.live_ids
         if live_ids is not None and self.live_source is not None:
             return wanted in live_ids, self.live_source

@@ -26,3 +26,16 @@ def split(text: str) -> tuple[str, str | None, bool]:
 def base_name(text: str) -> str:
     """The model id a string routes to: 'gpt-5.5(high)' -> 'gpt-5.5'."""
     return split(text)[0]
+
+
+def model_key(text: str) -> str:
+    """THE form in which model strings are compared, wherever they come from (the env file, the proxy's
+    lists, Codex's cache, the catalog): the id without effort or [1m], trimmed, lower case.
+    'GPT-5.5(high)' and 'gpt-5.5' are the same model."""
+    return base_name(text).strip().lower()
+
+
+def offers(offered, model: str) -> bool:
+    """Whether a list of model ids (the proxy's, say) holds `model`, compared by model_key."""
+    wanted = model_key(model)
+    return any(model_key(item) == wanted for item in offered)

@@ -329,6 +329,15 @@ def test_mapped_model_not_offered_proposes_the_offered_replacement(live):
     assert outcome.fix.args["assignments"] == {"ANTHROPIC_DEFAULT_SONNET_MODEL": "gpt-5.6-terra(high)"}
 
 
+def test_a_mapped_model_in_another_case_is_the_offered_model_for_proxy_models_and_env_mapping(live):
+    """One comparison: proxy.models and env.mapping agree that GPT-5.6-Luna is the gpt-5.6-luna listed."""
+    live.start(models=("gpt-5.5", "gpt-5.6-terra", "gpt-5.6-luna"),
+               mapping={"sonnet": "GPT-5.6-Terra(high)", "haiku": "gpt-5.6-luna(low)", "opus": "Gpt-5.5(high)"})
+    found = live.run(("proxy.health", "proxy.models", "env.mapping"))
+    assert found["proxy.models"].status is Status.PASS, found["proxy.models"].summary
+    assert "not offered" not in found["env.mapping"].summary
+
+
 def test_non_json_body(live):
     live.start("non_json")
     outcome = live.run()["probe.messages"]

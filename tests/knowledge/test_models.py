@@ -114,3 +114,14 @@ def test_staleness():
     live = models.live_list([{"id": "gpt-5.5"}], None, NOW.isoformat())
     assert models.gather(plan=None, proxy_version=None, live=live, cache=None).stale(datetime(2027, 3, 1,
                                                                                                tzinfo=timezone.utc)) is None
+
+
+def test_model_strings_are_compared_in_one_form():
+    assert models.model_key(" GPT-5.5(high)[1m] ") == "gpt-5.5"
+    assert models.offers(["GPT-5.6-Terra"], "gpt-5.6-terra(xhigh)") and not models.offers(["gpt-5.5"], "gpt-5.6")
+    assert models.replacement("gpt-5.4(high)", ["GPT-5.6-Terra"]) == "gpt-5.6-terra(high)"
+    assert models.current_mapping_works({m.upper() for m in ("gpt-6.2-sol", "gpt-6.2-astra", "gpt-6.2-luna",
+                                                             "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6.1-luna")},
+                                        models.pinned_proxy(), "plus") == \
+        models.current_mapping_works({"gpt-6.2-sol", "gpt-6.2-astra", "gpt-6.2-luna", "gpt-6.1-sol",
+                                      "gpt-6.1-terra", "gpt-6.1-luna"}, models.pinned_proxy(), "plus")
