@@ -75,7 +75,7 @@ def env_mapping(ctx: StackContext):
     client = _models.presented_client(version)
     proxy_name = f"CLIProxyAPI {version}" if version else "the installed CLIProxyAPI"
     live_ids = facts.live_ids
-    headline = facts.live_source or facts.snapshot_source
+    headline = facts.live_source or facts.cache_source or facts.snapshot_source  # the freshest source read
     mapping = stack.mapping(ctx)
     evidence: dict[str, Any] = {**headline.evidence(now), "plan": plan or raw_plan, "plan_source": plan_source,
                                 "tier": facts.tier(), "proxy_version": version, "presented_client": client,

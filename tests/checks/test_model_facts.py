@@ -120,6 +120,14 @@ def test_a_model_known_only_to_models_cache_is_recognised_with_its_window(home):
     assert home.one("env.context_window").status.value == "pass"
 
 
+def test_the_mapping_headline_names_models_cache_when_it_was_read(home):
+    models_cache(home, [cached_model("gpt-6.3-nova", 300000, 900000)])
+    home.env_values(ANTHROPIC_DEFAULT_HAIKU_MODEL="gpt-6.3-nova(low)")
+    mapping = home.one("env.mapping")
+    assert "per Codex's models_cache.json of 2026-12-01" in mapping.summary, mapping.summary
+    assert mapping.evidence["source"] == "codex_cache"
+
+
 def test_efforts_from_models_cache_are_checked(home):
     models_cache(home, [cached_model("gpt-6.3-nova", 400000, 900000, efforts=("low", "medium"))])
     home.env_values(ANTHROPIC_DEFAULT_HAIKU_MODEL="gpt-6.3-nova(high)")
