@@ -107,6 +107,7 @@ def _prerequisites(walk: Walk, paths) -> bool:
     if not missing:
         optional = [t for t in tools if not t.ok and not t.required]
         lines = [f"{t.problem} ({t.why}); not needed now" for t in optional]
+        lines += [t.note for t in tools if t.ok and t.note]
         walk.add(Step("prerequisites", "ok", f"found {found}", lines))
         return True
     lines = []
@@ -115,6 +116,7 @@ def _prerequisites(walk: Walk, paths) -> bool:
         lines.append(f"  install: {tool.hint}")
     if any(t.name == "go" for t in missing):
         lines.append("or skip the Go build: claudex-doctor setup --binary /path/to/cli-proxy-api")
+    lines += [t.note for t in tools if t.ok and t.note]
     walk.add(Step("prerequisites", "needs-you", f"missing: {', '.join(t.name for t in missing)}", lines))
     return False
 

@@ -48,6 +48,15 @@ def _config(machine) -> None:
         f'host: "127.0.0.1"\nport: {machine["port"]}\nauth-dir: "./auth"\napi-keys:\n  - "setup-test-key-0123456789"\n')
 
 
+def test_a_node_below_claude_codes_engines_is_a_note_not_a_stop(machine):
+    executable(machine["bin"] / "node", "#!/bin/sh\necho v20.20.2\n")
+    (machine["bin"] / "codex").unlink()  # the walk stops at the prerequisites, after saying what it found
+    out = run_cli("setup", env=machine["env"])
+    missing = next(line for line in out.stderr.splitlines() if "missing:" in line)
+    assert out.returncode == 1 and "codex" in missing and "node" not in missing, out.stderr
+    assert "node 20.20.2 is older than the 22.0 Claude Code's package asks for; it works" in out.stderr
+
+
 def test_missing_programs_are_named_with_the_command_that_installs_them(machine):
     (machine["bin"] / "claude").unlink()
     (machine["bin"] / "codex").unlink()

@@ -160,18 +160,22 @@ def test_the_doctor_names_ultra_and_todays_models_on_the_pinned_proxy(proxy, pro
 
 
 def test_the_minimum_node_and_go_are_the_pinned_components(proxy_bin):
-    """prerequisites.NODE_MIN is the pinned Claude Code's package.json `engines`; GO_MIN is the pinned
-    CLIProxyAPI's go.mod `go` directive (read from the Go module cache .ci/install-e2e filled)."""
+    """prerequisites.NODE_MIN is the pinned Codex CLI's package.json `engines` (its command is a Node script),
+    NODE_ADVISED the pinned Claude Code's; GO_MIN is the pinned CLIProxyAPI's go.mod `go` directive (read from
+    the Go module cache .ci/install-e2e filled)."""
     import json
     import shutil
 
-    from claudex_doctor.machine.prerequisites import GO_MIN, NODE_MIN
+    from claudex_doctor.machine.prerequisites import GO_MIN, NODE_ADVISED, NODE_MIN
     from claudex_doctor.proxy import build
 
     claude = (bin_dir() / "claude").resolve()  # .../node_modules/@anthropic-ai/claude-code-<platform>/claude
-    package = json.loads((claude.parent.parent / "claude-code" / "package.json").read_text())
-    wanted = re.fullmatch(r">=\s*(\d+)\.(\d+)(?:\.\d+)?", package["engines"]["node"])
-    assert wanted and (int(wanted.group(1)), int(wanted.group(2))) == NODE_MIN, package["engines"]
+    modules = claude.parent.parent.parent
+    for package_dir, wanted_min in ((modules / "@anthropic-ai" / "claude-code", NODE_ADVISED),
+                                    (modules / "@openai" / "codex", NODE_MIN)):
+        package = json.loads((package_dir / "package.json").read_text())
+        wanted = re.fullmatch(r">=\s*(\d+)(?:\.(\d+))?(?:\.\d+)?", package["engines"]["node"])
+        assert wanted and (int(wanted.group(1)), int(wanted.group(2) or 0)) == wanted_min, package["engines"]
 
     go = shutil.which("go", path=ENV_AT_IMPORT.get("PATH"))
     if go is None:
