@@ -45,20 +45,22 @@ def resolve(name: str) -> Callable[..., PrimitiveResult]:
     return getattr(importlib.import_module(module), func)
 
 
-# How long a primitive waits for another claudex-doctor changing the same home (a start waits for /healthz).
-LOCK_WAIT = 30.0
+# Primitives that take the home's lock themselves, for part of their work only: `upgrade` builds the new
+# binary (minutes) before it takes the lock, so nothing else waits on a build.
+LOCKS_ITSELF = frozenset({"upgrade"})
 
 
 def apply(name: str, paths: Paths, *, dry_run: bool = False, **args: Any) -> PrimitiveResult:
     """Run a primitive under the home's lock, so concurrent changes never lose one another. Before the home
-    exists there is nothing to guard (bootstrap creates it; the others refuse)."""
+    exists there is nothing to guard (bootstrap creates it; the others refuse). The ones in LOCKS_ITSELF
+    hold it themselves while they change the home; a busy lock is refused the same way."""
     from claudex_doctor.base import lock
 
     primitive = resolve(name)
     try:
-        if not paths.home.is_dir():
+        if not paths.home.is_dir() or name in LOCKS_ITSELF:
             return primitive(paths, dry_run=dry_run, **args)
-        with lock.hold(paths.home, LOCK_WAIT):
+        with lock.hold(paths.home, lock.PRIMITIVE_WAIT):
             return primitive(paths, dry_run=dry_run, **args)
     except OSError as exc:
         # A write the stack's policy refused (a link out of the stack, a folder in a file's place) or the

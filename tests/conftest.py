@@ -27,9 +27,12 @@ def isolated_env(tmp_path_factory, monkeypatch):
     # on loopback. A test that wants the question sets GOPROXY to a loopback stand-in.
     monkeypatch.setenv("GOPROXY", "off")
     from claudex_doctor.base import redact
+    from claudex_doctor.service import supervisor
     redact.REGISTRY.clear()
+    supervisor.forget_detected()
     yield home
     redact.REGISTRY.clear()
+    supervisor.forget_detected()
 
 
 @pytest.fixture

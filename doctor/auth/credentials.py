@@ -318,9 +318,7 @@ def load_proxy(path: Path) -> ProxyAuth:
 def _secret_json(path: Path) -> files.Loaded:
     loaded = files.read_json(path)
     if not loaded.ok and loaded.text:
-        for word in re.split(r"[\s\"',:{}\[\]]+", loaded.text):
-            if len(word) >= 20:
-                redact.REGISTRY.add(word)
+        redact.register_words(loaded.text)  # a broken file may still hold secrets
     return loaded
 
 

@@ -49,9 +49,7 @@ def read(codex_home: Path, env: Mapping[str, str] | None = None) -> files.Loaded
     secret = proc.stdout.strip()
     if secret:
         redact.REGISTRY.add(secret)
-        for word in secret.replace('"', " ").replace(",", " ").split():
-            if len(word) >= 20:
-                redact.REGISTRY.add(word)
+        redact.register_words(secret)
     if proc.error or proc.returncode != 0:
         said = redact.redact_text((proc.stderr.strip().splitlines() or [proc.error or f"exit {proc.returncode}"])[-1])
         encrypted = (codex_home / "secrets" / "codex_auth.age").exists()

@@ -22,6 +22,9 @@ from pathlib import Path
 
 _held = threading.local()
 
+# How long a primitive waits for another claudex-doctor changing the same home (a start waits for /healthz).
+PRIMITIVE_WAIT = 30.0
+
 
 class Busy(Exception):
     """Another process holds the lock for longer than we may wait."""

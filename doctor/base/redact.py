@@ -222,6 +222,17 @@ def _secret_value(key: str, value: Any) -> Any:
     return redact(value)
 
 
+_TOKEN_WORD = re.compile(r"[A-Za-z0-9._~+=-]{20,}")
+
+
+def register_words(text: str) -> None:
+    """Register every token-shaped word of `text` (20 or more characters of a token's alphabet: not URLs,
+    paths or key names), for text that holds secrets but is not parsed: a broken credential file, a
+    Keychain item."""
+    for word in _TOKEN_WORD.findall(text):
+        REGISTRY.add(word)
+
+
 def register_from(data: Any, secret_key: bool = False) -> None:
     """Register every value stored under a secret-looking key (recursively)."""
     if isinstance(data, dict):

@@ -55,13 +55,10 @@ def _print_text(args: argparse.Namespace) -> None:
 
 
 def autostart_on(paths) -> bool:
-    from claudex_doctor.base import files
-    from claudex_doctor.config.envfile import parse
+    from claudex_doctor.config.facts import StackFiles, env_values
+    from claudex_doctor.wrapper.script import AUTOSTART_VAR
 
-    loaded = files.read_text(paths.env_file)
-    if not loaded.ok:
-        return False
-    return parse(loaded.text or "").values.get("CLAUDEX_AUTOSTART") == "1"
+    return env_values(StackFiles(paths)).get(AUTOSTART_VAR) == "1"
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -155,7 +155,9 @@ def _bootstrap(walk: Walk, paths) -> bool:
         walk.add(Step("bootstrap", "failed", "could not create the stack", lines))
         return False
     assert result is not None
-    written = [f for f in result.details.get("files", []) if f["action"] not in ("keep", "unchanged")]
+    from claudex_doctor.bootstrap import Action
+
+    written = [f for f in result.details.get("files", []) if f["action"] not in (Action.KEEP, Action.UNCHANGED)]
     if written:
         walk.add(Step("bootstrap", "done", result.message, [c for c in result.changes if not c.startswith("keep ")]))
     else:
@@ -171,6 +173,7 @@ def _login_state(paths):
 
 def _login(walk: Walk, paths) -> bool:
     from claudex_doctor import console
+    from claudex_doctor.auth.credentials import CredentialState
     from claudex_doctor.base import platform
     from claudex_doctor.base.paths import display
 
@@ -190,7 +193,7 @@ def _login(walk: Walk, paths) -> bool:
                 return True
         lines = ["Run this in another terminal and choose \"Sign in with ChatGPT\":", "  codex login",
                  "claudex-doctor never logs in for you."]
-        if codex.state.value not in ("missing",):
+        if codex.state is not CredentialState.MISSING:
             lines.insert(0, f"{display(paths.codex_auth, paths.user_home)}: {codex.message}")
         if args.yes or not console.interactive() or attempt == LOGIN_TRIES - 1:
             walk.add(Step("login", "needs-you", "no ChatGPT login from the Codex CLI yet", lines))
@@ -232,19 +235,20 @@ PROBES = ("proxy.health", "proxy.models", "probe.messages")
 
 def _probe(walk: Walk, paths) -> bool:
     from claudex_doctor.commands._common import diagnose, run_options
+    from claudex_doctor.core.model import Status
 
     args = walk.args
     args.only = PROBES if not args.offline else PROBES[:2]
     options = run_options(args)
     result = diagnose(paths, options, progress=not args.json)
-    bad = [f for f in result.findings if f.status.value in ("fail", "error")]
+    bad = [f for f in result.findings if f.status in (Status.FAIL, Status.ERROR)]
     if bad:
         lines = [f"{f.id}: {f.summary}" for f in bad]
         lines += [f"fix: {f.fix.command}" for f in bad if f.fix is not None]
         lines.append("the whole picture: claudex-doctor")
         walk.add(Step("probe", "failed", "the proxy runs but does not serve yet", lines))
         return False
-    done = ", ".join(f.id for f in result.findings if f.status.value == "pass")
+    done = ", ".join(f.id for f in result.findings if f.status is Status.PASS)
     walk.add(Step("probe", "ok", f"passed: {done}" + (" (offline: no live request)" if args.offline else "")))
     return True
 
@@ -261,9 +265,8 @@ def _next(walk: Walk, paths) -> bool:
     else:
         lines.append(f"{wrapper}    ({display(paths.wrapper.parent, paths.user_home)} is not on PATH: add "
                      f"`export PATH=\"{display(paths.wrapper.parent, paths.user_home)}:$PATH\"` to your shell profile)")
-    found = supervisor.detect()
-    if supervisor.installed_file(paths) is None:
-        if found.available:
+    if supervisor.installed_file(paths) is None:  # installed: nothing to suggest, no manager to ask
+        if supervisor.detect().available:
             lines.append("claudex-doctor service install   keep the proxy running across reboots")
         else:
             lines.append("claudex-doctor set-env CLAUDEX_AUTOSTART=1   let claudex start the proxy when it is down "

@@ -7,7 +7,6 @@ probes and primitives share, the same way; nothing here writes.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -89,9 +88,7 @@ class StackFiles(Memo):
         if loaded.ok:
             redact.register_from(loaded.data)
         elif loaded.text:
-            # A broken file may still hold secrets: register anything token-shaped in it.
-            for word in re.findall(r"[A-Za-z0-9._~+=-]{20,}", loaded.text):
-                redact.REGISTRY.add(word)  # token-shaped words only: not URLs, paths or key names
+            redact.register_words(loaded.text)  # a broken file may still hold secrets
         return loaded
 
 

@@ -16,8 +16,10 @@
    what failed and that it rolled back.
 A proxy that was not running before is stopped again after a good probe. When the port is held by a
 process this home did not start (another program, or this home's proxy started some other way), the
-upgrade refuses before it obtains anything: it could not stop that process, and a probe would reach it. Journaled; run under the home's
-lock (primitives.apply). `dry_run` says all of this and obtains nothing.
+upgrade refuses before it obtains anything: it could not stop that process, and a probe would reach it.
+The new binary is built (or copied) before the home's lock is taken, so a build of minutes blocks no other
+primitive; under the lock the port is looked at again (and refused as above), then steps 1 (its place
+beside the current one) to 5 run. Journaled. `dry_run` says all of this and obtains nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,14 +57,13 @@ def previous_path(paths: Paths) -> Path:
 
 def apply(paths: Paths, *, dry_run: bool = False, version: str | None = None, binary: str | os.PathLike | None = None,
           timeout: float = 20.0, env: Mapping[str, str] | None = None, status=None) -> PrimitiveResult:
+    from claudex_doctor.base import lock
     from claudex_doctor.service import control
 
     env = dict(os.environ if env is None else env)
     if version and binary:
         raise PrimitiveError("give --version or --binary, not both")
     control.require(paths)
-    current_state, current_line = build.probe(paths.binary)
-    current = versions.from_help(current_line) if current_state == "ok" else None
     if binary:
         given = Path(binary).expanduser().absolute()
         state, line = build.probe(given)
@@ -78,14 +80,74 @@ def apply(paths: Paths, *, dry_run: bool = False, version: str | None = None, bi
         if build.which("go", env) is None:
             raise PrimitiveError(f"go is not on PATH: building CLIProxyAPI {wanted} needs Go; install Go, or pass "
                                  "--binary PATH (a cli-proxy-api you already have); nothing was changed")
+    plan = _plan(paths, source, wanted, timeout, refuse=not dry_run)
+    if dry_run:
+        return PrimitiveResult(True, f"would upgrade CLIProxyAPI {plan.details['from'] or '(unknown version)'} -> "
+                                     f"{wanted or '(the given binary)'}", plan.changes, details=plan.details)
+
+    # The build takes minutes: it runs outside the home and before the home's lock, so every other
+    # primitive can change the home meanwhile. The lock is held from the second look at the port on.
+    with tempfile.TemporaryDirectory(prefix="claudex-upgrade-") as scratch:
+        built = Path(scratch) / "cli-proxy-api"
+        if binary:
+            shutil.copyfile(given, built)
+            how = f"copied from {given}"
+        else:
+            assert wanted is not None
+            how = build.build_version(wanted, built, env, status)
+        with lock.hold(paths.home, lock.PRIMITIVE_WAIT):
+            control.require(paths)
+            plan = _plan(paths, source, wanted, timeout, refuse=True)  # what runs now, not before the build
+            staged = paths.home / STAGED
+            atomic.install_file(built, staged, 0o755, keep_backup=False, root=paths.home)
+            try:
+                return _check_and_swap(paths, staged, plan, wanted, binary is not None, how, timeout)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    staged.unlink()
+
+
+def _check_and_swap(paths: Paths, staged: Path, plan: _Plan, wanted: str | None, given: bool, how: str,
+                    timeout: float) -> PrimitiveResult:
+    state, line = build.probe(staged)
+    got = versions.from_help(line) if state == "ok" else None
+    if state != "ok":
+        raise PrimitiveError(f"the new binary does not run: {line}; nothing was changed",
+                             reference=REFERENCE + "upgrade-rolled-back")
+    if wanted and got and got != wanted and not given:
+        raise PrimitiveError(f"the binary built for {wanted} reports {got}; nothing was changed")
+    details = plan.details
+    if plan.current_runs and _same(staged, paths.binary):
+        return PrimitiveResult(True, f"already at {got or details['from']}: the new binary is the same as the "
+                                     "current one", [], details={**details, "to": got})
+    details.update(to=got or wanted, how=how)
+    return _swap_and_probe(paths, staged, plan.was_running, timeout, plan.changes, details)
+
+
+@dataclass
+class _Plan:
+    changes: list[str]
+    details: dict
+    was_running: bool
+    current_runs: bool  # the current binary answers -h
+
+
+def _plan(paths: Paths, source: str, wanted: str | None, timeout: float, *, refuse: bool) -> _Plan:
+    """What the upgrade will do given what runs now; with `refuse`, a port held by a process this home did
+    not start is a refusal (the upgrade could not stop it, and its probe would reach that process)."""
+    from claudex_doctor.service import control
+    from claudex_doctor.service.owner import OwnerState
+
+    current_state, current_line = build.probe(paths.binary)
+    current = versions.from_help(current_line) if current_state == "ok" else None
     owner = control.identify(paths, control.endpoint(control._ctx(paths))[1])
-    if control.held_by_another(owner) and not dry_run:
+    if refuse and control.held_by_another(owner):
         raise PrimitiveError(f"port {owner.port} is held by {control.describe(owner)}, which this home did not "
                              "start: the upgrade could not stop it, and its probe would reach that process, not "
                              "the new binary. Stop it first (claudex-doctor status names it), then upgrade; "
                              "nothing was changed", reference="references/service.md#port-owned-by-another-process",
                              details={"owner": owner.to_dict(paths.user_home)})
-    was_running = owner.running is not None or owner.state.value == "ours"
+    was_running = owner.running is not None or owner.state is OwnerState.OURS
     changes = [f"obtain the new binary beside the current one ({_d(paths, paths.home / STAGED)}): {source}",
                f"check that it runs (`-h` prints its version{f', {wanted}' if wanted else ''})"]
     if was_running:
@@ -99,36 +161,7 @@ def apply(paths: Paths, *, dry_run: bool = False, version: str | None = None, bi
         changes.append("stop the proxy again after the probe (it was not running)")
     details = {"from": current, "to": wanted, "was_running": was_running, "binary": _d(paths, paths.binary),
                "previous": _d(paths, previous_path(paths))}
-    if dry_run:
-        return PrimitiveResult(True, f"would upgrade CLIProxyAPI {current or '(unknown version)'} -> "
-                                     f"{wanted or '(the given binary)'}", changes, details=details)
-
-    staged = paths.home / STAGED
-    with tempfile.TemporaryDirectory(prefix="claudex-upgrade-") as scratch:
-        built = Path(scratch) / "cli-proxy-api"
-        if binary:
-            shutil.copyfile(given, built)
-            how = f"copied from {given}"
-        else:
-            assert wanted is not None
-            how = build.build_version(wanted, built, env, status)
-        atomic.install_file(built, staged, 0o755, keep_backup=False, root=paths.home)
-    try:
-        state, line = build.probe(staged)
-        got = versions.from_help(line) if state == "ok" else None
-        if state != "ok":
-            raise PrimitiveError(f"the new binary does not run: {line}; nothing was changed",
-                                 reference=REFERENCE + "upgrade-rolled-back")
-        if wanted and got and got != wanted and not binary:
-            raise PrimitiveError(f"the binary built for {wanted} reports {got}; nothing was changed")
-        if current_state == "ok" and _same(staged, paths.binary):
-            return PrimitiveResult(True, f"already at {got or current}: the new binary is the same as the current one",
-                                   [], details={**details, "to": got})
-        details.update(to=got or wanted, how=how)
-        return _swap_and_probe(paths, staged, was_running, timeout, changes, details)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            staged.unlink()
+    return _Plan(changes, details, was_running, current_state == "ok")
 
 
 def _same(a: Path, b: Path) -> bool:

@@ -22,7 +22,7 @@ import contextlib
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from claudex_doctor.base import atomic, files, journal
@@ -32,7 +32,7 @@ from claudex_doctor.base.proc import SPAWN_LOCK
 from claudex_doctor.base.result import PrimitiveResult
 from claudex_doctor.config.facts import local_key
 from claudex_doctor.errors import PrimitiveError
-from claudex_doctor.service.owner import STARTED_BY, Owner, OwnerState, ProcInfo, identify
+from claudex_doctor.service.owner import Owner, OwnerState, ProcInfo, identify
 from claudex_doctor.service.pidfile import PidState, remove_pidfile, write_pidfile
 from claudex_doctor.service.process import CHILDREN, Ending, adopt, group_alive, terminate
 from claudex_doctor.service.proxylog import exit_reason, log_since, mark_log
@@ -219,6 +219,8 @@ def _launch(paths: Paths, argv: list[str], host: str, port: int, timeout: float,
             key: str | None = None) -> PrimitiveResult:
     import psutil
 
+    from claudex_doctor.service import supervisor
+
     try:
         offset = mark_log(paths.log_file, f"claudex-doctor start: {' '.join(argv)} (port {port})")
         log = atomic.open_append(paths.log_file)
@@ -230,7 +232,7 @@ def _launch(paths: Paths, argv: list[str], host: str, port: int, timeout: float,
         with SPAWN_LOCK:
             proc = subprocess.Popen(argv, cwd=paths.home, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
-                                    env={**os.environ, STARTED_BY: str(files.real_path(paths.home))})
+                                    env={**os.environ, supervisor.STARTED_BY: str(files.real_path(paths.home))})
     except OSError as exc:
         raise PrimitiveError(f"cannot run {_d(paths, paths.launcher)}: {exc.strerror or exc}") from None
     finally:
@@ -248,27 +250,21 @@ def _launch(paths: Paths, argv: list[str], host: str, port: int, timeout: float,
         raise PrimitiveError(f"started the proxy but could not record it in {_d(paths, paths.pidfile)}: "
                              f"{why}{where}; it was stopped again, nothing runs unrecorded") from None
     details = {**base, "pid": proc.pid}
-    deadline = began + timeout
-    while True:
+
+    def exited() -> PrimitiveResult | None:
         code = proc.poll()
-        answer = health(host, port, timeout=0.5)
-        if answer.get("ok"):
-            owner = identify(paths, port, host)
-            if owner.state is OwnerState.OURS and owner.process is not None:
-                # /healthz answers before the credentials are loaded; a request in that gap gets
-                # "unknown provider for model". Ready = /v1/models lists a model (bounded).
-                details["models_ready"] = _wait_models(host, port, key, min(3.0, max(0.0, deadline - time.monotonic())))
-                took = time.monotonic() - began
-                details.update(pid=owner.process.pid, started_in=round(took, 2))
-                return PrimitiveResult(True, f"started: pid {owner.process.pid} answers on {host}:{port} "
-                                             f"after {took:.1f}s", changes, details=details)
         if code is not None:
             CHILDREN.pop(proc.pid, None)  # reaped by poll()
             if not group_alive(proc.pid):
                 return _exited(paths, proc.pid, code, offset, port, changes, details)
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(POLL)
+        return None
+
+    waited = _wait_until_ours(paths, host, port, key, began, timeout, details, exited)
+    if isinstance(waited, PrimitiveResult):
+        return waited
+    if waited is not None:
+        return PrimitiveResult(True, f"started: pid {details['pid']} answers on {host}:{port} "
+                                     f"after {details['started_in']:.1f}s", changes, details=details)
     tail = log_since(paths.log_file, offset)
     details.update(log_tail=tail, reference=REFERENCE + "proxy-did-not-become-healthy")
     return PrimitiveResult(False, f"the proxy (pid {proc.pid}) is running but GET /healthz did not answer within "
@@ -309,21 +305,13 @@ def _through_supervisor(paths: Paths, argv: list[str], host: str, port: int, tim
         details.update(reference=REFERENCE + "supervised-proxy-did-not-start")
         return PrimitiveResult(False, f"`{' '.join(argv[1:])}` failed: {said or 'no output'}", changes,
                                details=details)
-    deadline = began + timeout
-    while True:
-        if health(host, port, timeout=0.5).get("ok"):
-            owner = identify(paths, port, host)
-            if owner.state is OwnerState.OURS and owner.process is not None:
-                details["models_ready"] = _wait_models(host, port, key, min(3.0, max(0.0, deadline - time.monotonic())))
-                took = time.monotonic() - began
-                details.update(pid=owner.process.pid, started_in=round(took, 2), supervised_by=owner.supervisor)
-                return PrimitiveResult(True, f"started: pid {owner.process.pid} answers on {host}:{port} after "
-                                             f"{took:.1f}s ({owner.supervisor or 'supervised'})", changes,
-                                       details=details)
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(POLL)
-    tail = log_since(paths.log_file, offset) if offset is not None else []
+    owner = _wait_until_ours(paths, host, port, key, began, timeout, details)
+    if isinstance(owner, Owner):
+        details.update(supervised_by=owner.supervisor)
+        return PrimitiveResult(True, f"started: pid {details['pid']} answers on {host}:{port} after "
+                                     f"{details['started_in']:.1f}s ({owner.supervisor or 'supervised'})", changes,
+                               details=details)
+    tail = log_since(paths.log_file, offset)
     details.update(log_tail=tail[-20:], reference=REFERENCE + "supervised-proxy-did-not-start")
     state = supervisor.state(paths)
     return PrimitiveResult(False, f"the supervisor started the service ({state.words}) but GET /healthz did not "
@@ -331,7 +319,31 @@ def _through_supervisor(paths: Paths, argv: list[str], host: str, port: int, tim
                            changes, details=details)
 
 
-def _log_size(paths: Paths) -> int | None:
+def _wait_until_ours(paths: Paths, host: str, port: int, key: str | None, began: float, timeout: float,
+                     details: dict, exited: Callable[[], PrimitiveResult | None] | None = None
+                     ) -> Owner | PrimitiveResult | None:
+    """Poll until /healthz answers as this home's proxy (its owner is returned; `details` gets its pid, the
+    seconds it took and whether /v1/models lists a model), `exited` says the launch ended (its result is
+    returned), or `timeout` seconds after `began` have passed (None)."""
+    deadline = began + timeout
+    while True:
+        if health(host, port, timeout=0.5).get("ok"):
+            owner = identify(paths, port, host)
+            if owner.state is OwnerState.OURS and owner.process is not None:
+                # /healthz answers before the credentials are loaded; a request in that gap gets
+                # "unknown provider for model". Ready = /v1/models lists a model (bounded).
+                details["models_ready"] = _wait_models(host, port, key, min(3.0, max(0.0, deadline - time.monotonic())))
+                details.update(pid=owner.process.pid, started_in=round(time.monotonic() - began, 2))
+                return owner
+        ended = exited() if exited is not None else None
+        if ended is not None:
+            return ended
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL)
+
+
+def _log_size(paths: Paths) -> int:
     try:
         return paths.log_file.stat().st_size
     except OSError:

@@ -123,15 +123,12 @@ def refers_to(info: ProcInfo, home: Path) -> bool:
     return False
 
 
-# Set in the environment of every launcher `start` runs; it survives the launcher's exec of the proxy. With
-# the start time, it proves a pid is the proxy this home started (a pidfile can be forged, an environment
-# given at start cannot be added to a running process).
-STARTED_BY = "CLAUDEX_DOCTOR_STARTED_HOME"
-
-
 def started_here(pid: int, home: Path) -> bool | None:
-    """Does `pid` carry our start marker for `home`? None when its environment cannot be read."""
+    """Does `pid` carry our start marker for `home` (service.supervisor.STARTED_BY)? None when its
+    environment cannot be read."""
     import psutil
+
+    from claudex_doctor.service.supervisor import STARTED_BY
 
     try:
         value = psutil.Process(pid).environ().get(STARTED_BY)
@@ -432,7 +429,7 @@ def _supervised(paths: Paths, info: ProcInfo) -> str | None:
     The process must also carry the start marker the service gives it, or run this home's program."""
     from claudex_doctor.service import supervisor
 
-    how = supervisor.supervises(paths, info.pid)
+    how = supervisor.supervises(paths, info.pid, parents=lambda: [parent.pid for parent in ancestors(info)])
     if how is None:
         return None
     home = _resolve(paths.home) or Path(paths.home)

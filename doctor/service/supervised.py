@@ -97,7 +97,7 @@ def install(paths: Paths, *, dry_run: bool = False, timeout: float = 20.0) -> Pr
     if not same:
         atomic.ensure_dir(target.parent, paths.user_home)
         saved = atomic.write_atomic(target, content, mode=0o644, keep_backup=existing is not None,
-                                    backup_dir=paths.backups if paths.home.is_dir() else None,
+                                    backup_dir=paths.backups,
                                     root=paths.user_home)
         if saved:
             backups.append(str(saved))

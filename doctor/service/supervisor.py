@@ -24,7 +24,8 @@ import hashlib
 import os
 import plistlib
 import shutil
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,12 +38,14 @@ from claudex_doctor.base.proc import run_bounded
 if TYPE_CHECKING:
     from claudex_doctor.base.paths import Paths
 
-STARTED_BY = "CLAUDEX_DOCTOR_STARTED_HOME"  # the same marker as service.owner.STARTED_BY
+# Set in the environment of every launcher `start` runs and of the service this module writes; it survives
+# the launcher's exec of the proxy. With the start time, it proves a pid is the proxy this home started (a
+# pidfile can be forged, an environment given at start cannot be added to a running process): service.owner.
+STARTED_BY = "CLAUDEX_DOCTOR_STARTED_HOME"
 QUERY_TIMEOUT = 5.0
 ACTION_TIMEOUT = 30.0
 LABEL_PREFIX = "claudex-doctor.gateway."
 UNIT_PREFIX = "claudex-gateway-"
-REFERENCE = "references/service.md#"
 
 
 def home_id(paths: Paths) -> str:
@@ -181,9 +184,32 @@ def gui_domain() -> str:
     return f"gui/{os.getuid()}"
 
 
+# detect()'s answers in this process, by the environment asked with: a run asks several times (status,
+# start, the checks), and each asks systemctl or launchctl. forget_detected() empties it (tests).
+_DETECTED: dict[frozenset[tuple[str, str]], Detected] = {}
+_DETECTED_LOCK = threading.Lock()
+
+
+def forget_detected() -> None:
+    with _DETECTED_LOCK:
+        _DETECTED.clear()
+
+
 def detect(env: Mapping[str, str] | None = None) -> Detected:
-    """Is there a user service manager here that answers? Bounded; never raises."""
+    """Is there a user service manager here that answers? Bounded; never raises. Asked once per process
+    and environment."""
     env = _env(env)
+    key = frozenset(env.items())
+    with _DETECTED_LOCK:
+        known = _DETECTED.get(key)
+    if known is None:
+        known = _detect(env)
+        with _DETECTED_LOCK:
+            _DETECTED[key] = known
+    return known
+
+
+def _detect(env: Mapping[str, str]) -> Detected:
     manager = platform.service_manager(env)
     if manager is ServiceManager.SYSTEMD:
         tool = _which("systemctl", env)
@@ -319,9 +345,11 @@ def unit_of_cgroup(path: str | None) -> str | None:
     return None
 
 
-def supervises(paths: Paths, pid: int, env: Mapping[str, str] | None = None) -> str | None:
-    """Does this home's installed supervisor run `pid` (or is `pid` the child of what it runs)? The words
-    naming how it is known, else None. Asks the supervisor only when this home has a service file."""
+def supervises(paths: Paths, pid: int, env: Mapping[str, str] | None = None,
+               parents: Callable[[], Iterable[int]] = tuple) -> str | None:
+    """Does this home's installed supervisor run `pid` (or is `pid` the child of what it runs, `parents`
+    giving the pids above it, nearest first)? The words naming how it is known, else None. Asks the
+    supervisor only when this home has a service file."""
     found = installed_file(paths, env)
     if found is None:
         return None
@@ -331,27 +359,10 @@ def supervises(paths: Paths, pid: int, env: Mapping[str, str] | None = None) -> 
     current = state(paths, env)
     if current.pid is None:
         return None
-    if current.pid == pid or current.pid in _ancestors(pid):
+    if current.pid == pid or current.pid in parents():
         what = f"systemd unit {unit_name(paths)}" if manager is ServiceManager.SYSTEMD else f"launchd agent {label(paths)}"
         return f"{what} (main pid {current.pid})"
     return None
-
-
-def _ancestors(pid: int, depth: int = 4) -> list[int]:
-    import psutil
-
-    out: list[int] = []
-    try:
-        proc = psutil.Process(pid)
-        while len(out) < depth:
-            parent = proc.parent()
-            if parent is None or parent.pid <= 1:
-                break
-            out.append(parent.pid)
-            proc = parent
-    except psutil.Error:
-        pass
-    return out
 
 
 # -- acting through the supervisor ---------------------------------------------------------------

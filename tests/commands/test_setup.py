@@ -111,3 +111,21 @@ def test_a_failed_go_build_shows_the_builds_own_output(machine):
     assert out.returncode == 1, out.stdout + out.stderr
     assert "[2] bootstrap     FAILED" in out.stderr and "the build's output:" in out.stderr
     assert "build step exploded here" in out.stderr and "setup --binary" not in out.stdout
+
+
+def test_the_last_step_asks_no_service_manager_when_the_service_is_installed(tmp_path, monkeypatch):
+    import argparse
+
+    from claudex_doctor.base.paths import resolve
+    from claudex_doctor.base.platform import ServiceManager
+    from claudex_doctor.commands import setup
+    from claudex_doctor.service import supervisor
+
+    def asked(*a, **k):
+        raise AssertionError("the service manager was asked")
+
+    monkeypatch.setattr(supervisor, "installed_file", lambda paths, env=None: (ServiceManager.SYSTEMD, tmp_path))
+    monkeypatch.setattr(supervisor, "detect", asked)
+    walk = setup.Walk(argparse.Namespace(json=True))
+    assert setup._next(walk, resolve(home_option=str(tmp_path / "gw")))
+    assert not any("service install" in line or "AUTOSTART" in line for line in walk.steps[-1].lines)

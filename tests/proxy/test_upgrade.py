@@ -249,3 +249,33 @@ def test_the_swap_and_the_rollback_sync_the_home_folder(home, monkeypatch, tmp_p
     bad = apply("upgrade", paths, binary=str(broken_at_start(tmp_path / "b" / "cli-proxy-api")), timeout=5)
     assert not bad.ok and bad.details["rolled_back"]
     assert synced.count(paths.home) == 3
+
+
+# -- the lock: not held while the new binary is built ---------------------------------------------------
+
+def test_another_primitive_changes_the_home_while_the_new_binary_is_built(home, monkeypatch, tmp_path):
+    import threading
+
+    paths = paths_of(home)
+    fake_version(paths.binary, "v7.2.140")
+    executable(tmp_path / "go-bin" / "go", "#!/bin/sh\nexit 1\n")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'go-bin'}{os.pathsep}{os.environ['PATH']}")
+    meanwhile: list = []
+
+    def other_primitive() -> None:
+        meanwhile.append(apply("stop", paths))
+
+    def slow_build(version, target, env, status):  # a Go build takes minutes; another primitive runs meanwhile
+        other = threading.Thread(target=other_primitive)
+        other.start()
+        other.join(timeout=5)
+        meanwhile.append("done waiting")
+        fake_version(Path(target), version)
+        return "built"
+
+    monkeypatch.setattr(upgrade.build, "build_version", slow_build)
+    result = apply("upgrade", paths, version="v7.2.141", timeout=5)
+    assert result.ok, result
+    assert meanwhile and meanwhile[0] != "done waiting", "the other primitive waited for the build"
+    assert meanwhile[0].ok
+    assert "v7.2.141" in paths.binary.read_text()

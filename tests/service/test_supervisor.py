@@ -148,6 +148,20 @@ def test_without_a_user_manager_detection_says_why(fake_systemd, monkeypatch):
     assert "No medium found" in found.reason and "containers" in found.reason
 
 
+def test_detection_asks_the_manager_once_per_process_and_environment(fake_systemd, monkeypatch):
+    def asked() -> int:
+        log = fake_systemd / "calls.log"
+        return log.read_text().count("show-environment") if log.exists() else 0
+
+    first = supervisor.detect()
+    assert first.available and supervisor.detect() == first and asked() == 1
+    monkeypatch.setenv("FAKE_SYSTEMD_DOWN", "1")  # another environment: asked again
+    assert not supervisor.detect().available and asked() == 2
+    supervisor.forget_detected()
+    supervisor.detect()
+    assert asked() == 3
+
+
 def test_without_systemctl_detection_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("CLAUDEX_PLATFORM", "linux")
