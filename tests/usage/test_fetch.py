@@ -212,3 +212,19 @@ def test_the_cache_redacts_and_cuts_whatever_message_it_is_given(stack):
     cache.store(paths, None, problem="transport", message=f"proxy socks5://u:{tokens.refresh_token}@h said {'no ' * 300}")
     written = json.loads((paths.home / "usage-cache.json").read_text())
     assert tokens.refresh_token not in written["message"] and len(written["message"]) <= cache.MESSAGE_MAX
+
+
+def test_a_server_that_drips_its_headers_is_cut_at_the_timeout(monkeypatch):
+    """Every byte comes within a per-read timeout; the deadline bounds the whole exchange, headers included."""
+    from claudex_doctor.usage.fetch import Login, request
+    from tests.fakes.trickle import serving
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    login = Login("~/.codex/auth.json", "canary-access-token", "account-1")
+    with serving("drip-headers") as url:
+        started = time.monotonic()
+        got = request(login, None, timeout=0.5, url=url + "/backend-api/wham/usage")
+        took = time.monotonic() - started
+    assert got.problem is Problem.TIMEOUT and "did not answer within 0.5s" in got.message
+    assert took < 1.3, took
