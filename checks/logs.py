@@ -47,14 +47,7 @@ _SECTION = re.compile(r"^===\s+([A-Z][A-Z0-9 ]*?)\s+===$")  # CLIProxyAPI's requ
 def log_sources(ctx: StackContext) -> list[Path]:
     """Candidate log files, the captured stdout/stderr first, then the newest file logs."""
     paths = ctx.paths
-    data = stack.config_data(ctx) or {}
-    configured = data.get("auth-dir")
-    auth_dir = configured if isinstance(configured, str) and configured.strip() else "~/.cli-proxy-api"
-    auth = Path(auth_dir.strip())
-    if auth_dir.strip().startswith("~"):
-        auth = paths.user_home / auth_dir.strip()[1:].lstrip("/")
-    elif not auth.is_absolute():
-        auth = paths.home / auth  # run.sh cds into the home before it starts the proxy
+    auth = stack.auth_dir(paths, stack.config_data(ctx) or {})
     return proxylog.log_files(paths, auth, MAX_FILES)
 
 

@@ -28,6 +28,7 @@ from claudex_doctor.usage.model import Reading, Source, parse_event, parse_heade
 
 if TYPE_CHECKING:
     from claudex_doctor.base.paths import Paths
+    from claudex_doctor.config.facts import Files
 
 TAIL_BYTES = 256 * 1024
 TOTAL_BYTES = 2 * 1024 * 1024
@@ -41,9 +42,13 @@ _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,80}):\s?(.*)$")
 _NUMBER_FIELD = re.compile(r'"(resets_at|resets_in_seconds|plan_type)"\s*:\s*"?([A-Za-z0-9_.-]+)"?')
 
 
-def sources(paths: Paths) -> list[Path]:
-    """The captured stdout/stderr first, then the newest file logs and request dumps."""
-    return proxylog.log_files(paths, limit=MAX_FILES)
+def sources(paths: Paths, ctx: Files | None = None) -> list[Path]:
+    """The captured stdout/stderr first, then the newest file logs and request dumps (in the home's logs/
+    and in config.yaml's auth-dir)."""
+    from claudex_doctor.config import facts
+
+    auth = facts.auth_dir(paths, facts.config_data(ctx or facts.StackFiles(paths)))
+    return proxylog.log_files(paths, auth, limit=MAX_FILES)
 
 
 def _stamp(line: str) -> float | None:
@@ -146,12 +151,12 @@ def best(readings: list[Reading]) -> Reading | None:
     return richest
 
 
-def latest(paths: Paths) -> Reading | None:
+def latest(paths: Paths, ctx: Files | None = None) -> Reading | None:
     from claudex_doctor.base.paths import display
 
     found: list[Reading] = []
     total = 0
-    for path in sources(paths):
+    for path in sources(paths, ctx):
         if total >= TOTAL_BYTES:
             break
         try:

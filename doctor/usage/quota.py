@@ -64,7 +64,7 @@ def read(paths: Paths, *, offline: bool = False, timeout: float = 8.0, ctx: File
     if logs:
         from claudex_doctor.usage.logscan import latest
 
-        from_log = latest(paths)
+        from_log = latest(paths, ctx)
     if live is not None and live.reading is not None:
         return Quota(live.reading, live, cached, from_log)
     candidates = [r for r in (cached.reading, from_log) if r is not None]
