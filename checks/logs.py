@@ -38,8 +38,6 @@ MAX_FILES = 24
 LINE_MAX = 8192
 RECENT_FAIL = timedelta(hours=1)
 
-_BRACKET_TS = re.compile(r"^\[(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})\]")
-_ISO_TS = re.compile(r"(?:^|time=\"|Timestamp:\s*|^=====\s+)(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
 _PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*){1,4}")
 _SECTION = re.compile(r"^===\s+([A-Z][A-Z0-9 ]*?)\s+===$")  # CLIProxyAPI's request dumps (error-*.log)
 
@@ -57,24 +55,7 @@ def read_tail(path: Path, limit: int = TAIL_BYTES) -> tuple[str, int]:
 
 
 def _stamp(line: str) -> datetime | None:
-    match = _BRACKET_TS.match(line)
-    try:
-        if match:
-            # fromisoformat, not strptime: the groups are fixed YYYY-MM-DD[ T]HH:MM:SS, and strptime's
-            # first use imports _strptime and builds its locale tables (about 25 ms).
-            return datetime.fromisoformat(match.group(1)).astimezone()
-        match = _ISO_TS.search(line[:200])
-        if match:
-            when = datetime.fromisoformat(match.group(1))
-            zone = match.group(3)
-            if zone == "Z":
-                return when.replace(tzinfo=timezone.utc)
-            if zone:
-                return datetime.fromisoformat(match.group(1) + zone[:3] + ":" + zone[-2:])
-            return when.astimezone()
-    except ValueError:
-        return None
-    return None
+    return proxylog.stamp(line)
 
 
 def scan(text: str, source: str, mtime: datetime | None, found: dict[str, dict]) -> None:
