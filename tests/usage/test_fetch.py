@@ -228,3 +228,25 @@ def test_a_server_that_drips_its_headers_is_cut_at_the_timeout(monkeypatch):
         took = time.monotonic() - started
     assert got.problem is Problem.TIMEOUT and "did not answer within 0.5s" in got.message
     assert took < 1.3, took
+
+
+def test_quota_leaves_the_cache_to_a_refresh_that_holds_the_lock(stack, upstream):
+    """The command's cache write happens under the status line's refresh lock: while another writer holds
+    it, the command shows its fresh reading and writes nothing."""
+    import os
+
+    from claudex_doctor.usage import cache
+    from tests.conftest import run_cli
+
+    paths, _ = stack
+    upstream.usage = usage_payload("near")
+    fd = cache.refresh_lock(paths)
+    assert fd is not None
+    try:
+        proc = run_cli("quota", "--json", timeout=60)
+        assert json.loads(proc.stdout)["fresh"] is True
+        assert not cache.cache_path(paths).exists()
+    finally:
+        os.close(fd)
+    run_cli("quota", "--json", timeout=60)
+    assert cache.load(paths).reading is not None
