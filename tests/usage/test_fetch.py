@@ -250,3 +250,15 @@ def test_quota_leaves_the_cache_to_a_refresh_that_holds_the_lock(stack, upstream
         os.close(fd)
     run_cli("quota", "--json", timeout=60)
     assert cache.load(paths).reading is not None
+
+
+def test_the_proxy_log_is_scanned_only_when_chatgpt_gave_no_reading(stack, upstream, monkeypatch):
+    from claudex_doctor.usage import logscan
+
+    paths, _ = stack
+    scanned = []
+    monkeypatch.setattr(logscan, "latest", lambda *a, **k: scanned.append(1))
+    upstream.usage = usage_payload("room")
+    assert read(paths, timeout=10).fresh and scanned == []
+    upstream.usage_mode = 500
+    assert not read(paths, timeout=10).fresh and scanned == [1]
