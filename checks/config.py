@@ -37,6 +37,7 @@ from claudex_doctor.base.paths import DEFAULT_PORT, display
 from claudex_doctor.base.redact import PUBLIC_VALUES, fingerprint
 from claudex_doctor.checks._findings import Problems, set_config_fix, set_env_fix
 from claudex_doctor.checks._launcher import launcher_cd
+from claudex_doctor.config import facts as stack
 from claudex_doctor.core.graph import check
 from claudex_doctor.core.model import Fix, failed, skipped
 
@@ -211,12 +212,8 @@ def _check_auth_dir(ctx: StackContext, data: dict, problems: Problems, evidence:
         return
     text = raw.strip()
     evidence["auth_dir"] = text
-    if text == "~" or text.startswith("~/"):
-        resolved = p.user_home / text[2:]
-    elif Path(text).is_absolute():
-        resolved = Path(text)
-    else:
-        resolved = p.home / text
+    resolved = stack.auth_dir_path(p, text)
+    if not (text == "~" or text.startswith("~/") or Path(text).is_absolute()):
         if state in ("none", "elsewhere"):
             absolute = str(files.real_path(p.home / text) if (p.home / text).exists() else p.home / text)
             problems.fail(f"auth-dir {text!r} is relative but run.sh does not cd into the home",

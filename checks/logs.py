@@ -38,8 +38,6 @@ MAX_FILES = 24
 LINE_MAX = 8192
 RECENT_FAIL = timedelta(hours=1)
 
-_BRACKET_TS = re.compile(r"^\[(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})\]")
-_ISO_TS = re.compile(r"(?:^|time=\"|Timestamp:\s*|^=====\s+)(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
 _PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*){1,4}")
 _SECTION = re.compile(r"^===\s+([A-Z][A-Z0-9 ]*?)\s+===$")  # CLIProxyAPI's request dumps (error-*.log)
 
@@ -47,14 +45,7 @@ _SECTION = re.compile(r"^===\s+([A-Z][A-Z0-9 ]*?)\s+===$")  # CLIProxyAPI's requ
 def log_sources(ctx: StackContext) -> list[Path]:
     """Candidate log files, the captured stdout/stderr first, then the newest file logs."""
     paths = ctx.paths
-    data = stack.config_data(ctx) or {}
-    configured = data.get("auth-dir")
-    auth_dir = configured if isinstance(configured, str) and configured.strip() else "~/.cli-proxy-api"
-    auth = Path(auth_dir.strip())
-    if auth_dir.strip().startswith("~"):
-        auth = paths.user_home / auth_dir.strip()[1:].lstrip("/")
-    elif not auth.is_absolute():
-        auth = paths.home / auth  # run.sh cds into the home before it starts the proxy
+    auth = stack.auth_dir(paths, stack.config_data(ctx) or {})
     return proxylog.log_files(paths, auth, MAX_FILES)
 
 
@@ -64,24 +55,7 @@ def read_tail(path: Path, limit: int = TAIL_BYTES) -> tuple[str, int]:
 
 
 def _stamp(line: str) -> datetime | None:
-    match = _BRACKET_TS.match(line)
-    try:
-        if match:
-            # fromisoformat, not strptime: the groups are fixed YYYY-MM-DD[ T]HH:MM:SS, and strptime's
-            # first use imports _strptime and builds its locale tables (about 25 ms).
-            return datetime.fromisoformat(match.group(1)).astimezone()
-        match = _ISO_TS.search(line[:200])
-        if match:
-            when = datetime.fromisoformat(match.group(1))
-            zone = match.group(3)
-            if zone == "Z":
-                return when.replace(tzinfo=timezone.utc)
-            if zone:
-                return datetime.fromisoformat(match.group(1) + zone[:3] + ":" + zone[-2:])
-            return when.astimezone()
-    except ValueError:
-        return None
-    return None
+    return proxylog.stamp(line)
 
 
 def scan(text: str, source: str, mtime: datetime | None, found: dict[str, dict]) -> None:

@@ -31,6 +31,7 @@ class Got:
     truncated: bool = False
     timed_out: bool = False
     error: str = ""
+    error_type: str = ""  # the class of the exception behind `error` (ImportError: a socks proxy without socksio)
 
     @property
     def answered(self) -> bool:
@@ -78,9 +79,9 @@ def _exchange(got: Got, url: str, headers: dict[str, str], budget: float, limit:
         got.timed_out = True
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError, ValueError, ImportError) as exc:
         # ImportError: a socks proxy without socksio. InvalidURL is no HTTPError: a port that is not a number.
-        got.error = _words(exc)
+        got.error, got.error_type = _words(exc), type(exc).__name__
     except Exception as exc:  # noqa: BLE001 (escaping, it would be printed by threading's hook, unredacted)
-        got.error = type(exc).__name__
+        got.error = got.error_type = type(exc).__name__
 
 
 _URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s'\"<>]*")

@@ -37,13 +37,13 @@ def main(args: argparse.Namespace) -> int:
     import time
 
     from claudex_doctor import console
-    from claudex_doctor.usage.quota import read, to_data, verdict
+    from claudex_doctor.usage.quota import to_data, verdict
 
     paths = paths_for(args)
     if args.refresh_cache:
         return refresh(paths, args.timeout)
     offline = bool(getattr(args, "offline", False))
-    quota = read(paths, offline=offline, timeout=min(args.timeout, 30.0), update_cache=not offline)
+    quota = _read_and_cache(paths, offline, min(args.timeout, 30.0))
     now = time.time()
     data = to_data(quota, now)
     level, _ = verdict(quota.reading, now)
@@ -53,6 +53,24 @@ def main(args: argparse.Namespace) -> int:
         console.out(render(data, color=console.wants_color(), unicode=console.wants_unicode(),
                            width=console.width(), verbose=bool(getattr(args, "verbose", False)), offline=offline))
     return EXIT_CODES[level]
+
+
+def _read_and_cache(paths: Any, offline: bool, timeout: float) -> Any:
+    """The quota, and the cache written under the status line's refresh lock, so two writers never
+    interleave; while a refresh holds the lock the cache is left to it (its answer is as fresh)."""
+    import os
+
+    from claudex_doctor.usage import cache
+    from claudex_doctor.usage.quota import read
+
+    if offline:
+        return read(paths, offline=True, timeout=timeout)
+    fd = cache.refresh_lock(paths)
+    try:
+        return read(paths, timeout=timeout, update_cache=fd is not None)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def refresh(paths: Any, timeout: float) -> int:

@@ -81,6 +81,7 @@ def show(args: argparse.Namespace) -> int:
 
     text = "claudex: status unavailable"
     try:
+        from claudex_doctor.usage import cache
         from claudex_doctor.usage.statusline import Style, line, maybe_refresh
 
         status = read_status()
@@ -89,8 +90,10 @@ def show(args: argparse.Namespace) -> int:
         except (OSError, ValueError):
             paths = None
         style = Style(color=console.color_allowed(), unicode=console.wants_unicode())
-        refreshing = maybe_refresh(paths) if paths is not None else False
-        text = line(paths, status, style, refreshing=refreshing)
+        cached = cache.load(paths) if paths is not None else None  # once per render, for both
+        if paths is not None and cached is not None:
+            maybe_refresh(paths, cached=cached)
+        text = line(paths, status, style, cached=cached)
     except Exception:  # a status line never fails: the line above is better than a blank one
         pass
     try:

@@ -92,6 +92,28 @@ class StackFiles(Memo):
         return loaded
 
 
+PROXY_DEFAULT_AUTH_DIR = "~/.cli-proxy-api"  # where CLIProxyAPI keeps credentials when config.yaml names no auth-dir
+
+
+def auth_dir_path(paths: Paths, text: str) -> Path:
+    """Where the proxy finds the auth-dir `text`: `~` is the user's home, a relative path is the runtime
+    home's (run.sh cds into the home before it starts the proxy)."""
+    text = text.strip()
+    if text == "~" or text.startswith("~/"):
+        return paths.user_home / text[2:]
+    path = Path(text)
+    return path if path.is_absolute() else paths.home / path
+
+
+def auth_dir(paths: Paths, data: dict | None) -> Path:
+    """The proxy's auth folder per config.yaml's `data`: its auth-dir, else the proxy's default
+    (~/.cli-proxy-api); the home's ./auth (what bootstrap writes) when there is no config data at all."""
+    if data is None:
+        return paths.auth_dir
+    raw = data.get("auth-dir")
+    return auth_dir_path(paths, raw if isinstance(raw, str) and raw.strip() else PROXY_DEFAULT_AUTH_DIR)
+
+
 def config_data(ctx: Files) -> dict | None:
     loaded = ctx.config
     return loaded.data if loaded.ok else None

@@ -387,26 +387,18 @@ def _models_listed(host: str, port: int, key: str, timeout: float = 0.5) -> bool
 
 def _get(host: str, port: int, path: str, headers: dict[str, str], timeout: float, limit: int) -> tuple[int, str] | str:
     """(status, body) of one GET to the proxy on loopback, or what went wrong, in a few words. The whole
-    exchange takes at most about `timeout` seconds and `limit` bytes: a server that drips its answer or
-    streams forever is cut off, never waited on."""
-    import httpx
+    exchange, headers included, takes at most about `timeout` seconds and `limit` bytes: a server that
+    drips its answer or streams forever is cut off, never waited on."""
+    from claudex_doctor.base import http
 
-    give_up = time.monotonic() + timeout
-    try:
-        # Plain http on loopback: no proxy from the environment, no CA bundle to load.
-        with httpx.Client(trust_env=False, verify=False, timeout=timeout,
-                          headers={"User-Agent": "claudex-doctor", "Connection": "close"}) as client:
-            with client.stream("GET", _url(host, port, path), headers=headers) as response:
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) >= limit:
-                        break
-                    if time.monotonic() >= give_up:
-                        return f"the answer did not finish within {timeout:g}s"
-                return response.status_code, bytes(body[:limit]).decode("utf-8", "replace")
-    except httpx.HTTPError as exc:
-        return str(exc)[:120] or type(exc).__name__
+    # Plain http on loopback: no proxy from the environment, no CA bundle to load.
+    got = http.get(_url(host, port, path), {"User-Agent": "claudex-doctor", "Connection": "close", **headers},
+                   timeout=timeout, limit=limit, trust_env=False, verify=False)
+    if got.timed_out:
+        return f"the answer did not finish within {timeout:g}s"
+    if got.error or got.status is None:
+        return got.error[:120] or "no answer"
+    return got.status, got.body.decode("utf-8", "replace")
 
 
 def _wait_models(host: str, port: int, key: str | None, seconds: float) -> bool | None:

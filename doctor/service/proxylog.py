@@ -30,11 +30,16 @@ REASONS: tuple[tuple[str, str], ...] = (
 )
 _ERRORISH = re.compile(r"(?i)\b(error|fatal|panic)\b")
 
+# The proxy's own lines: "[2026-11-24 02:48:05] ..." (local time); its request dumps: "Timestamp: <RFC 3339>";
+# logrus text: time="..."; the start markers written here: "===== <ISO> ...".
+_BRACKET_TS = re.compile(r"^\[(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})\]")
+_ISO_TS = re.compile(r"(?:^|time=\"|Timestamp:\s*|^=====\s+)(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+
 
 def mark_log(path: Path, text: str) -> int:
     """Append a start marker line; return the offset just after it."""
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return atomic.append(path, f"===== {stamp} {text} =====\n".encode("utf-8", "replace"))
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return atomic.append(path, f"===== {now} {text} =====\n".encode("utf-8", "replace"))
 
 
 def log_since(path: Path, offset: int, limit: int = 40) -> list[str]:
@@ -70,6 +75,28 @@ def exit_reason(lines: list[str], port: int) -> str | None:
     for line in reversed(lines):
         if not line.startswith("====="):
             return f"its last words: {strip_prefix(line)[:280]}"
+    return None
+
+
+def stamp(line: str) -> datetime | None:
+    """When a log line was written, if it says (aware; a time without a zone is local time)."""
+    match = _BRACKET_TS.match(line)
+    try:
+        if match:
+            # fromisoformat, not strptime: the groups are fixed YYYY-MM-DD[ T]HH:MM:SS, and strptime's
+            # first use imports _strptime and builds its locale tables (about 25 ms).
+            return datetime.fromisoformat(match.group(1)).astimezone()
+        match = _ISO_TS.search(line[:200])
+        if match:
+            when = datetime.fromisoformat(match.group(1))
+            zone = match.group(3)
+            if zone == "Z":
+                return when.replace(tzinfo=timezone.utc)
+            if zone:
+                return datetime.fromisoformat(match.group(1) + zone[:3] + ":" + zone[-2:])
+            return when.astimezone()
+    except (ValueError, OverflowError, OSError):
+        return None
     return None
 
 

@@ -20,7 +20,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from claudex_doctor.base import files
 from claudex_doctor.base.vocab import Vocabulary
@@ -131,11 +131,9 @@ def fetch(paths: Paths, ctx: Files | None = None, *, timeout: float = 8.0, url: 
 
 
 def request(login: Login, proxy: str | None, *, timeout: float, url: str = USAGE_URL) -> Fetched:
-    import httpx
-
     from claudex_doctor import __version__
+    from claudex_doctor.base import http
     from claudex_doctor.base.files import TooComplex, loads_json
-    from claudex_doctor.base.redact import redact_text
 
     headers = {"Authorization": f"Bearer {login.access_token}", "Accept": "application/json",
                "User-Agent": f"claudex-doctor/{__version__}"}
@@ -147,8 +145,6 @@ def request(login: Login, proxy: str | None, *, timeout: float, url: str = USAGE
             return Fetched(None, Problem.NO_LOGIN, f"the {what} in the {login.source} holds characters an HTTP "
                            "header cannot carry (the file looks damaged; log in again)", login=login.source)
     timeout = max(0.1, timeout)
-    started = time.monotonic()
-    kwargs: dict[str, Any] = {}
     shown = "the proxy-url"  # never the URL itself: it may hold a password, and a cut one hides it from redaction
     if proxy:
         scheme = proxy.split("://", 1)[0].lower() if "://" in proxy else ""
@@ -157,27 +153,17 @@ def request(login: Login, proxy: str | None, *, timeout: float, url: str = USAGE
         if scheme not in PROXY_SCHEMES:
             return Fetched(None, Problem.TRANSPORT, f"{shown} is not a proxy URL this client can use "
                            f"({', '.join(s + '://' for s in PROXY_SCHEMES)})", login=login.source)
-        kwargs["proxy"] = proxy
-    try:
-        with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=True, **kwargs) as client:
-            with client.stream("GET", url, headers=headers) as response:
-                body = b""
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY or time.monotonic() - started > timeout:
-                        break
-                status = response.status_code
-                location = response.headers.get("location", "")
-    except httpx.TimeoutException:
+    # Bounded as a whole (name lookup and headers included), not per read: a server that drips its answer
+    # is cut off at the deadline.
+    got = http.get(url, headers, timeout=timeout, limit=MAX_BODY, proxy=proxy or None, trust_env=True)
+    if got.timed_out:
         return Fetched(None, Problem.TIMEOUT, f"chatgpt.com did not answer within {timeout:.1f}s", login=login.source)
-    except ImportError as exc:  # a socks proxy without httpx's socks support
-        return Fetched(None, Problem.TRANSPORT, f"cannot use {shown}: {redact_text(str(exc))}"[:200],
+    if got.error_type == "ImportError":  # a socks proxy without httpx's socks support
+        return Fetched(None, Problem.TRANSPORT, f"cannot use {shown}: {got.error}"[:200], login=login.source)
+    if got.error or got.status is None:
+        return Fetched(None, Problem.TRANSPORT, f"cannot reach chatgpt.com: {got.error or 'no answer'}",
                        login=login.source)
-    except (httpx.HTTPError, OSError, ValueError) as exc:
-        words = redact_text(str(exc))[:160] or type(exc).__name__
-        return Fetched(None, Problem.TRANSPORT, f"cannot reach chatgpt.com: {words}", login=login.source)
-    if time.monotonic() - started > timeout:
-        return Fetched(None, Problem.TIMEOUT, f"chatgpt.com did not answer within {timeout:.1f}s", login=login.source)
+    status, body, location = got.status, got.body, got.headers.get("location", "")
     fetched_at = time.time()
     if 300 <= status < 400:
         where = location.split("?", 1)[0][:80] or "somewhere"

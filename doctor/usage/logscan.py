@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ from claudex_doctor.usage.model import Reading, Source, parse_event, parse_heade
 
 if TYPE_CHECKING:
     from claudex_doctor.base.paths import Paths
+    from claudex_doctor.config.facts import Files
 
 TAIL_BYTES = 256 * 1024
 TOTAL_BYTES = 2 * 1024 * 1024
@@ -35,32 +35,25 @@ MAX_FILES = 16
 LINE_MAX = 16384
 SAME_MOMENT = 5.0  # readings this close together describe the same answer
 
-_BRACKET_TS = re.compile(r"^\[(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})\]")
-_TIMESTAMP = re.compile(r"^Timestamp:\s*(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?\s*$")
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,80}):\s?(.*)$")
 _NUMBER_FIELD = re.compile(r'"(resets_at|resets_in_seconds|plan_type)"\s*:\s*"?([A-Za-z0-9_.-]+)"?')
 
 
-def sources(paths: Paths) -> list[Path]:
-    """The captured stdout/stderr first, then the newest file logs and request dumps."""
-    return proxylog.log_files(paths, limit=MAX_FILES)
+def sources(paths: Paths, ctx: Files | None = None) -> list[Path]:
+    """The captured stdout/stderr first, then the newest file logs and request dumps (in the home's logs/
+    and in config.yaml's auth-dir)."""
+    from claudex_doctor.config import facts
+
+    auth = facts.auth_dir(paths, facts.config_data(ctx or facts.StackFiles(paths)))
+    return proxylog.log_files(paths, auth, limit=MAX_FILES)
 
 
 def _stamp(line: str) -> float | None:
+    when = proxylog.stamp(line)
     try:
-        match = _BRACKET_TS.match(line)
-        if match:  # the proxy's own lines: local time, to the second
-            return datetime.fromisoformat(match.group(1)).astimezone().timestamp()
-        match = _TIMESTAMP.match(line.strip())
-        if match:
-            zone = match.group(2)
-            when = datetime.fromisoformat(match.group(1))
-            if zone in (None, "Z"):
-                return when.replace(tzinfo=timezone.utc).timestamp()
-            return datetime.fromisoformat(match.group(1) + zone[:3] + ":" + zone[-2:]).timestamp()
-    except (ValueError, OverflowError):
+        return when.timestamp() if when is not None else None
+    except (OverflowError, OSError, ValueError):
         return None
-    return None
 
 
 def _json_from(line: str, marker: str) -> object | None:
@@ -146,12 +139,12 @@ def best(readings: list[Reading]) -> Reading | None:
     return richest
 
 
-def latest(paths: Paths) -> Reading | None:
+def latest(paths: Paths, ctx: Files | None = None) -> Reading | None:
     from claudex_doctor.base.paths import display
 
     found: list[Reading] = []
     total = 0
-    for path in sources(paths):
+    for path in sources(paths, ctx):
         if total >= TOTAL_BYTES:
             break
         try:

@@ -60,13 +60,13 @@ def read(paths: Paths, *, offline: bool = False, timeout: float = 8.0, ctx: File
             except OSError:
                 pass  # a cache that cannot be written is only a slower status line
     cached = cache_mod.load(paths)
+    if live is not None and live.reading is not None:
+        return Quota(live.reading, live, cached)
     from_log = None
-    if logs:
+    if logs:  # only when chatgpt.com gave no reading: a fresh one beats anything the log shows
         from claudex_doctor.usage.logscan import latest
 
-        from_log = latest(paths)
-    if live is not None and live.reading is not None:
-        return Quota(live.reading, live, cached, from_log)
+        from_log = latest(paths, ctx)
     candidates = [r for r in (cached.reading, from_log) if r is not None]
     best = max(candidates, key=lambda r: r.fetched_at) if candidates else None
     return Quota(best, live, cached, from_log)

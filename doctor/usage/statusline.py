@@ -202,7 +202,7 @@ def _window_words(label: str, window: Window, now: float, style: Style) -> str:
     return text
 
 
-def quota_words(cached: cache.Cached, now: float, style: Style, refreshing: bool) -> str:
+def quota_words(cached: cache.Cached, now: float, style: Style) -> str:
     reading: Reading | None = cached.reading
     if reading is None:
         words, color = PROBLEM_WORDS.get(cached.last_problem or "", ("quota …", "dim"))
@@ -253,8 +253,9 @@ GATEWAY_WORDS = {  # state -> (mark unicode, mark ascii, color, words)
 
 
 def line(paths: Paths | None, status: Mapping[str, Any], style: Style, now: float | None = None,
-         refreshing: bool = False) -> str:
-    """The status line. Reads files only; raises nothing a caller needs to handle beyond OSError."""
+         cached: cache.Cached | None = None) -> str:
+    """The status line from the cache (`cached`: already loaded for this render). Reads files only; raises
+    nothing a caller needs to handle beyond OSError."""
     now = time.time() if now is None else now
     if paths is None or not paths.home.is_dir():
         parts = [style.paint("claudex: no gateway home (claudex-doctor bootstrap)", "yellow")]
@@ -267,7 +268,7 @@ def line(paths: Paths | None, status: Mapping[str, Any], style: Style, now: floa
     model = model_words(status, env, "→" if style.unicode else "->")
     if model:
         parts.append(style.paint(model, "cyan"))
-    parts.append(quota_words(cache.load(paths), now, style, refreshing))
+    parts.append(quota_words(cached if cached is not None else cache.load(paths), now, style))
     ctx = context_words(status)
     if ctx:
         parts.append(ctx)
@@ -276,12 +277,13 @@ def line(paths: Paths | None, status: Mapping[str, Any], style: Style, now: floa
 
 # -- the background refresh -------------------------------------------------------------------
 
-def maybe_refresh(paths: Paths, now: float | None = None, max_age: float = REFRESH_AFTER) -> bool:
-    """Start one detached refresh when the cache is older than `max_age`; True when one was started (or
-    is running). Never waits, never raises."""
+def maybe_refresh(paths: Paths, now: float | None = None, max_age: float = REFRESH_AFTER,
+                  cached: cache.Cached | None = None) -> bool:
+    """Start one detached refresh when the cache (`cached`: already loaded for this render) is older than
+    `max_age`; True when one was started (or is running). Never waits, never raises."""
     now = time.time() if now is None else now
     try:
-        if not paths.home.is_dir() or not cache.load(paths).stale(max_age, now):
+        if not paths.home.is_dir() or not (cached if cached is not None else cache.load(paths)).stale(max_age, now):
             return False
         fd = cache.refresh_lock(paths)
         if fd is None:

@@ -496,3 +496,16 @@ def test_status_of_a_missing_home_points_at_bootstrap(tmp_path):
     assert proc.returncode == 1 and "not running" in proc.stdout
     assert "MISSING" in proc.stdout and "next: claudex-doctor bootstrap" in proc.stdout
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_proxy_that_drips_its_headers_is_cut_off_at_the_health_timeout():
+    """Each byte of the status line comes within a per-read timeout; only the whole exchange's deadline ends it."""
+    from tests.fakes.trickle import serving
+
+    with serving("drip-headers") as url:
+        port = int(url.rsplit(":", 1)[1])
+        started = time.monotonic()
+        answer = service.health("127.0.0.1", port, timeout=0.5)
+        took = time.monotonic() - started
+    assert not answer["ok"] and "did not finish within 0.5s" in answer["error"]
+    assert took < 1.3, took

@@ -212,3 +212,53 @@ def test_the_cache_redacts_and_cuts_whatever_message_it_is_given(stack):
     cache.store(paths, None, problem="transport", message=f"proxy socks5://u:{tokens.refresh_token}@h said {'no ' * 300}")
     written = json.loads((paths.home / "usage-cache.json").read_text())
     assert tokens.refresh_token not in written["message"] and len(written["message"]) <= cache.MESSAGE_MAX
+
+
+def test_a_server_that_drips_its_headers_is_cut_at_the_timeout(monkeypatch):
+    """Every byte comes within a per-read timeout; the deadline bounds the whole exchange, headers included."""
+    from claudex_doctor.usage.fetch import Login, request
+    from tests.fakes.trickle import serving
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    login = Login("~/.codex/auth.json", "canary-access-token", "account-1")
+    with serving("drip-headers") as url:
+        started = time.monotonic()
+        got = request(login, None, timeout=0.5, url=url + "/backend-api/wham/usage")
+        took = time.monotonic() - started
+    assert got.problem is Problem.TIMEOUT and "did not answer within 0.5s" in got.message
+    assert took < 1.3, took
+
+
+def test_quota_leaves_the_cache_to_a_refresh_that_holds_the_lock(stack, upstream):
+    """The command's cache write happens under the status line's refresh lock: while another writer holds
+    it, the command shows its fresh reading and writes nothing."""
+    import os
+
+    from claudex_doctor.usage import cache
+    from tests.conftest import run_cli
+
+    paths, _ = stack
+    upstream.usage = usage_payload("near")
+    fd = cache.refresh_lock(paths)
+    assert fd is not None
+    try:
+        proc = run_cli("quota", "--json", timeout=60)
+        assert json.loads(proc.stdout)["fresh"] is True
+        assert not cache.cache_path(paths).exists()
+    finally:
+        os.close(fd)
+    run_cli("quota", "--json", timeout=60)
+    assert cache.load(paths).reading is not None
+
+
+def test_the_proxy_log_is_scanned_only_when_chatgpt_gave_no_reading(stack, upstream, monkeypatch):
+    from claudex_doctor.usage import logscan
+
+    paths, _ = stack
+    scanned = []
+    monkeypatch.setattr(logscan, "latest", lambda *a, **k: scanned.append(1))
+    upstream.usage = usage_payload("room")
+    assert read(paths, timeout=10).fresh and scanned == []
+    upstream.usage_mode = 500
+    assert not read(paths, timeout=10).fresh and scanned == [1]

@@ -178,3 +178,16 @@ def test_one_refresh_lock_at_a_time(paths):
     assert again is not None
     os.close(again)
     assert not cache.refreshing(paths)
+
+
+@pytest.mark.parametrize("configured", ["absolute", "tilde"])
+def test_the_logs_in_the_configured_auth_dir_are_read(paths, tmp_path, configured):
+    """config.yaml's auth-dir, wherever it is, holds the proxy's file logs: not only the home's ./auth."""
+    auth = tmp_path / "elsewhere" if configured == "absolute" else paths.user_home / "creds"
+    (auth / "logs").mkdir(parents=True)
+    (auth / "logs" / "main.log").write_text(MAIN_LINE)
+    shown = str(auth) if configured == "absolute" else "~/creds"
+    paths.config.write_text(f'host: "127.0.0.1"\nport: 8327\nauth-dir: "{shown}"\n')
+    reading = logscan.latest(paths)
+    assert reading is not None and reading.source is Source.LIMIT
+    assert reading.origin.endswith("logs/main.log")

@@ -262,3 +262,18 @@ def test_a_cache_that_cannot_be_written_starts_one_refresh_per_period(home, upst
     assert run(input=b"{}", env=env).returncode == 0
     assert wait_for(lambda: len(upstream.usage_requests()) == 2) and wait_for(lambda: lock_free(paths))
     assert len(upstream.usage_requests()) == 2
+
+
+def test_one_render_loads_the_cache_once(home, monkeypatch):
+    """The command reads the cache once and hands it to both the refresh decision and the line."""
+    import argparse
+
+    from claudex_doctor.commands import statusline as command
+
+    loads = []
+    real = cache.load
+    monkeypatch.setattr(cache, "load", lambda paths: loads.append(1) or real(paths))
+    monkeypatch.setattr(command, "read_status", lambda: {})
+    monkeypatch.setattr(os, "posix_spawn", lambda *a, **k: 0)  # the stale cache's refresh: not started here
+    assert command.show(argparse.Namespace(home=None, wrapper=None)) == 0
+    assert len(loads) == 1
