@@ -66,8 +66,10 @@ def _json_from(line: str, marker: str) -> object | None:
     text = line[start:]
     try:
         return loads_json(text)
-    except (ValueError, TooComplex):
-        pass
+    except TooComplex:
+        return None  # nested or numbered past any real answer: never handed to a parser unbounded
+    except ValueError:
+        pass  # the bounds held for the whole text, so they hold for its first value
     try:  # a JSON value followed by more words: take the first complete value
         value, _ = json.JSONDecoder().raw_decode(text)
         return value if marker in text else None

@@ -191,3 +191,15 @@ def test_the_logs_in_the_configured_auth_dir_are_read(paths, tmp_path, configure
     reading = logscan.latest(paths)
     assert reading is not None and reading.source is Source.LIMIT
     assert reading.origin.endswith("logs/main.log")
+
+
+def test_a_log_line_nested_past_any_real_answer_is_skipped_not_parsed(monkeypatch):
+    """The fallback parse (a JSON value followed by more words) is never handed text the bounds refused."""
+    parsed: list[str] = []
+    real = json.JSONDecoder.raw_decode
+    monkeypatch.setattr(json.JSONDecoder, "raw_decode", lambda self, s, idx=0: parsed.append(s) or real(self, s, idx))
+    deep = '{"error": ' * 5000 + '{"type": "usage_limit_reached"}' + "}" * 5000 + " and more words"
+    assert logscan._json_from(deep, "usage_limit_reached") is None and parsed == []
+    fine = '{"error": {"type": "usage_limit_reached", "resets_in_seconds": 5}} and more words'
+    assert logscan._json_from(fine, "usage_limit_reached") == {"error": {"type": "usage_limit_reached",
+                                                                         "resets_in_seconds": 5}}
