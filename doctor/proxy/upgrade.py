@@ -88,12 +88,11 @@ def apply(paths: Paths, *, dry_run: bool = False, version: str | None = None, bi
     # The build takes minutes: it runs outside the home and before the home's lock, so every other
     # primitive can change the home meanwhile. The lock is held from the second look at the port on.
     with tempfile.TemporaryDirectory(prefix="claudex-upgrade-") as scratch:
-        built = Path(scratch) / "cli-proxy-api"
-        if binary:
-            shutil.copyfile(given, built)
-            how = f"copied from {given}"
+        if binary:  # copied once, under the lock, into its place beside the current binary
+            built, how = given, f"copied from {given}"
         else:
             assert wanted is not None
+            built = Path(scratch) / "cli-proxy-api"
             how = build.build_version(wanted, built, env, status)
         with lock.hold(paths.home, lock.PRIMITIVE_WAIT):
             control.require(paths)

@@ -34,7 +34,7 @@ from claudex_doctor.config.facts import local_key
 from claudex_doctor.errors import PrimitiveError
 from claudex_doctor.service.owner import Owner, OwnerState, ProcInfo, identify
 from claudex_doctor.service.pidfile import PidState, remove_pidfile, write_pidfile
-from claudex_doctor.service.process import CHILDREN, Ending, adopt, group_alive, terminate
+from claudex_doctor.service.process import CHILDREN, Ending, adopt, group_alive, terminate, wait_gone
 from claudex_doctor.service.proxylog import exit_reason, log_since, mark_log
 
 if TYPE_CHECKING:
@@ -507,7 +507,7 @@ def _stop_supervised(paths: Paths, owner: Owner, found, timeout: float, changes:
         return PrimitiveResult(False, f"`{' '.join(argv[1:])}` failed: {said or 'no output'}", changes, details=details)
     if target is not None:
         details["pid"] = target.pid
-        if not _gone(target, timeout):
+        if not wait_gone(target, timeout):
             return PrimitiveResult(False, f"`{' '.join(argv[1:])}` answered, but the proxy is still running "
                                           f"(pid {target.pid}) after {timeout:g}s; see `claudex-doctor status`",
                                    changes, details={**details, "still_running": True})
@@ -518,23 +518,6 @@ def _stop_supervised(paths: Paths, owner: Owner, found, timeout: float, changes:
         note = f"; port {owner.port} is still held by {describe(owner)}, which was not touched"
     what = f"pid {target.pid}" if target is not None else "the service"
     return PrimitiveResult(True, f"stopped {what} through {found.manager}{note}", changes, details=details)
-
-
-def _gone(target: ProcInfo, timeout: float) -> bool:
-    """Whether `target` has exited (or is a zombie, or its pid now names another process) within `timeout`."""
-    import psutil
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            proc = psutil.Process(target.pid)
-            if proc.status() == psutil.STATUS_ZOMBIE or abs(proc.create_time() - (target.create_time or 0)) > 0.05:
-                return True
-        except psutil.Error:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(POLL)
 
 
 # -- restart ------------------------------------------------------------------------

@@ -58,6 +58,28 @@ def gone(pid: int) -> bool:
         return False
 
 
+def wait_gone(target: ProcInfo, timeout: float) -> bool:
+    """Whether `target` has exited within `timeout` seconds: gone, a zombie, or its pid now names another
+    process (a later start time)."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if gone(target.pid):
+            return True
+        try:
+            if target.create_time is not None and \
+                    abs(psutil.Process(target.pid).create_time() - target.create_time) > 0.05:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        except psutil.Error:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
 def members_of(leader, group: int | None) -> list[int]:
     """The leader and, when we own its group, its descendants in that group (captured before signalling)."""
     import psutil
