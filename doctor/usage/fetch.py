@@ -145,11 +145,12 @@ def request(login: Login, proxy: str | None, *, timeout: float, url: str = USAGE
             return Fetched(None, Problem.NO_LOGIN, f"the {what} in the {login.source} holds characters an HTTP "
                            "header cannot carry (the file looks damaged; log in again)", login=login.source)
     timeout = max(0.1, timeout)
-    shown = "the proxy-url"  # never the URL itself: it may hold a password, and a cut one hides it from redaction
+    shown = "the proxy-url"
     if proxy:
+        from claudex_doctor.base.net import without_userinfo
+
+        shown = f"the proxy-url {without_userinfo(proxy)[:80]}"  # never its user:password
         scheme = proxy.split("://", 1)[0].lower() if "://" in proxy else ""
-        if scheme.isalnum() and len(scheme) <= 10:
-            shown = f"a {scheme}:// proxy-url"
         if scheme not in PROXY_SCHEMES:
             return Fetched(None, Problem.TRANSPORT, f"{shown} is not a proxy URL this client can use "
                            f"({', '.join(s + '://' for s in PROXY_SCHEMES)})", login=login.source)
