@@ -90,8 +90,9 @@ def show(args: argparse.Namespace) -> int:
         except (OSError, ValueError):
             paths = None
         style = Style(color=console.color_allowed(), unicode=console.wants_unicode())
-        cached = cache.load(paths) if paths is not None else None  # once per render, for both
-        if paths is not None and cached is not None:
+        cached = None
+        if paths is not None:
+            cached = cache.load(paths)  # once per render, for the refresh and the line
             maybe_refresh(paths, cached=cached)
         text = line(paths, status, style, cached=cached)
     except Exception:  # a status line never fails: the line above is better than a blank one

@@ -63,11 +63,11 @@ def render(home: Path, env_file: Path, doctor: Sequence[str] | None = None,
     from claudex_doctor.config.templates import sh_quote as q
 
     service = " ".join(q(part) for part in doctor)
-    supervised = "\t"
+    pid_test = "\tif "  # the pidfile test below; after the unit file's test when there may be one
     if service_file is not None:
-        supervised = (f'\tif [ -f {q(str(service_file))} ]; then\n'
-                      "\t\tclaudex_up=1 # the service manager starts and restarts the proxy: no pidfile\n"
-                      "\tel")
+        pid_test = (f"\tif [ -f {q(str(service_file))} ]; then\n"
+                    "\t\tclaudex_up=1 # the service manager starts and restarts the proxy: no pidfile\n"
+                    "\telif ")
     words = "|".join(SERVICE_COMMANDS)
     return f"""#!/bin/sh
 # claudex: Claude Code through the local CLIProxyAPI gateway ({MARKER}).
@@ -106,7 +106,7 @@ set -a
 set +a
 if [ "${{{AUTOSTART_VAR}-}}" = 1 ]; then
 	claudex_up=
-{supervised}if [ -f "$claudex_home/cli-proxy-api.pid" ]; then
+{pid_test}[ -f "$claudex_home/cli-proxy-api.pid" ]; then
 		while IFS= read -r claudex_line; do
 			case $claudex_line in
 			*'"pid":'*)
