@@ -132,7 +132,8 @@ def _reset_from_log(ctx: StackContext):
 
 
 def _logged_reset(ctx: StackContext):
-    from claudex_doctor.checks.logs import _stamp, log_sources, read_tail
+    from claudex_doctor.checks.logs import log_sources, read_tail
+    from claudex_doctor.service.proxylog import stamp
 
     for path in log_sources(ctx):
         try:
@@ -141,9 +142,9 @@ def _logged_reset(ctx: StackContext):
             continue
         for line in reversed(text.splitlines()):
             match = _LOGGED_RESET.search(line)
-            stamp = _stamp(line) if match else None
-            if match is not None and stamp is not None:
-                return later(stamp, int(match.group(1)))
+            at = stamp(line) if match else None
+            if match is not None and at is not None:
+                return later(at, int(match.group(1)))
     return None
 
 

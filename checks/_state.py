@@ -104,7 +104,8 @@ def classify(body: str) -> str:
 
 
 def _scan(ctx: StackContext) -> tuple[dict[str, UpstreamError], datetime | None]:
-    from claudex_doctor.checks.logs import _stamp, log_sources, read_tail
+    from claudex_doctor.checks.logs import log_sources, read_tail
+    from claudex_doctor.service.proxylog import stamp
 
     errors: dict[str, UpstreamError] = {}
     reused: datetime | None = None
@@ -119,12 +120,12 @@ def _scan(ctx: StackContext) -> tuple[dict[str, UpstreamError], datetime | None]
                 match = _UPSTREAM.search(line)
                 if match:
                     base = models.base_name(match.group(1))
-                    at = _stamp(line)
+                    at = stamp(line)
                     known = errors.get(base)
                     if known is None or (at is not None and (known.at is None or at >= known.at)):
                         errors[base] = UpstreamError(base, at, match.group(2).strip(), classify(match.group(2)))
             elif "refresh" in line.lower() and _REUSED.search(line):
-                at = _stamp(line)
+                at = stamp(line)
                 if at is not None and (reused is None or at > reused):
                     reused = at
     return errors, reused

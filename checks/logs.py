@@ -54,10 +54,6 @@ def read_tail(path: Path, limit: int = TAIL_BYTES) -> tuple[str, int]:
     return proxylog.tail_text(path, limit)
 
 
-def _stamp(line: str) -> datetime | None:
-    return proxylog.stamp(line)
-
-
 def scan(text: str, source: str, mtime: datetime | None, found: dict[str, dict]) -> None:
     """Count signature matches in `text` (lines; once per request dump), keeping the last occurrence of each."""
     context: datetime | None = None
@@ -71,7 +67,7 @@ def scan(text: str, source: str, mtime: datetime | None, found: dict[str, dict])
             dump = True
             skipping = "REQUEST" in title or title == "HEADERS"  # what a client sent, not what went wrong
             continue
-        when = _stamp(line)
+        when = proxylog.stamp(line)
         if when is not None:
             context = when
         if skipping or not line.strip():
