@@ -15,22 +15,11 @@ from claudex_doctor.core.graph import run
 from claudex_doctor.core.model import Status
 from claudex_doctor.usage import cache
 from claudex_doctor.usage.model import parse_usage
-from tests.fakes.upstream import FakeUpstream, make_codex_auth_json, write_json
-from tests.fakes.usage import usage_payload
+from tests.fakes.upstream import make_codex_auth_json, write_json
+from tests.fakes.usage import usage_payload, usage_upstream
 from tests.homekit import snapshot
 
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory):
-    with FakeUpstream(workdir=tmp_path_factory.mktemp("quota-upstream")) as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def upstream(fake):
-    fake.reset()
-    yield fake
-    assert fake.token_requests() == []
+fake, upstream = usage_upstream("quota-upstream")
 
 
 @pytest.fixture

@@ -15,23 +15,13 @@ from claudex_doctor.usage import cache
 from claudex_doctor.usage.model import parse_usage
 from tests.commands.test_tty import run_in_pty
 from tests.conftest import run_cli
-from tests.fakes.upstream import FakeUpstream, make_codex_auth_json, write_json
-from tests.fakes.usage import usage_payload
+from tests.fakes.upstream import make_codex_auth_json, write_json
+from tests.fakes.usage import usage_payload, usage_upstream
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory):
-    with FakeUpstream(workdir=tmp_path_factory.mktemp("cli-upstream")) as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def upstream(fake):
-    fake.reset()
-    yield fake
-    assert fake.token_requests() == []
+fake, upstream = usage_upstream("cli-upstream")
 
 
 @pytest.fixture

@@ -82,3 +82,27 @@ def rate_limits_event(primary: float = 4, secondary: float = 48, *, now: float |
                                           "reset_after_seconds": 352211, "reset_at": t + 352211}},
             "code_review_rate_limits": None, "additional_rate_limits": None,
             "credits": {"has_credits": False, "unlimited": False, "balance": "0"}, "promo": None}
+
+
+def usage_upstream(name: str):
+    """A test module's fake chatgpt.com, one per module, reset for each test, which asserts after each test
+    that no token was refreshed (reading the quota never refreshes). In the module:
+
+        fake, upstream = usage_upstream("quota-upstream")
+    """
+    import pytest
+
+    from tests.fakes.upstream import FakeUpstream
+
+    @pytest.fixture(scope="module")
+    def fake(tmp_path_factory):
+        with FakeUpstream(workdir=tmp_path_factory.mktemp(name)) as server:
+            yield server
+
+    @pytest.fixture
+    def upstream(fake):
+        fake.reset()
+        yield fake
+        assert fake.token_requests() == [], "the doctor must never refresh a token"
+
+    return fake, upstream

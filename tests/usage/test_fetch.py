@@ -13,21 +13,10 @@ import pytest
 from claudex_doctor.base.paths import resolve
 from claudex_doctor.usage.fetch import Problem, fetch
 from claudex_doctor.usage.quota import Level, read, verdict
-from tests.fakes.upstream import FakeUpstream, craft_tokens, make_codex_auth_json, make_proxy_auth_json, write_json
-from tests.fakes.usage import usage_payload
+from tests.fakes.upstream import craft_tokens, make_codex_auth_json, make_proxy_auth_json, write_json
+from tests.fakes.usage import usage_payload, usage_upstream
 
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory):
-    with FakeUpstream(workdir=tmp_path_factory.mktemp("usage-upstream")) as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def upstream(fake):
-    fake.reset()
-    yield fake
-    assert fake.token_requests() == [], "the doctor must never refresh a token"
+fake, upstream = usage_upstream("usage-upstream")
 
 
 @pytest.fixture
